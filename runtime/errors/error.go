@@ -1,0 +1,105 @@
+package errors
+
+import (
+	"context"
+	stderrors "errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+// Error is an RPC error: a [Code], a message and optional details. Its message
+// is the text of the error it wraps.
+//
+// Handlers return an *Error to choose what their caller sees; clients return
+// an *Error for every failed call. An *Error is not safe to change from several
+// goroutines at once.
+type Error struct {
+	code    Code
+	err     error
+	details []*anypb.Any
+}
+
+// New returns an error with the given code whose message is underlying's text.
+// The underlying error is kept for [errors.Is] and [errors.As] on this side of
+// the wire; only its text is sent. A nil underlying error gives an empty
+// message.
+func New(code Code, underlying error) *Error {
+	return &Error{code: code, err: underlying}
+}
+
+// Errorf returns an error with the given code and a message formatted as by
+// [fmt.Errorf]; a %w verb wraps its operand as the cause.
+func Errorf(code Code, format string, args ...any) *Error {
+	return New(code, fmt.Errorf(format, args...))
+}
+
+// Code returns the error's status code.
+func (e *Error) Code() Code {
+	return e.code
+}
+
+// Message returns the message sent over the wire: the wrapped error's text, or
+// "" when there is none.
+func (e *Error) Message() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+// Error returns the code and message, "not_found: user \"ada\" does not exist".
+func (e *Error) Error() string {
+	message := e.Message()
+	if message == "" {
+		return e.code.String()
+	}
+	return e.code.String() + ": " + message
+}
+
+// Unwrap returns the wrapped error, or nil.
+func (e *Error) Unwrap() error {
+	return e.err
+}
+
+// AddDetail attaches a protobuf message that travels with the error, such as
+// google.rpc.ErrorInfo or google.rpc.BadRequest. A detail that is already an
+// [*anypb.Any] is attached as it is. It fails only if m cannot be marshaled.
+func (e *Error) AddDetail(m proto.Message) error {
+	if packed, ok := m.(*anypb.Any); ok {
+		e.details = append(e.details, packed)
+		return nil
+	}
+	packed, err := anypb.New(m)
+	if err != nil {
+		return fmt.Errorf("add error detail %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
+	}
+	e.details = append(e.details, packed)
+	return nil
+}
+
+// Details returns the attached details, packed. Use [anypb.Any.UnmarshalTo] to
+// read one into its type. The returned slice must not be changed.
+func (e *Error) Details() []*anypb.Any {
+	return e.details
+}
+
+// CodeOf returns the code of the first [*Error] in err's chain. For an error
+// without one it returns [CodeCanceled] or [CodeDeadlineExceeded] when err is
+// the matching context error, [CodeOK] for nil and [CodeUnknown] otherwise.
+func CodeOf(err error) Code {
+	if err == nil {
+		return CodeOK
+	}
+	if e, ok := stderrors.AsType[*Error](err); ok {
+		return e.code
+	}
+	switch {
+	case stderrors.Is(err, context.Canceled):
+		return CodeCanceled
+	case stderrors.Is(err, context.DeadlineExceeded):
+		return CodeDeadlineExceeded
+	}
+	return CodeUnknown
+}

@@ -1,0 +1,54 @@
+package registry
+
+import (
+	"fmt"
+	"maps"
+)
+
+// Clone returns a deep copy of s; backends hand out copies so that callers
+// cannot change what the registry holds.
+func (s *Service) Clone() *Service {
+	if s == nil {
+		return nil
+	}
+	out := &Service{
+		Name:     s.Name,
+		Version:  s.Version,
+		Metadata: maps.Clone(s.Metadata),
+	}
+	if s.Endpoints != nil {
+		out.Endpoints = make([]*Endpoint, len(s.Endpoints))
+		for i, e := range s.Endpoints {
+			c := *e
+			c.HTTP = append(c.HTTP[:0:0], e.HTTP...)
+			out.Endpoints[i] = &c
+		}
+	}
+	if s.Nodes != nil {
+		out.Nodes = make([]*Node, len(s.Nodes))
+		for i, n := range s.Nodes {
+			out.Nodes[i] = &Node{ID: n.ID, Address: n.Address, Metadata: maps.Clone(n.Metadata)}
+		}
+	}
+	return out
+}
+
+// Validate reports what makes s unfit to register: a missing name, no nodes,
+// or a node without an ID or address. Backends call it in Register.
+func (s *Service) Validate() error {
+	if s == nil || s.Name == "" {
+		return fmt.Errorf("register: service has no name")
+	}
+	if len(s.Nodes) == 0 {
+		return fmt.Errorf("register service %q: no nodes", s.Name)
+	}
+	for _, n := range s.Nodes {
+		if n == nil || n.ID == "" {
+			return fmt.Errorf("register service %q: a node has no id", s.Name)
+		}
+		if n.Address == "" {
+			return fmt.Errorf("register service %q: node %q has no address", s.Name, n.ID)
+		}
+	}
+	return nil
+}

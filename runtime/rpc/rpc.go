@@ -1,0 +1,132 @@
+// Package rpc holds the vocabulary that clients, servers and middleware share
+// about one remote procedure: its name, whether it streams, whether it is safe
+// to retry, and the HTTP routes it is published on.
+//
+// Generated code and the [server] and [client] packages use these types; most
+// programs meet them only in middleware, through [Spec].
+//
+// [server]: https://pkg.go.dev/github.com/protomicro/micro/runtime/server
+// [client]: https://pkg.go.dev/github.com/protomicro/micro/runtime/client
+package rpc
+
+import (
+	"fmt"
+	"strings"
+)
+
+// StreamType says which side of a procedure sends a stream of messages.
+type StreamType uint8
+
+// The four kinds of procedure. The zero value is [Unary].
+const (
+	Unary        StreamType = iota // one request, one response
+	ClientStream                   // a stream of requests, one response
+	ServerStream                   // one request, a stream of responses
+	BidiStream                     // streams both ways
+)
+
+// IsClientStream reports whether the client sends a stream of messages.
+func (t StreamType) IsClientStream() bool { return t == ClientStream || t == BidiStream }
+
+// IsServerStream reports whether the server sends a stream of messages.
+func (t StreamType) IsServerStream() bool { return t == ServerStream || t == BidiStream }
+
+// String returns "unary", "client_stream", "server_stream" or "bidi_stream".
+func (t StreamType) String() string {
+	switch t {
+	case Unary:
+		return "unary"
+	case ClientStream:
+		return "client_stream"
+	case ServerStream:
+		return "server_stream"
+	case BidiStream:
+		return "bidi_stream"
+	}
+	return fmt.Sprintf("stream_type_%d", uint8(t))
+}
+
+// Idempotency is a procedure's declared side effects, from the proto option
+// idempotency_level. It decides whether a call may be retried after the
+// server may already have run it.
+type Idempotency uint8
+
+// Idempotency levels, in the order of descriptorpb.MethodOptions_IdempotencyLevel.
+const (
+	// IdempotencyUnknown makes no promise: a call is retried only when the
+	// server certainly never saw it.
+	IdempotencyUnknown Idempotency = iota
+	// NoSideEffects marks a read-only procedure.
+	NoSideEffects
+	// Idempotent marks a procedure whose repeated calls have the effect of one.
+	Idempotent
+)
+
+// String returns "unknown", "no_side_effects" or "idempotent".
+func (i Idempotency) String() string {
+	switch i {
+	case IdempotencyUnknown:
+		return "unknown"
+	case NoSideEffects:
+		return "no_side_effects"
+	case Idempotent:
+		return "idempotent"
+	}
+	return fmt.Sprintf("idempotency_%d", uint8(i))
+}
+
+// Retryable reports whether a call may safely run more than once.
+func (i Idempotency) Retryable() bool { return i == NoSideEffects || i == Idempotent }
+
+// Spec describes one procedure. Servers hand it to middleware once per method;
+// clients hand it to middleware on every call.
+type Spec struct {
+	// Procedure is the gRPC method path, "/greeter.v1.Greeter/Hello".
+	Procedure   string
+	StreamType  StreamType
+	Idempotency Idempotency
+}
+
+// Service returns the fully-qualified service name of the procedure,
+// "greeter.v1.Greeter" for "/greeter.v1.Greeter/Hello".
+func (s Spec) Service() string {
+	service, _ := SplitProcedure(s.Procedure)
+	return service
+}
+
+// Method returns the method name of the procedure, "Hello" for
+// "/greeter.v1.Greeter/Hello".
+func (s Spec) Method() string {
+	_, method := SplitProcedure(s.Procedure)
+	return method
+}
+
+// SplitProcedure splits "/greeter.v1.Greeter/Hello" into "greeter.v1.Greeter"
+// and "Hello". It returns two empty strings when procedure is not of that form.
+func SplitProcedure(procedure string) (service, method string) {
+	rest, ok := strings.CutPrefix(procedure, "/")
+	if !ok {
+		return "", ""
+	}
+	service, method, ok = strings.Cut(rest, "/")
+	if !ok || service == "" || method == "" || strings.Contains(method, "/") {
+		return "", ""
+	}
+	return service, method
+}
+
+// HTTPRule is one HTTP route of a procedure, taken from its google.api.http
+// annotation so that a gateway can route HTTP requests without the proto.
+type HTTPRule struct {
+	// Method is the HTTP verb: GET, PUT, POST, DELETE, PATCH, or the verb of a
+	// custom pattern.
+	Method string
+	// Path is the URL template, "/v1/greeter/{name}".
+	Path string
+	// Body names the request field the HTTP body maps to: "*" for the whole
+	// request, "" for no body.
+	Body string
+	// ResponseBody names the response field sent as the HTTP body; "" sends the
+	// whole response.
+	ResponseBody string
+}
