@@ -1,0 +1,71 @@
+package generator
+
+import (
+	"strings"
+
+	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+)
+
+const (
+	deprecationComment = "// Deprecated: do not use."
+	// commentWidth is where generated prose wraps, leaving room for "// ".
+	commentWidth = 77
+)
+
+// genComment writes a doc comment: the generated prose, wrapped, then the
+// proto element's leading comment as its author wrote it, then a deprecation
+// notice when the element is deprecated.
+func genComment(g *protogen.GeneratedFile, leading protogen.Comments, isDeprecated bool, prose string) {
+	if prose != "" {
+		for _, line := range wrap(prose) {
+			g.P("// ", line)
+		}
+	}
+	if leading != "" {
+		if prose != "" {
+			g.P("//")
+		}
+		g.P(strings.TrimSuffix(leading.String(), "\n"))
+	}
+	if isDeprecated {
+		if prose != "" || leading != "" {
+			g.P("//")
+		}
+		g.P(deprecationComment)
+	}
+}
+
+// wrap breaks text into lines of at most commentWidth bytes, at spaces; a
+// word longer than that gets a line of its own.
+func wrap(text string) []string {
+	var lines []string
+	var line strings.Builder
+	for _, word := range strings.Fields(text) {
+		if line.Len() > 0 && line.Len()+1+len(word) > commentWidth {
+			lines = append(lines, line.String())
+			line.Reset()
+		}
+		if line.Len() > 0 {
+			line.WriteByte(' ')
+		}
+		line.WriteString(word)
+	}
+	if line.Len() > 0 {
+		lines = append(lines, line.String())
+	}
+	return lines
+}
+
+// deprecated reports whether a service's or method's options mark it
+// deprecated.
+func deprecated(opts protoreflect.ProtoMessage) bool {
+	switch o := opts.(type) {
+	case *descriptorpb.ServiceOptions:
+		return o.GetDeprecated()
+	case *descriptorpb.MethodOptions:
+		return o.GetDeprecated()
+	}
+	return false
+}

@@ -1,0 +1,246 @@
+package client
+
+import (
+	"context"
+	stderrors "errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/protomicro/micro/runtime/errors"
+	"github.com/protomicro/micro/runtime/internal/grpcwire"
+	"github.com/protomicro/micro/runtime/metadata"
+	"github.com/protomicro/micro/runtime/registry"
+	"github.com/protomicro/micro/runtime/rpc"
+)
+
+// Client calls procedures of services found by name. Generated clients use
+// Invoke and NewStream through [Method]; programs that lack the proto can
+// call them directly with [codec.JSON] and raw JSON messages.
+//
+// A Client is safe for concurrent use, and meant to be shared: it keeps one
+// pool of connections per service.
+//
+// [codec.JSON]: https://pkg.go.dev/github.com/protomicro/micro/runtime/codec#JSON
+type Client interface {
+	// Invoke calls a unary procedure of the named service: it sends req and
+	// decodes the reply into res, both pointers to messages.
+	Invoke(ctx context.Context, service string, spec rpc.Spec, req, res any, opts ...CallOption) error
+	// NewStream opens a stream to a streaming procedure of the named service.
+	// The stream ends when ctx is done.
+	NewStream(ctx context.Context, service string, spec rpc.Spec, opts ...CallOption) (Stream, error)
+	// Close closes every connection. Calls in flight fail with
+	// [errors.CodeCanceled]; calls made after Close fail at once.
+	//
+	// [errors.CodeCanceled]: https://pkg.go.dev/github.com/protomicro/micro/runtime/errors#CodeCanceled
+	Close() error
+}
+
+// ErrClosed is wrapped by errors from calls made after [Client.Close].
+var ErrClosed = stderrors.New("client is closed")
+
+// New returns a [Client] whose engine is grpc-go. Give it [WithRegistry] to
+// find services by name, or [WithAddress] to call fixed addresses.
+func New(opts ...Option) Client {
+	grpcwire.RegisterCodecs()
+	c := &grpcClient{config: newConfig(opts), conns: make(map[target]*grpc.ClientConn)}
+	c.unary = c.invoke
+	for i := len(c.config.unary) - 1; i >= 0; i-- {
+		c.unary = c.config.unary[i](c.unary)
+	}
+	c.streamer = c.newStream
+	for i := len(c.config.stream) - 1; i >= 0; i-- {
+		c.streamer = c.config.stream[i](c.streamer)
+	}
+	return c
+}
+
+type grpcClient struct {
+	config   *config
+	unary    UnaryInvoker // invoke wrapped in middleware
+	streamer Streamer     // newStream wrapped in middleware
+
+	mu     sync.RWMutex
+	closed bool
+	conns  map[target]*grpc.ClientConn
+}
+
+// target is what a connection pool is opened to: a service looked up in the
+// registry, or a list of addresses.
+type target struct {
+	service   string
+	addresses string // comma-separated; when set, service is ignored
+}
+
+// String returns the grpc-go target of t, in one of the client's resolver
+// schemes.
+func (t target) String() string {
+	if t.addresses != "" {
+		return staticScheme + ":///" + t.addresses
+	}
+	return registryScheme + ":///" + url.PathEscape(t.service)
+}
+
+func (c *grpcClient) Invoke(ctx context.Context, service string, spec rpc.Spec, req, res any, opts ...CallOption) error {
+	return c.unary(ctx, c.newCall(ctx, service, spec, opts), req, res)
+}
+
+func (c *grpcClient) NewStream(ctx context.Context, service string, spec rpc.Spec, opts ...CallOption) (Stream, error) {
+	return c.streamer(ctx, c.newCall(ctx, service, spec, opts))
+}
+
+// newCall describes a call from the client's defaults and opts. The default
+// timeout applies to unary calls whose context has no deadline of its own.
+func (c *grpcClient) newCall(ctx context.Context, service string, spec rpc.Spec, opts []CallOption) *Call {
+	call := &Call{Service: service, Spec: spec, Addresses: c.config.addresses, Codec: c.config.codec}
+	if _, ok := ctx.Deadline(); !ok && spec.StreamType == rpc.Unary {
+		call.Timeout = c.config.timeout
+	}
+	for _, opt := range opts {
+		opt.applyCall(call)
+	}
+	return call
+}
+
+// invoke is the unary call itself, inside all middleware.
+func (c *grpcClient) invoke(ctx context.Context, call *Call, req, res any) error {
+	conn, err := c.conn(ctx, call)
+	if err != nil {
+		return err
+	}
+	if call.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, call.Timeout)
+		defer cancel()
+	}
+	ctx = outgoing(ctx, call)
+	return grpcwire.Error(ctx, conn.Invoke(ctx, call.Spec.Procedure, req, res, callOptions(call)...))
+}
+
+// newStream opens the stream itself, inside all middleware.
+func (c *grpcClient) newStream(ctx context.Context, call *Call) (Stream, error) {
+	conn, err := c.conn(ctx, call)
+	if err != nil {
+		return nil, err
+	}
+	// The stream's context is canceled when the stream ends, which releases
+	// its timer, or by the caller.
+	var cancel context.CancelFunc
+	if call.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, call.Timeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	ctx = outgoing(ctx, call)
+	desc := &grpc.StreamDesc{
+		StreamName:    call.Spec.Method(),
+		ServerStreams: call.Spec.StreamType.IsServerStream(),
+		ClientStreams: call.Spec.StreamType.IsClientStream(),
+	}
+	cs, err := conn.NewStream(ctx, desc, call.Spec.Procedure, callOptions(call)...)
+	if err != nil {
+		cancel()
+		return nil, grpcwire.Error(ctx, err)
+	}
+	return &grpcStream{ctx: ctx, cancel: cancel, cs: cs, serverStreams: desc.ServerStreams}, nil
+}
+
+// outgoing returns ctx carrying the call's metadata, with the metadata ctx
+// already carries (what a handler received, for one), for grpc-go.
+func outgoing(ctx context.Context, call *Call) context.Context {
+	md := metadata.FromContext(ctx)
+	if len(call.Metadata) > 0 {
+		merged := md.Clone()
+		for key, values := range call.Metadata {
+			merged.Append(key, values...)
+		}
+		md = merged
+	}
+	return grpcwire.OutgoingContext(ctx, md)
+}
+
+func callOptions(call *Call) []grpc.CallOption {
+	if call.Codec == nil || call.Codec.Name() == "proto" {
+		return nil
+	}
+	return []grpc.CallOption{grpc.ForceCodecV2(grpcwire.CodecV2(call.Codec))}
+}
+
+// conn returns the connection pool for the call's target, opening it on first
+// use. A service the registry does not know fails with NotFound.
+func (c *grpcClient) conn(ctx context.Context, call *Call) (*grpc.ClientConn, error) {
+	var t target
+	switch {
+	case len(call.Addresses) > 0:
+		t.addresses = strings.Join(call.Addresses, ",")
+	case c.config.registry != nil:
+		t.service = call.Service
+	default:
+		return nil, errors.Errorf(errors.CodeFailedPrecondition,
+			"call %s on %q: the client has no registry and no address (use client.WithRegistry or client.WithAddress)",
+			call.Spec.Procedure, call.Service)
+	}
+	c.mu.RLock()
+	conn, ok := c.conns[t]
+	closed := c.closed
+	c.mu.RUnlock()
+	if ok {
+		return conn, nil
+	}
+	if closed {
+		return nil, errors.New(errors.CodeCanceled, fmt.Errorf("call %s on %q: %w", call.Spec.Procedure, call.Service, ErrClosed))
+	}
+	if len(call.Addresses) == 0 {
+		if _, err := c.config.registry.GetService(ctx, call.Service); err != nil {
+			if stderrors.Is(err, registry.ErrNotFound) {
+				return nil, errors.Errorf(errors.CodeNotFound, "service %q is not registered in the %s registry", call.Service, c.config.registry)
+			}
+			return nil, errors.Errorf(errors.CodeUnavailable, "look up service %q: %w", call.Service, err)
+		}
+	}
+	return c.open(t)
+}
+
+func (c *grpcClient) open(t target) (*grpc.ClientConn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if conn, ok := c.conns[t]; ok {
+		return conn, nil
+	}
+	if c.closed {
+		return nil, errors.New(errors.CodeCanceled, ErrClosed)
+	}
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithResolvers(&registryBuilder{registry: c.config.registry, logger: c.config.logger}, staticBuilder{}),
+		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig": [{"round_robin": {}}]}`),
+	}
+	if c.config.dialer != nil {
+		opts = append(opts, grpc.WithContextDialer(c.config.dialer))
+	}
+	opts = append(opts, c.config.grpcOptions...)
+	conn, err := grpc.NewClient(t.String(), opts...)
+	if err != nil {
+		return nil, errors.Errorf(errors.CodeInvalidArgument, "connect to %s: %w", t, err)
+	}
+	c.conns[t] = conn
+	return conn, nil
+}
+
+func (c *grpcClient) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	var errs []error
+	for t, conn := range c.conns {
+		if err := conn.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close connection to %s: %w", t, err))
+		}
+		delete(c.conns, t)
+	}
+	return stderrors.Join(errs...)
+}

@@ -1,0 +1,21 @@
+// Package client calls micro services by name.
+//
+// A [Client] resolves a service name to the addresses of its nodes through a
+// registry (or uses fixed addresses), balances calls across them round robin,
+// and speaks gRPC to them. Generated clients wrap it in typed methods:
+//
+//	c := client.New(client.WithRegistry(reg))
+//	defer c.Close()
+//	greeter := greeterv1.NewGreeterClient("greeter", c)
+//	res, err := greeter.Hello(ctx, &greeterv1.HelloRequest{Name: "Ada"})
+//
+// Every call is bounded by its context and by a timeout (5s by default for
+// unary calls, see [WithTimeout]). Deadlines and [metadata] in the context
+// travel with the call, so a handler that passes its own context on forwards
+// both. A failed call returns an [errors.Error] whose code says what
+// happened. A call is never retried once the server may have started it,
+// unless the procedure is declared idempotent.
+//
+// [metadata]: https://pkg.go.dev/github.com/protomicro/micro/runtime/metadata
+// [errors.Error]: https://pkg.go.dev/github.com/protomicro/micro/runtime/errors#Error
+package client
