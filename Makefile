@@ -1,0 +1,94 @@
+# See https://tech.davis-hansson.com/p/make/
+SHELL := bash
+.DELETE_ON_ERROR:
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := all
+MAKEFLAGS += --warn-undefined-variables
+MAKEFLAGS += --no-builtin-rules
+MAKEFLAGS += --no-print-directory
+
+# Tools are installed into .tmp/bin at pinned versions; the tests find them on PATH.
+BIN := $(abspath .tmp/bin)
+export PATH := $(BIN):$(PATH)
+export GOBIN := $(BIN)
+
+BUF_VERSION := v1.75.0
+GOLANGCI_LINT_VERSION := v2.15.0
+GRPCURL_VERSION := v1.9.4
+GRPC_HEALTH_PROBE_VERSION := v0.4.62
+
+# The hand-written code under testdata, which ./... does not reach.
+TESTDATA_CODE := ./testdata/e2e/... ./testdata/echo/... ./testdata/demo/... ./testdata/bench/...
+
+.PHONY: help
+help: ## Describe useful make targets
+	@grep -E '^[a-zA-Z_-]+:.*?## .*$$' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "%-16s %s\n", $$1, $$2}'
+
+.PHONY: all
+all: build test lint checkgenerate ## Build, test, lint and check that generated code is current
+
+.PHONY: build
+build: ## Build every package, and micro and protoc-gen-micro into .tmp/bin
+	go build ./...
+	cd testdata && go build ./...
+	go build -o $(BIN)/ ./cmd/micro ./protoc-gen-micro
+
+.PHONY: demo
+demo: ## Run a service in one process and call all four kinds of method from another
+	go run ./testdata/demo
+
+.PHONY: test
+test: ## Run the tests with the race detector (tools in .tmp/bin are used when present)
+	go test -race -cover ./...
+	cd testdata && go test -race ./...
+
+.PHONY: test-tools
+test-tools: $(BIN)/buf $(BIN)/grpcurl $(BIN)/grpc-health-probe ## Install the programs the interoperability tests run
+	@command -v protoc >/dev/null || echo "protoc is not installed: TestProtoc will skip (apt-get install -y protobuf-compiler)"
+
+.PHONY: generate
+generate: ## Regenerate every golden and generated file
+	go test ./generator -run '^TestGolden$$' -update
+
+.PHONY: checkgenerate
+checkgenerate: generate ## Fail if generate changes anything
+	@if [ -n "$$(git status --porcelain)" ]; then \
+		echo "make generate changed files; commit the result:"; git status --porcelain; git --no-pager diff; exit 1; fi
+
+.PHONY: lint
+lint: $(BIN)/golangci-lint $(BIN)/buf ## Lint Go code and protos
+	go vet ./...
+	cd testdata && go vet ./...
+	golangci-lint run ./... $(TESTDATA_CODE)
+	buf lint
+	buf format -d --exit-code
+
+.PHONY: lintfix
+lintfix: $(BIN)/golangci-lint $(BIN)/buf ## Fix what the linters can fix by themselves
+	golangci-lint run --fix ./... $(TESTDATA_CODE)
+	buf format -w
+
+.PHONY: tidy
+tidy: ## Fail if go mod tidy changes go.mod or go.sum
+	go mod tidy
+	@git diff --exit-code go.mod go.sum
+
+.PHONY: bench
+bench: ## Compare micro with plain grpc-go on one echo service (BENCH_QUICK=1 for a short run)
+	go run ./testdata/bench
+
+.PHONY: clean
+clean: ## Remove built binaries and tools
+	rm -rf .tmp
+
+$(BIN)/buf:
+	go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+
+$(BIN)/golangci-lint:
+	go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+$(BIN)/grpcurl:
+	go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+
+$(BIN)/grpc-health-probe:
+	go install github.com/grpc-ecosystem/grpc-health-probe@$(GRPC_HEALTH_PROBE_VERSION)
