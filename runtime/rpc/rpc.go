@@ -14,7 +14,8 @@ import (
 	"strings"
 )
 
-// StreamType says which side of a procedure sends a stream of messages.
+// StreamType says which side of a procedure sends a stream of messages. In
+// text (JSON, flags) it is its [StreamType.String] form.
 type StreamType uint8
 
 // The four kinds of procedure. The zero value is [Unary].
@@ -48,7 +49,7 @@ func (t StreamType) String() string {
 
 // Idempotency is a procedure's declared side effects, from the proto option
 // idempotency_level. It decides whether a call may be retried after the
-// server may already have run it.
+// server may already have run it. In text it is its [Idempotency.String] form.
 type Idempotency uint8
 
 // Idempotency levels, in the order of descriptorpb.MethodOptions_IdempotencyLevel.
@@ -73,6 +74,36 @@ func (i Idempotency) String() string {
 		return "idempotent"
 	}
 	return fmt.Sprintf("idempotency_%d", uint8(i))
+}
+
+// MarshalText implements [encoding.TextMarshaler] with [StreamType.String].
+func (t StreamType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText implements [encoding.TextUnmarshaler] for what
+// [StreamType.MarshalText] writes.
+func (t *StreamType) UnmarshalText(text []byte) error {
+	for candidate := Unary; candidate <= BidiStream; candidate++ {
+		if string(text) == candidate.String() {
+			*t = candidate
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown stream type %q: want unary, client_stream, server_stream or bidi_stream", text)
+}
+
+// MarshalText implements [encoding.TextMarshaler] with [Idempotency.String].
+func (i Idempotency) MarshalText() ([]byte, error) { return []byte(i.String()), nil }
+
+// UnmarshalText implements [encoding.TextUnmarshaler] for what
+// [Idempotency.MarshalText] writes.
+func (i *Idempotency) UnmarshalText(text []byte) error {
+	for candidate := IdempotencyUnknown; candidate <= Idempotent; candidate++ {
+		if string(text) == candidate.String() {
+			*i = candidate
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown idempotency %q: want unknown, no_side_effects or idempotent", text)
 }
 
 // Retryable reports whether a call may safely run more than once.

@@ -57,3 +57,29 @@ func TestIdempotencyRetryable(t *testing.T) {
 		t.Error("NoSideEffects and Idempotent must be retryable")
 	}
 }
+
+func TestText(t *testing.T) {
+	t.Parallel()
+	for typ := Unary; typ <= BidiStream; typ++ {
+		text, _ := typ.MarshalText()
+		var got StreamType
+		if err := got.UnmarshalText(text); err != nil || got != typ {
+			t.Errorf("StreamType round trip of %q = %v, %v, want %v", text, got, err, typ)
+		}
+	}
+	for level := IdempotencyUnknown; level <= Idempotent; level++ {
+		text, _ := level.MarshalText()
+		var got Idempotency
+		if err := got.UnmarshalText(text); err != nil || got != level {
+			t.Errorf("Idempotency round trip of %q = %v, %v, want %v", text, got, err, level)
+		}
+	}
+	var typ StreamType
+	if err := typ.UnmarshalText([]byte("sideways")); err == nil {
+		t.Error(`StreamType.UnmarshalText("sideways") succeeded, want an error`)
+	}
+	var level Idempotency
+	if err := level.UnmarshalText([]byte("mostly")); err == nil {
+		t.Error(`Idempotency.UnmarshalText("mostly") succeeded, want an error`)
+	}
+}

@@ -32,7 +32,8 @@ type version struct {
 
 type node struct {
 	node    *registry.Node
-	expires time.Time // zero: never
+	expires time.Time   // zero: never
+	timer   *time.Timer // fires at expires; nil when it never expires
 }
 
 var _ registry.Registry = (*Registry)(nil)
@@ -50,7 +51,8 @@ func New() *Registry {
 func (r *Registry) String() string { return "memory" }
 
 // Register implements [registry.Registry]. Nodes registered with
-// [registry.WithTTL] expire unless registered again in time.
+// [registry.WithTTL] expire, and watchers hear of it, unless registered again
+// in time.
 func (r *Registry) Register(ctx context.Context, s *registry.Service, opts ...registry.RegisterOption) error {
 	if err := s.Validate(); err != nil {
 		return err
@@ -71,23 +73,40 @@ func (r *Registry) Register(ctx context.Context, s *registry.Service, opts ...re
 	}
 	v.service = s.Clone()
 	v.service.Nodes = nil
-	var expires time.Time
-	if o.TTL > 0 {
-		expires = r.now().Add(o.TTL)
-	}
 	for _, n := range s.Clone().Nodes {
 		typ := registry.EventCreate
-		if old, ok := v.nodes[n.ID]; ok {
+		old, ok := v.nodes[n.ID]
+		if ok {
+			if old.timer != nil {
+				old.timer.Stop()
+			}
 			if old.node.Address == n.Address && maps.Equal(old.node.Metadata, n.Metadata) {
-				old.expires = expires
+				r.expireAfter(s.Name, s.Version, old, o.TTL)
 				continue
 			}
 			typ = registry.EventUpdate
 		}
-		v.nodes[n.ID] = &node{node: n, expires: expires}
+		entry := &node{node: n}
+		v.nodes[n.ID] = entry
+		r.expireAfter(s.Name, s.Version, entry, o.TTL)
 		r.notifyLocked(typ, v.service, n)
 	}
 	return nil
+}
+
+// expireAfter arranges for n to be removed once ttl passes without it being
+// registered again; a zero ttl keeps it until it is deregistered.
+func (r *Registry) expireAfter(name, ver string, n *node, ttl time.Duration) {
+	n.expires, n.timer = time.Time{}, nil
+	if ttl <= 0 {
+		return
+	}
+	n.expires = r.now().Add(ttl)
+	n.timer = time.AfterFunc(ttl, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.expireLocked()
+	})
 }
 
 // Deregister implements [registry.Registry].
@@ -169,6 +188,9 @@ func (r *Registry) removeLocked(name, ver string, v *version, id string) {
 	n, ok := v.nodes[id]
 	if !ok {
 		return
+	}
+	if n.timer != nil {
+		n.timer.Stop()
 	}
 	delete(v.nodes, id)
 	if len(v.nodes) == 0 {

@@ -37,7 +37,10 @@ func Run(t *testing.T, newRegistry func(t *testing.T) registry.Registry) {
 		{"Watch", testWatch},
 		{"WatchService", testWatchService},
 		{"WatchStop", testWatchStop},
+		{"WatchConverges", testWatchConverges},
+		{"TTL", testTTL},
 		{"Concurrent", testConcurrent},
+		{"Many", testMany},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -195,6 +198,9 @@ func describe(e *registry.Event) string {
 	return fmt.Sprintf("%s %s %s%s", e.Type, e.Service.Name, e.Service.Version, ids)
 }
 
+// testWatch makes one change at a time and expects each to be reported, in
+// order. Backends that poll may merge changes made faster than they look, so
+// the suite waits for each event before making the next change.
 func testWatch(t *testing.T, r registry.Registry) {
 	ctx := testContext(t)
 	w, err := r.Watch(ctx)
@@ -203,20 +209,25 @@ func testWatch(t *testing.T, r registry.Registry) {
 	}
 	defer w.Stop()
 	mustRegister(t, r, service("greeter", "v1", "1001"))
+	if got, want := describe(next(t, w)), "create greeter v1 1001"; got != want {
+		t.Errorf("after Register: event %q, want %q", got, want)
+	}
 	mustRegister(t, r, service("greeter", "v1", "1001")) // unchanged: no event
 	changed := service("greeter", "v1", "1001")
 	changed.Nodes[0].Address = "127.0.0.1:2001"
 	mustRegister(t, r, changed)
+	e := next(t, w)
+	if got, want := describe(e), "update greeter v1 1001"; got != want {
+		t.Errorf("after a changed Register: event %q, want %q (re-registering unchanged must not make one)", got, want)
+	}
+	if got := e.Service.Nodes[0].Address; got != "127.0.0.1:2001" {
+		t.Errorf("update event carries address %q, want the new one", got)
+	}
 	if err := r.Deregister(ctx, changed); err != nil {
 		t.Fatalf("Deregister: %v", err)
 	}
-	var got []string
-	for range 3 {
-		got = append(got, describe(next(t, w)))
-	}
-	want := []string{"create greeter v1 1001", "update greeter v1 1001", "delete greeter v1 1001"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("events mismatch (-want +got):\n%s", diff)
+	if got, want := describe(next(t, w)), "delete greeter v1 1001"; got != want {
+		t.Errorf("after Deregister: event %q, want %q", got, want)
 	}
 }
 
@@ -260,6 +271,89 @@ func testWatchStop(t *testing.T, r registry.Registry) {
 	}
 }
 
+// testWatchConverges makes a burst of changes and checks that a watcher
+// applying the events it gets ends up with what the registry holds, which is
+// what a client's cache relies on.
+func testWatchConverges(t *testing.T, r registry.Registry) {
+	ctx := testContext(t)
+	w, err := r.Watch(ctx)
+	if err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	defer w.Stop()
+	for i := range 20 {
+		mustRegister(t, r, service(fmt.Sprintf("svc%d", i%4), "v1", fmt.Sprint(i)))
+	}
+	for i := range 10 {
+		if err := r.Deregister(ctx, service(fmt.Sprintf("svc%d", i%4), "v1", fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 10; i < 15; i++ {
+		moved := service(fmt.Sprintf("svc%d", i%4), "v1", fmt.Sprint(i))
+		moved.Nodes[0].Address = "127.0.0.2:1"
+		mustRegister(t, r, moved)
+	}
+	want := make(map[string]string) // node ID to address
+	for i := 10; i < 20; i++ {
+		want[fmt.Sprint(i)] = "127.0.0.1:" + fmt.Sprint(i)
+		if i < 15 {
+			want[fmt.Sprint(i)] = "127.0.0.2:1"
+		}
+	}
+	got := make(map[string]string)
+	deadline := time.Now().Add(20 * time.Second)
+	for !cmp.Equal(want, got) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the watcher's view did not converge (-want +got):\n%s", cmp.Diff(want, got))
+		}
+		e := next(t, w)
+		for _, n := range e.Service.Nodes {
+			if e.Type == registry.EventDelete {
+				delete(got, n.ID)
+			} else {
+				got[n.ID] = n.Address
+			}
+		}
+	}
+}
+
+// testTTL registers a node that must be refreshed within 2 seconds: it stays
+// while refreshed and is gone, with a delete event, once refreshing stops.
+func testTTL(t *testing.T, r registry.Registry) {
+	ctx := testContext(t)
+	w, err := r.Watch(ctx, registry.WatchService("ephemeral"))
+	if err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	defer w.Stop()
+	const ttl = 2 * time.Second
+	s := service("ephemeral", "v1", "1")
+	registered := time.Now()
+	mustRegister(t, r, s, registry.WithTTL(ttl))
+	if got := describe(next(t, w)); got != "create ephemeral v1 1" {
+		t.Fatalf("first event %q, want create", got)
+	}
+	for range 3 { // refreshed for longer than the TTL
+		time.Sleep(ttl / 2)
+		mustRegister(t, r, s, registry.WithTTL(ttl))
+	}
+	if _, err := r.GetService(ctx, "ephemeral"); err != nil {
+		t.Fatalf("GetService while refreshed, %v after registering: %v", time.Since(registered).Round(time.Millisecond), err)
+	}
+	refreshed := time.Now()
+	e := next(t, w)
+	if got := describe(e); got != "delete ephemeral v1 1" {
+		t.Errorf("event after refreshing stopped %q, want delete", got)
+	}
+	if waited := time.Since(refreshed); waited < ttl/2 || waited > 3*ttl {
+		t.Errorf("the node expired %v after its last refresh, want about the TTL (%v)", waited.Round(time.Millisecond), ttl)
+	}
+	if _, err := r.GetService(ctx, "ephemeral"); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("GetService after expiry: %v, want ErrNotFound", err)
+	}
+}
+
 func testConcurrent(t *testing.T, r registry.Registry) {
 	ctx := testContext(t)
 	const workers, nodes = 8, 25
@@ -294,5 +388,34 @@ func testConcurrent(t *testing.T, r registry.Registry) {
 	}
 	if want := workers * (nodes + 1) / 2; total != want {
 		t.Errorf("nodes left after concurrent register/deregister = %d, want %d", total, want)
+	}
+}
+
+// testMany registers 100 services of 5 nodes each.
+func testMany(t *testing.T, r registry.Registry) {
+	ctx := testContext(t)
+	const services, nodes = 100, 5
+	for i := range services {
+		s := service(fmt.Sprintf("many%03d", i), "v1")
+		for n := range nodes {
+			s.Nodes = append(s.Nodes, &registry.Node{ID: fmt.Sprintf("%d-%d", i, n), Address: fmt.Sprintf("10.0.%d.%d:8080", i, n)})
+		}
+		mustRegister(t, r, s)
+	}
+	all, err := r.ListServices(ctx)
+	if err != nil {
+		t.Fatalf("ListServices: %v", err)
+	}
+	if len(all) != services {
+		t.Fatalf("ListServices returned %d services, want %d", len(all), services)
+	}
+	for i, s := range all {
+		if want := fmt.Sprintf("many%03d", i); s.Name != want || len(s.Nodes) != nodes {
+			t.Errorf("ListServices()[%d] = %s with %d nodes, want %s with %d", i, s.Name, len(s.Nodes), want, nodes)
+		}
+	}
+	got, err := r.GetService(ctx, "many042")
+	if err != nil || len(got) != 1 || len(got[0].Nodes) != nodes {
+		t.Errorf("GetService(many042) = %v, %v, want one version with %d nodes", got, err, nodes)
 	}
 }

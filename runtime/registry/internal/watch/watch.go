@@ -75,5 +75,9 @@ func (q *Queue) Next() (*registry.Event, error) {
 	}
 }
 
+// Done is closed once the queue is stopped, for the backend's feeding
+// goroutine to end with it.
+func (q *Queue) Done() <-chan struct{} { return q.ctx.Done() }
+
 // Stop implements [registry.Watcher].
 func (q *Queue) Stop() { q.cancel() }
