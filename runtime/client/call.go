@@ -24,4 +24,6 @@ type Call struct {
 	Metadata metadata.Metadata
 	// Codec encodes the messages; nil means protobuf binary.
 	Codec codec.Codec
+	// Retry says how a unary call is retried when it may be; see [RetryPolicy].
+	Retry RetryPolicy
 }

@@ -7,14 +7,17 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/internal/grpcwire"
 	"github.com/protomicro/micro/runtime/metadata"
 	"github.com/protomicro/micro/runtime/registry"
+	"github.com/protomicro/micro/runtime/registry/cache"
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
@@ -47,7 +50,16 @@ var ErrClosed = stderrors.New("client is closed")
 // find services by name, or [WithAddress] to call fixed addresses.
 func New(opts ...Option) Client {
 	grpcwire.RegisterCodecs()
+	registerBalancers()
 	c := &grpcClient{config: newConfig(opts), conns: make(map[target]*grpc.ClientConn)}
+	if reg := c.config.registry; reg != nil {
+		if cached, ok := reg.(*cache.Cache); ok {
+			c.registry = cached
+		} else {
+			c.registry = cache.New(reg, cache.WithLogger(c.config.logger))
+			c.ownCache = true
+		}
+	}
 	c.unary = c.invoke
 	for i := len(c.config.unary) - 1; i >= 0; i-- {
 		c.unary = c.config.unary[i](c.unary)
@@ -61,6 +73,8 @@ func New(opts ...Option) Client {
 
 type grpcClient struct {
 	config   *config
+	registry *cache.Cache // the configured registry behind a cache, or nil
+	ownCache bool         // the cache was made here, and is closed with the client
 	unary    UnaryInvoker // invoke wrapped in middleware
 	streamer Streamer     // newStream wrapped in middleware
 
@@ -96,7 +110,7 @@ func (c *grpcClient) NewStream(ctx context.Context, service string, spec rpc.Spe
 // newCall describes a call from the client's defaults and opts. The default
 // timeout applies to unary calls whose context has no deadline of its own.
 func (c *grpcClient) newCall(ctx context.Context, service string, spec rpc.Spec, opts []CallOption) *Call {
-	call := &Call{Service: service, Spec: spec, Addresses: c.config.addresses, Codec: c.config.codec}
+	call := &Call{Service: service, Spec: spec, Addresses: c.config.addresses, Codec: c.config.codec, Retry: c.config.retry}
 	if _, ok := ctx.Deadline(); !ok && spec.StreamType == rpc.Unary {
 		call.Timeout = c.config.timeout
 	}
@@ -118,7 +132,13 @@ func (c *grpcClient) invoke(ctx context.Context, call *Call, req, res any) error
 		defer cancel()
 	}
 	ctx = outgoing(ctx, call)
-	return grpcwire.Error(ctx, conn.Invoke(ctx, call.Spec.Procedure, req, res, callOptions(call)...))
+	opts := callOptions(call)
+	for attempt := 1; ; attempt++ {
+		err := grpcwire.Error(ctx, conn.Invoke(ctx, call.Spec.Procedure, req, res, opts...))
+		if err == nil || attempt >= call.Retry.MaxAttempts || !retryable(call, err) || !call.Retry.backoff(ctx, attempt) {
+			return err
+		}
+	}
 }
 
 // newStream opens the stream itself, inside all middleware.
@@ -177,7 +197,7 @@ func (c *grpcClient) conn(ctx context.Context, call *Call) (*grpc.ClientConn, er
 	switch {
 	case len(call.Addresses) > 0:
 		t.addresses = strings.Join(call.Addresses, ",")
-	case c.config.registry != nil:
+	case c.registry != nil:
 		t.service = call.Service
 	default:
 		return nil, errors.Errorf(errors.CodeFailedPrecondition,
@@ -195,9 +215,9 @@ func (c *grpcClient) conn(ctx context.Context, call *Call) (*grpc.ClientConn, er
 		return nil, errors.New(errors.CodeCanceled, fmt.Errorf("call %s on %q: %w", call.Spec.Procedure, call.Service, ErrClosed))
 	}
 	if len(call.Addresses) == 0 {
-		if _, err := c.config.registry.GetService(ctx, call.Service); err != nil {
+		if _, err := c.registry.GetService(ctx, call.Service); err != nil {
 			if stderrors.Is(err, registry.ErrNotFound) {
-				return nil, errors.Errorf(errors.CodeNotFound, "service %q is not registered in the %s registry", call.Service, c.config.registry)
+				return nil, errors.Errorf(errors.CodeNotFound, "service %q is not registered in the %s registry", call.Service, c.registry)
 			}
 			return nil, errors.Errorf(errors.CodeUnavailable, "look up service %q: %w", call.Service, err)
 		}
@@ -216,8 +236,11 @@ func (c *grpcClient) open(t target) (*grpc.ClientConn, error) {
 	}
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithResolvers(&registryBuilder{registry: c.config.registry, logger: c.config.logger}, staticBuilder{}),
-		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig": [{"round_robin": {}}]}`),
+		grpc.WithResolvers(&registryBuilder{registry: c.registry, logger: c.config.logger}, staticBuilder{}),
+		grpc.WithDefaultServiceConfig(fmt.Sprintf(`{"loadBalancingConfig": [{%q: {}}]}`, c.config.balancer)),
+		// Probe idle connections, so that a node that stopped answering is
+		// found out and skipped; servers made by server.New allow it.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
 	}
 	if c.config.dialer != nil {
 		opts = append(opts, grpc.WithContextDialer(c.config.dialer))
@@ -241,6 +264,9 @@ func (c *grpcClient) Close() error {
 			errs = append(errs, fmt.Errorf("close connection to %s: %w", t, err))
 		}
 		delete(c.conns, t)
+	}
+	if c.ownCache { // after the connections, whose resolvers watch it
+		errs = append(errs, c.registry.Close())
 	}
 	return stderrors.Join(errs...)
 }

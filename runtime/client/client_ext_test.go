@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -384,4 +385,78 @@ func TestUnavailable(t *testing.T) {
 	if errors.CodeOf(err) != errors.CodeUnavailable {
 		t.Errorf("call to a node that is down: %v, want unavailable", err)
 	}
+}
+
+// unavailable answers every Echo with Unavailable, as a node in trouble
+// would, and counts them.
+type unavailable struct {
+	echo.Handler
+	calls *atomic.Int64
+}
+
+func (h unavailable) Echo(context.Context, *streaming.EchoRequest) (*streaming.EchoResponse, error) {
+	h.calls.Add(1)
+	return nil, errors.Errorf(errors.CodeUnavailable, "overloaded")
+}
+
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	reg := memory.New()
+	var troubled atomic.Int64
+	register(t, reg, "echo", startEcho(t, unavailable{calls: &troubled}), startEcho(t, tagged{tag: "ok"}))
+	echoClient := streaming.NewEchoClient("echo", newClient(t, client.WithRegistry(reg)))
+	ctx := testContext(t)
+	waitFor(t, "both nodes to be used", func() bool {
+		_, _ = echoClient.Echo(ctx, &streaming.EchoRequest{})
+		return troubled.Load() > 0
+	})
+
+	// Idempotent calls are retried, on the other node.
+	for range 20 {
+		res, err := echoClient.Echo(ctx, &streaming.EchoRequest{}, client.WithIdempotency(rpc.Idempotent))
+		if err != nil || res.GetMessage() != "ok" {
+			t.Fatalf("idempotent call = %v, %v, want it retried on the healthy node", res, err)
+		}
+	}
+	// Other calls are not: about half fail, each having reached the node once.
+	troubled.Store(0)
+	failed := 0
+	for range 20 {
+		if _, err := echoClient.Echo(ctx, &streaming.EchoRequest{}); err != nil {
+			if errors.CodeOf(err) != errors.CodeUnavailable {
+				t.Fatalf("call = %v, want unavailable", err)
+			}
+			failed++
+		}
+	}
+	if failed == 0 || int64(failed) != troubled.Load() {
+		t.Errorf("%d of 20 calls failed and the troubled node saw %d, want some failures, each reaching it once", failed, troubled.Load())
+	}
+	// NoRetry turns retries off even for idempotent calls.
+	failed = 0
+	for range 20 {
+		if _, err := echoClient.Echo(ctx, &streaming.EchoRequest{}, client.WithIdempotency(rpc.Idempotent), client.WithRetryPolicy(client.NoRetry)); err != nil {
+			failed++
+		}
+	}
+	if failed == 0 {
+		t.Error("with NoRetry no idempotent call failed, want some")
+	}
+}
+
+func TestRandomBalancer(t *testing.T) {
+	t.Parallel()
+	reg := memory.New()
+	register(t, reg, "echo", startEcho(t, tagged{tag: "a"}), startEcho(t, tagged{tag: "b"}), startEcho(t, tagged{tag: "c"}))
+	echoClient := streaming.NewEchoClient("echo", newClient(t, client.WithRegistry(reg), client.WithBalancer(client.Random)))
+	ctx := testContext(t)
+	seen := map[string]int{}
+	waitFor(t, "calls to reach all three nodes", func() bool {
+		res, err := echoClient.Echo(ctx, &streaming.EchoRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[res.GetMessage()]++
+		return len(seen) == 3
+	})
 }

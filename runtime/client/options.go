@@ -39,6 +39,8 @@ type ClientCallOption interface {
 
 type config struct {
 	registry    registry.Registry
+	balancer    Balancer
+	retry       RetryPolicy
 	addresses   []string
 	timeout     time.Duration
 	codec       codec.Codec
@@ -50,7 +52,7 @@ type config struct {
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{timeout: DefaultTimeout, logger: slog.Default()}
+	c := &config{timeout: DefaultTimeout, logger: slog.Default(), balancer: RoundRobin, retry: DefaultRetryPolicy}
 	for _, opt := range opts {
 		opt.applyClient(c)
 	}
@@ -73,11 +75,19 @@ type dualOption struct {
 func (o dualOption) applyClient(c *config) { o.client(c) }
 func (o dualOption) applyCall(c *Call)     { o.call(c) }
 
-// WithRegistry sets the registry service names are looked up in. A client
-// with neither a registry nor [WithAddress] fails every call with an error
-// saying so; micro.NewService supplies the default registry.
+// WithRegistry sets the registry service names are looked up in. The client
+// keeps what it looked up in a cache that one watch of the registry keeps
+// current, so calls cost no round trip to the registry. A client with neither
+// a registry nor [WithAddress] fails every call with an error saying so;
+// micro.NewService supplies the default registry.
 func WithRegistry(r registry.Registry) Option {
 	return optionFunc(func(c *config) { c.registry = r })
+}
+
+// WithBalancer sets how calls are spread across the nodes of a service. The
+// default is [RoundRobin].
+func WithBalancer(b Balancer) Option {
+	return optionFunc(func(c *config) { c.balancer = b })
 }
 
 // WithAddress sends calls to fixed addresses ("host:port") instead of looking

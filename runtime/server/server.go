@@ -7,10 +7,12 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/protomicro/micro/runtime/errors"
@@ -45,7 +47,10 @@ type Server interface {
 func New(opts ...Option) Server {
 	grpcwire.RegisterCodecs()
 	c := newConfig(opts)
-	s := &grpcServer{config: c, grpc: grpc.NewServer(c.grpcOptions...)}
+	// Let clients probe idle connections as often as micro's clients do
+	// (every 10s); grpc-go's default would answer them with GOAWAY.
+	keepalive := grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})
+	s := &grpcServer{config: c, grpc: grpc.NewServer(append([]grpc.ServerOption{keepalive}, c.grpcOptions...)...)}
 	if c.health {
 		s.health = health.NewServer()
 		healthpb.RegisterHealthServer(s.grpc, s.health)
