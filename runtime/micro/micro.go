@@ -1,5 +1,24 @@
-// Package micro is the entry point of a micro service, and the version of
-// the runtime that generated code checks at compile time.
+// Package micro is the entry point of a micro service: [NewService] builds a
+// service whose [Service.Run] serves it, registers it for discovery, keeps the
+// registration alive and, on SIGINT, SIGTERM or the end of its context,
+// deregisters, drains and returns.
+//
+//	svc, err := micro.NewService("greeter")
+//	if err != nil { ... }
+//	if err := greeterv1.RegisterGreeterHandler(svc.Server(), &handler{}); err != nil { ... }
+//	if err := svc.Run(context.Background()); err != nil { ... }
+//
+// An operator configures a service without touching its code, with flags or
+// environment variables (flags win):
+//
+//	--address, MICRO_ADDRESS                    where to listen, ":8080" (default: a free port)
+//	--advertise, MICRO_ADVERTISE                the address to register (default: derived)
+//	--registry, MICRO_REGISTRY                  local (default), mdns, etcd or memory
+//	--registry_address, MICRO_REGISTRY_ADDRESS  the registry's address: a directory for
+//	                                            local, endpoints (a:2379,b:2379) for etcd
+//
+// The package also declares the runtime's version, which generated code
+// checks at compile time.
 package micro
 
 // Version is the version of the micro runtime.

@@ -1,0 +1,152 @@
+package micro
+
+import (
+	"log/slog"
+	"maps"
+	"os"
+	"time"
+
+	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/registry"
+	"github.com/protomicro/micro/runtime/server"
+)
+
+// Defaults of a service's options.
+const (
+	// DefaultAddress is where a service listens unless told otherwise: a free
+	// port on every interface.
+	DefaultAddress = ":0"
+	// DefaultTTL is how long a registration lives without a heartbeat: a node
+	// that dies without deregistering leaves lookups within it.
+	DefaultTTL = 15 * time.Second
+	// DefaultGracePeriod is how long a stopping service waits for the calls
+	// in flight to finish before canceling them.
+	DefaultGracePeriod = 10 * time.Second
+)
+
+// Option configures a [Service].
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	version       string
+	address       string
+	advertise     string
+	metadata      map[string]string
+	registry      registry.Registry
+	ttl           time.Duration
+	heartbeat     time.Duration
+	grace         time.Duration
+	logger        *slog.Logger
+	args          []string
+	serverOptions []server.Option
+	clientOptions []client.Option
+}
+
+// WithVersion sets the version the service registers. The default is the
+// version of the program's main module when it was built from a tagged
+// module, and "latest" otherwise.
+func WithVersion(version string) Option {
+	return optionFunc(func(c *config) { c.version = version })
+}
+
+// WithAddress sets where the service listens, "host:port". The default is
+// [DefaultAddress]; the --address flag and the MICRO_ADDRESS environment
+// variable override it.
+func WithAddress(address string) Option {
+	return optionFunc(func(c *config) { c.address = address })
+}
+
+// WithAdvertise sets the address registered for the service, when callers
+// must reach it at another address than the one it listens on (behind NAT, in
+// a container). By default it is the listening address, with a loopback host
+// for the local and memory registries and this host's first non-loopback
+// address for the others when the service listens on every interface. The
+// --advertise flag and the MICRO_ADVERTISE environment variable override it.
+func WithAdvertise(address string) Option {
+	return optionFunc(func(c *config) { c.advertise = address })
+}
+
+// WithMetadata adds metadata to the service's registration, for callers and
+// tools to read. There is none by default.
+func WithMetadata(metadata map[string]string) Option {
+	return optionFunc(func(c *config) {
+		if c.metadata == nil {
+			c.metadata = make(map[string]string, len(metadata))
+		}
+		maps.Copy(c.metadata, metadata)
+	})
+}
+
+// WithRegistry sets the registry the service registers in and its client
+// looks services up in. The default is the local registry, which needs nothing
+// installed; the --registry flag and the MICRO_REGISTRY environment variable
+// override it.
+func WithRegistry(r registry.Registry) Option {
+	return optionFunc(func(c *config) { c.registry = r })
+}
+
+// WithTTL sets how long the registration lives without a heartbeat. The
+// default is [DefaultTTL].
+func WithTTL(ttl time.Duration) Option {
+	return optionFunc(func(c *config) { c.ttl = ttl })
+}
+
+// WithHeartbeat sets how often the registration is renewed. The default is a
+// third of the TTL.
+func WithHeartbeat(interval time.Duration) Option {
+	return optionFunc(func(c *config) { c.heartbeat = interval })
+}
+
+// WithGracePeriod sets how long a stopping service lets calls in flight
+// finish before canceling them. The default is [DefaultGracePeriod].
+func WithGracePeriod(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.grace = d })
+}
+
+// WithLogger sets where the service logs starting, stopping and trouble
+// with its registration. The default is [slog.Default] when [NewService] is
+// called.
+func WithLogger(logger *slog.Logger) Option {
+	return optionFunc(func(c *config) { c.logger = logger })
+}
+
+// WithArgs sets the command-line arguments the service reads its flags from;
+// arguments that are not its flags are left alone. The default is os.Args[1:].
+func WithArgs(args []string) Option {
+	return optionFunc(func(c *config) { c.args = args })
+}
+
+// WithServerOptions passes options to the service's server. There are none
+// by default.
+func WithServerOptions(opts ...server.Option) Option {
+	return optionFunc(func(c *config) { c.serverOptions = append(c.serverOptions, opts...) })
+}
+
+// WithClientOptions passes options to the service's client. There are none
+// by default.
+func WithClientOptions(opts ...client.Option) Option {
+	return optionFunc(func(c *config) { c.clientOptions = append(c.clientOptions, opts...) })
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{
+		address: DefaultAddress,
+		ttl:     DefaultTTL,
+		grace:   DefaultGracePeriod,
+		logger:  slog.Default(),
+		args:    os.Args[1:],
+	}
+	for _, opt := range opts {
+		opt.apply(c)
+	}
+	if c.heartbeat <= 0 {
+		c.heartbeat = c.ttl / 3
+	}
+	return c
+}

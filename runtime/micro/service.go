@@ -1,0 +1,294 @@
+package micro
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/registry"
+	"github.com/protomicro/micro/runtime/server"
+)
+
+// Service is one running micro service: a server registered for discovery
+// under the service's name, and a client for the services it calls.
+type Service struct {
+	name     string
+	id       string
+	config   *config
+	registry registry.Registry
+	server   server.Server
+	client   client.Client
+
+	mu      sync.Mutex
+	started bool
+	address string // where it listens, once Run has started
+}
+
+// NewService returns a service named name, configured by opts and then by
+// the flags and environment variables listed in the package documentation.
+// It fails if a flag or variable is malformed or names an unknown registry, or
+// if the registry cannot be opened.
+func NewService(name string, opts ...Option) (*Service, error) {
+	if name == "" {
+		return nil, errors.New("new service: the name is empty")
+	}
+	c := newConfig(opts)
+	if c.version == "" {
+		c.version = buildVersion()
+	}
+	for _, s := range []struct {
+		setting setting
+		value   *string
+	}{{addressSetting, &c.address}, {advertiseSetting, &c.advertise}} {
+		value, ok, err := s.setting.lookup(c.args)
+		if err != nil {
+			return nil, fmt.Errorf("new service %q: %w", name, err)
+		}
+		if ok {
+			*s.value = value
+		}
+	}
+	kind, named, err := registrySetting.lookup(c.args)
+	if err != nil {
+		return nil, fmt.Errorf("new service %q: %w", name, err)
+	}
+	address, _, err := registryAddressSetting.lookup(c.args)
+	if err != nil {
+		return nil, fmt.Errorf("new service %q: %w", name, err)
+	}
+	if named || c.registry == nil {
+		if !named {
+			kind = "local"
+		}
+		if c.registry, err = NewRegistry(kind, address); err != nil {
+			return nil, fmt.Errorf("new service %q: %w", name, err)
+		}
+	}
+	id, err := nodeID(name)
+	if err != nil {
+		return nil, fmt.Errorf("new service %q: %w", name, err)
+	}
+	return &Service{
+		name:     name,
+		id:       id,
+		config:   c,
+		registry: c.registry,
+		server:   server.New(append([]server.Option{server.WithLogger(c.logger)}, c.serverOptions...)...),
+		client:   client.New(append([]client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}, c.clientOptions...)...),
+	}, nil
+}
+
+// nodeID returns an ID for this process's node of the service, new for
+// every process.
+func nodeID(name string) (string, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return name + "-" + hex.EncodeToString(b[:]), nil
+}
+
+// buildVersion is the program's module version, when it was built from a
+// tagged module, or "latest".
+func buildVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "latest"
+}
+
+// Name returns the name the service registers under.
+func (s *Service) Name() string { return s.name }
+
+// Version returns the version the service registers.
+func (s *Service) Version() string { return s.config.version }
+
+// ID returns the ID of this process's node of the service.
+func (s *Service) ID() string { return s.id }
+
+// Server returns the server to register handlers on, before [Service.Run].
+func (s *Service) Server() server.Server { return s.server }
+
+// Client returns a client that finds services in the service's registry; pass
+// it to generated clients' constructors.
+func (s *Service) Client() client.Client { return s.client }
+
+// Registry returns the registry the service registers in.
+func (s *Service) Registry() registry.Registry { return s.registry }
+
+// Address returns the address the service listens on once [Service.Run] has
+// started listening, and "" before.
+func (s *Service) Address() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.address
+}
+
+// Run serves until ctx is done or the process gets SIGINT or SIGTERM, then
+// stops: it deregisters first so that callers stop choosing this node, stops
+// accepting calls, lets the calls in flight finish for up to the grace period
+// and closes the client. While serving it renews its registration every
+// heartbeat. It returns nil after such a stop, and an error if the service
+// could not start or its listener failed. Run may be called once.
+func (s *Service) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return fmt.Errorf("run service %q: already run", s.name)
+	}
+	s.started = true
+	s.mu.Unlock()
+	defer func() { _ = s.client.Close() }()
+
+	logger := s.config.logger.With("service", s.name, "version", s.config.version, "id", s.id)
+	lis, err := net.Listen("tcp", s.config.address)
+	if err != nil {
+		return fmt.Errorf("run service %q: listen on %q: %w", s.name, s.config.address, err)
+	}
+	s.mu.Lock()
+	s.address = lis.Addr().String()
+	s.mu.Unlock()
+	node, err := s.describe(lis.Addr())
+	if err != nil {
+		_ = lis.Close()
+		return fmt.Errorf("run service %q: %w", s.name, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.server.Serve(lis) }()
+
+	if err := s.registry.Register(ctx, node, registry.WithTTL(s.config.ttl)); err != nil {
+		s.shutdown(logger, nil)
+		return errors.Join(fmt.Errorf("run service %q: register with the %s registry: %w", s.name, s.registry, err), <-served)
+	}
+	logger.Info("service started", "address", s.address, "advertise", node.Nodes[0].Address, "registry", s.registry.String())
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	heartbeat := time.NewTicker(s.config.heartbeat)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case <-heartbeat.C:
+			if err := s.registry.Register(ctx, node, registry.WithTTL(s.config.ttl)); err != nil {
+				logger.Warn("registration not renewed; retrying at the next heartbeat", "registry", s.registry.String(), "error", err)
+			}
+		case sig := <-signals:
+			logger.Info("stopping", "signal", sig.String())
+			s.shutdown(logger, node)
+			return <-served
+		case <-ctx.Done():
+			logger.Info("stopping", "reason", context.Cause(ctx).Error())
+			s.shutdown(logger, node)
+			return <-served
+		case err := <-served:
+			logger.Error("server failed; stopping", "error", err)
+			s.shutdown(logger, node)
+			return fmt.Errorf("run service %q: %w", s.name, err)
+		}
+	}
+}
+
+// shutdown deregisters node (unless nil), then drains the server for up to
+// the grace period.
+func (s *Service) shutdown(logger *slog.Logger, node *registry.Service) {
+	start := time.Now()
+	if node != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), min(s.config.grace, 5*time.Second))
+		if err := s.registry.Deregister(ctx, node); err != nil {
+			logger.Warn("deregistration failed; the registration lapses with its TTL", "ttl", s.config.ttl, "error", err)
+		}
+		cancel()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.config.grace)
+	defer cancel()
+	if err := s.server.Shutdown(ctx); err != nil {
+		logger.Warn("grace period over; calls still in flight were canceled", "grace_period", s.config.grace)
+	}
+	logger.Info("service stopped", "took", time.Since(start).Round(time.Millisecond))
+}
+
+// describe returns the registration of this node of the service listening
+// at addr: its address for callers, its metadata and its endpoints.
+func (s *Service) describe(addr net.Addr) (*registry.Service, error) {
+	advertise := s.config.advertise
+	if advertise == "" {
+		var err error
+		if advertise, err = advertiseAddress(addr, s.registry.String()); err != nil {
+			return nil, err
+		}
+	}
+	hostname, _ := os.Hostname()
+	return &registry.Service{
+		Name:      s.name,
+		Version:   s.config.version,
+		Metadata:  s.config.metadata,
+		Endpoints: endpoints(s.server.Services()),
+		Nodes: []*registry.Node{{
+			ID:      s.id,
+			Address: advertise,
+			Metadata: map[string]string{
+				"protocol": "grpc",
+				"runtime":  "micro/" + Version,
+				"hostname": hostname,
+			},
+		}},
+	}, nil
+}
+
+// endpoints describes every method served, for gateways and tools.
+func endpoints(services []*server.ServiceDesc) []*registry.Endpoint {
+	var out []*registry.Endpoint
+	for _, desc := range services {
+		for _, m := range desc.Methods {
+			out = append(out, &registry.Endpoint{
+				Procedure:   m.Procedure,
+				StreamType:  m.StreamType,
+				Idempotency: m.Idempotency,
+				Request:     m.Request,
+				Response:    m.Response,
+				HTTP:        m.HTTP,
+			})
+		}
+	}
+	return out
+}
+
+// advertiseAddress is the address callers should use for a service listening
+// at addr. A service listening on every interface is registered with a
+// loopback address in the registries that serve one host (local, memory) and
+// with this host's first non-loopback address in the others.
+func advertiseAddress(addr net.Addr, registryName string) (string, error) {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "", err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsUnspecified() {
+		return addr.String(), nil
+	}
+	if registryName == "local" || registryName == "memory" {
+		return net.JoinHostPort("127.0.0.1", port), nil
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "", fmt.Errorf("find an address to advertise: %w", err)
+	}
+	for _, a := range addrs {
+		if ipNet, ok := a.(*net.IPNet); ok && !ipNet.IP.IsLoopback() && ipNet.IP.To4() != nil {
+			return net.JoinHostPort(ipNet.IP.String(), port), nil
+		}
+	}
+	return net.JoinHostPort("127.0.0.1", port), nil
+}

@@ -1,0 +1,183 @@
+package micro_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/micro"
+	"github.com/protomicro/micro/runtime/registry"
+	"github.com/protomicro/micro/runtime/registry/memory"
+	"github.com/protomicro/micro/testdata/echo"
+	"github.com/protomicro/micro/testdata/golden/http"
+	"github.com/protomicro/micro/testdata/golden/streaming"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// start runs a service on the memory registry reg until the test ends or
+// stop is called, and returns once it is registered. Run's result arrives on
+// done.
+func start(t *testing.T, reg registry.Registry, opts ...micro.Option) (stop func(), done <-chan error) {
+	t.Helper()
+	opts = append([]micro.Option{micro.WithRegistry(reg), micro.WithAddress("127.0.0.1:0"), micro.WithArgs(nil), micro.WithLogger(quiet)}, opts...)
+	svc, err := micro.NewService("echo", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := streaming.RegisterEchoHandler(svc.Server(), echo.Handler{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() { result <- svc.Run(ctx) }()
+	t.Cleanup(cancel)
+	waitFor(t, "the service to register", func() bool {
+		_, err := reg.GetService(t.Context(), "echo")
+		return err == nil
+	})
+	return cancel, result
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRunRegistersAndStops(t *testing.T) {
+	t.Parallel()
+	reg := memory.New()
+	svc, err := micro.NewService("books", micro.WithRegistry(reg), micro.WithAddress("127.0.0.1:0"),
+		micro.WithVersion("v2"), micro.WithMetadata(map[string]string{"team": "shelf"}), micro.WithArgs(nil), micro.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := http.RegisterBooksHandler(svc.Server(), http.UnimplementedBooksHandler{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	var got []*registry.Service
+	waitFor(t, "registration", func() bool {
+		got, err = reg.GetService(t.Context(), "books")
+		return err == nil
+	})
+	s := got[0]
+	if s.Version != "v2" || s.Metadata["team"] != "shelf" || len(s.Nodes) != 1 || s.Nodes[0].ID != svc.ID() || s.Nodes[0].Address != svc.Address() {
+		t.Errorf("registration = %+v (node %+v), want version, metadata, ID and address of the service", s, s.Nodes[0])
+	}
+	if len(s.Endpoints) != 8 || s.Endpoints[0].Procedure != http.BooksGetBookProcedure || len(s.Endpoints[0].HTTP) != 3 {
+		t.Errorf("endpoints = %d, first %+v, want 8 with GetBook's three HTTP rules first", len(s.Endpoints), s.Endpoints[0])
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run after cancel = %v, want nil", err)
+	}
+	if _, err := reg.GetService(t.Context(), "books"); err == nil {
+		t.Error("the service is still registered after it stopped")
+	}
+	if err := svc.Run(t.Context()); err == nil {
+		t.Error("a second Run succeeded, want an error")
+	}
+}
+
+func TestHeartbeat(t *testing.T) {
+	t.Parallel()
+	reg := memory.New()
+	stop, done := start(t, reg, micro.WithTTL(300*time.Millisecond), micro.WithHeartbeat(50*time.Millisecond))
+	time.Sleep(time.Second) // over three TTLs
+	if _, err := reg.GetService(t.Context(), "echo"); err != nil {
+		t.Errorf("after three TTLs of heartbeats: %v, want still registered", err)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
+
+func TestDrain(t *testing.T) {
+	t.Parallel()
+	reg := memory.New()
+	stop, done := start(t, reg)
+	c := client.New(client.WithRegistry(reg))
+	defer c.Close()
+	echoClient := streaming.NewEchoClient("echo", c)
+	ctx := t.Context()
+	if _, err := echoClient.Echo(ctx, &streaming.EchoRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	slow := make(chan error, 1)
+	go func() {
+		_, err := echoClient.Echo(ctx, &streaming.EchoRequest{Message: "sleep:500ms"})
+		slow <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // let the slow call reach the handler
+	// Stop the service the way SIGTERM would.
+	stop()
+	if err := <-slow; err != nil {
+		t.Errorf("a call in flight when the service stopped failed: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+}
+
+func TestConfiguration(t *testing.T) {
+	t.Setenv("MICRO_ADDRESS", "127.0.0.1:0")
+	t.Setenv("MICRO_REGISTRY", "memory")
+	for _, tt := range []struct {
+		name    string
+		opts    []micro.Option
+		wantErr string
+	}{
+		{name: "bad registry", opts: []micro.Option{micro.WithArgs([]string{"--registry=zookeeper"})}, wantErr: `unknown registry "zookeeper": want one of local, mdns, etcd, memory`},
+		{name: "flag without value", opts: []micro.Option{micro.WithArgs([]string{"--registry_address"})}, wantErr: "flag --registry_address needs a value"},
+		{name: "empty name", wantErr: "the name is empty"},
+	} {
+		name := "svc"
+		if tt.name == "empty name" {
+			name = ""
+		}
+		_, err := micro.NewService(name, tt.opts...)
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%s: NewService error = %v, want one containing %q", tt.name, err, tt.wantErr)
+		}
+	}
+	// The flag beats the environment, which beats the option.
+	svc, err := micro.NewService("svc", micro.WithAddress("127.0.0.1:1"), micro.WithArgs([]string{"--address", "127.0.0.1:0"}), micro.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.Registry().String() != "memory" {
+		t.Errorf("registry = %s, want memory from MICRO_REGISTRY", svc.Registry())
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	waitFor(t, "listening", func() bool { return svc.Address() != "" })
+	if _, port, _ := net.SplitHostPort(svc.Address()); port == "1" {
+		t.Errorf("listening on %s, want the --address flag's free port", svc.Address())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
