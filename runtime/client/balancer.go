@@ -2,7 +2,6 @@ package client
 
 import (
 	"math/rand/v2"
-	"sync"
 
 	"google.golang.org/grpc/balancer"
 	"google.golang.org/grpc/balancer/base"
@@ -22,12 +21,13 @@ const (
 	Random Balancer = "micro_random"
 )
 
-// registerBalancers makes the Random balancer known to grpc-go, which looks
-// balancers up by name in a process-wide table; see grpcwire.RegisterCodecs
-// for why this runs from the constructor rather than an init function.
-var registerBalancers = sync.OnceFunc(func() {
+// init makes the Random balancer known to grpc-go, which looks balancers up
+// by name in a process-wide table that, like its codec table, must be filled
+// at init time, before any gRPC call runs (see the init of
+// runtime/internal/grpcwire).
+func init() {
 	balancer.Register(base.NewBalancerBuilder(string(Random), randomPicker{}, base.Config{}))
-})
+}
 
 // randomPicker builds pickers that choose uniformly among ready nodes.
 type randomPicker struct{}

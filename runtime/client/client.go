@@ -49,8 +49,6 @@ var ErrClosed = stderrors.New("client is closed")
 // New returns a [Client] whose engine is grpc-go. Give it [WithRegistry] to
 // find services by name, or [WithAddress] to call fixed addresses.
 func New(opts ...Option) Client {
-	grpcwire.RegisterCodecs()
-	registerBalancers()
 	c := &grpcClient{config: newConfig(opts), conns: make(map[target]*grpc.ClientConn)}
 	if reg := c.config.registry; reg != nil {
 		if cached, ok := reg.(*cache.Cache); ok {

@@ -45,7 +45,6 @@ type Server interface {
 // server reflection unless told not to ([WithHealth], [WithReflection]), and
 // accepts protobuf binary and protobuf JSON ("application/grpc+json").
 func New(opts ...Option) Server {
-	grpcwire.RegisterCodecs()
 	c := newConfig(opts)
 	// Let clients probe idle connections as often as micro's clients do
 	// (every 10s); grpc-go's default would answer them with GOAWAY.

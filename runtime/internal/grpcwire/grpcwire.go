@@ -8,7 +8,6 @@ import (
 	stderrors "errors"
 	"io"
 	"strings"
-	"sync"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
@@ -22,15 +21,16 @@ import (
 	"github.com/protomicro/micro/runtime/metadata"
 )
 
-// RegisterCodecs makes the JSON codec available to every gRPC server and
-// client in the process, under the content subtype "json". grpc-go looks
-// codecs up in a process-wide table, so this cannot be scoped to one server;
-// the server and client constructors call it, which keeps the registration
-// visible where it is needed instead of in an init function. It is safe to
-// call any number of times.
-var RegisterCodecs = sync.OnceFunc(func() {
+// init makes the JSON codec available to every gRPC server and client in
+// the process, under the content subtype "json". This is the one init-time
+// registration in micro, and it cannot be otherwise: grpc-go looks codecs up
+// in a process-wide table that is not safe to change while any gRPC call
+// runs, and documents that it must be filled at init time. Registering from
+// the server and client constructors instead raced with other gRPC users in
+// the same process (the race detector caught it against etcd's client).
+func init() {
 	encoding.RegisterCodecV2(codecV2{codec.JSON{}})
-})
+}
 
 // CodecV2 adapts c to grpc-go's codec interface.
 func CodecV2(c codec.Codec) encoding.CodecV2 { return codecV2{c} }
