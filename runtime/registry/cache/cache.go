@@ -39,6 +39,8 @@ type Cache struct {
 // entry is what the cache holds of one service name.
 type entry struct {
 	versions map[string]*registry.Service // with their nodes
+	loaded   bool                         // versions came from a lookup: until then, look up
+	loading  chan struct{}                // closed when the lookup under way ends; nil if none
 	stale    bool                         // changed through the cache: look up again
 	changes  int                          // events seen, to detect lookups that raced one
 }
@@ -125,7 +127,7 @@ func (c *Cache) GetService(ctx context.Context, name string) ([]*registry.Servic
 	for {
 		c.mu.Lock()
 		e, ok := c.services[name]
-		if ok && !e.stale {
+		if ok && e.loaded && !e.stale {
 			services := snapshot(e)
 			c.mu.Unlock()
 			if len(services) == 0 {
@@ -133,23 +135,36 @@ func (c *Cache) GetService(ctx context.Context, name string) ([]*registry.Servic
 			}
 			return services, nil
 		}
+		if ok && e.loading != nil {
+			// Another lookup of the name is under way: wait for its answer.
+			loading := e.loading
+			c.mu.Unlock()
+			select {
+			case <-loading:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		if !ok {
 			e = &entry{versions: make(map[string]*registry.Service)}
 			c.services[name] = e
 		}
 		e.stale = false
+		e.loading = make(chan struct{})
 		changes := e.changes
 		c.mu.Unlock()
 
 		services, err := c.registry.GetService(ctx, name)
-		if err != nil && !errors.Is(err, registry.ErrNotFound) {
-			c.mu.Lock()
+		c.mu.Lock()
+		close(e.loading)
+		e.loading = nil
+		switch {
+		case err != nil && !errors.Is(err, registry.ErrNotFound):
 			e.stale = true
 			c.mu.Unlock()
 			return nil, err
-		}
-		c.mu.Lock()
-		if e.changes != changes || e.stale {
+		case e.changes != changes || e.stale:
 			// An event arrived while the registry answered: the answer may
 			// predate it, so ask again.
 			c.mu.Unlock()
@@ -159,6 +174,7 @@ func (c *Cache) GetService(ctx context.Context, name string) ([]*registry.Servic
 		for _, s := range services {
 			e.versions[s.Version] = s.Clone()
 		}
+		e.loaded = true
 		c.mu.Unlock()
 		if len(services) == 0 {
 			return nil, errNotFound(name)
