@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -23,12 +24,13 @@ import (
 // Service is one running micro service: a server registered for discovery
 // under the service's name, and a client for the services it calls.
 type Service struct {
-	name     string
-	id       string
-	config   *config
-	registry registry.Registry
-	server   server.Server
-	client   client.Client
+	name        string
+	id          string
+	config      *config
+	registry    registry.Registry
+	ownRegistry bool // made from flags or defaults, and closed after Run
+	server      server.Server
+	client      client.Client
 
 	mu      sync.Mutex
 	started bool
@@ -67,7 +69,8 @@ func NewService(name string, opts ...Option) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new service %q: %w", name, err)
 	}
-	if named || c.registry == nil {
+	own := named || c.registry == nil
+	if own {
 		if !named {
 			kind = "local"
 		}
@@ -80,12 +83,13 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("new service %q: %w", name, err)
 	}
 	return &Service{
-		name:     name,
-		id:       id,
-		config:   c,
-		registry: c.registry,
-		server:   server.New(append([]server.Option{server.WithLogger(c.logger)}, c.serverOptions...)...),
-		client:   client.New(append([]client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}, c.clientOptions...)...),
+		name:        name,
+		id:          id,
+		config:      c,
+		registry:    c.registry,
+		ownRegistry: own,
+		server:      server.New(append([]server.Option{server.WithLogger(c.logger)}, c.serverOptions...)...),
+		client:      client.New(append([]client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}, c.clientOptions...)...),
 	}, nil
 }
 
@@ -149,7 +153,12 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.started = true
 	s.mu.Unlock()
-	defer func() { _ = s.client.Close() }()
+	defer func() {
+		_ = s.client.Close()
+		if closer, ok := s.registry.(io.Closer); ok && s.ownRegistry {
+			_ = closer.Close()
+		}
+	}()
 
 	logger := s.config.logger.With("service", s.name, "version", s.config.version, "id", s.id)
 	lis, err := net.Listen("tcp", s.config.address)

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"testing"
 	"time"
@@ -21,10 +22,42 @@ import (
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
+// Option adapts the suite to a backend.
+type Option interface {
+	apply(*suite)
+}
+
+type suite struct {
+	services, nodes int // of the Many test
+	workers, rounds int // of the Concurrent test
+}
+
+type optionFunc func(*suite)
+
+func (f optionFunc) apply(s *suite) { f(s) }
+
+// WithScale sets how many services of how many nodes the Many test
+// registers. The default is 100 services of 5 nodes; backends built for a LAN
+// rather than a data center may ask for less.
+func WithScale(services, nodes int) Option {
+	return optionFunc(func(s *suite) { s.services, s.nodes = services, nodes })
+}
+
+// WithConcurrency sets how many goroutines register and deregister at once in
+// the Concurrent test, and how many nodes each goes through. The default is
+// 8 goroutines of 25 nodes.
+func WithConcurrency(workers, nodes int) Option {
+	return optionFunc(func(s *suite) { s.workers, s.rounds = workers, nodes })
+}
+
 // Run runs the suite. newRegistry returns an empty registry and arranges its
 // own cleanup with t.Cleanup.
-func Run(t *testing.T, newRegistry func(t *testing.T) registry.Registry) {
+func Run(t *testing.T, newRegistry func(t *testing.T) registry.Registry, opts ...Option) {
 	t.Helper()
+	cfg := suite{services: 100, nodes: 5, workers: 8, rounds: 25}
+	for _, opt := range opts {
+		opt.apply(&cfg)
+	}
 	for _, tt := range []struct {
 		name string
 		test func(*testing.T, registry.Registry)
@@ -39,8 +72,8 @@ func Run(t *testing.T, newRegistry func(t *testing.T) registry.Registry) {
 		{"WatchStop", testWatchStop},
 		{"WatchConverges", testWatchConverges},
 		{"TTL", testTTL},
-		{"Concurrent", testConcurrent},
-		{"Many", testMany},
+		{"Concurrent", cfg.testConcurrent},
+		{"Many", cfg.testMany},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -67,9 +100,16 @@ func service(name, version string, nodes ...string) *registry.Service {
 		}},
 	}
 	for _, id := range nodes {
-		s.Nodes = append(s.Nodes, &registry.Node{ID: id, Address: "127.0.0.1:" + id, Metadata: map[string]string{"zone": "a"}})
+		s.Nodes = append(s.Nodes, &registry.Node{ID: id, Address: address(id), Metadata: map[string]string{"zone": "a"}})
 	}
 	return s
+}
+
+// address is a valid, distinct address for the node with the given ID.
+func address(id string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return fmt.Sprintf("127.0.0.1:%d", 1024+h.Sum32()%60000)
 }
 
 func mustRegister(t *testing.T, r registry.Registry, s *registry.Service, opts ...registry.RegisterOption) {
@@ -296,7 +336,7 @@ func testWatchConverges(t *testing.T, r registry.Registry) {
 	}
 	want := make(map[string]string) // node ID to address
 	for i := 10; i < 20; i++ {
-		want[fmt.Sprint(i)] = "127.0.0.1:" + fmt.Sprint(i)
+		want[fmt.Sprint(i)] = address(fmt.Sprint(i))
 		if i < 15 {
 			want[fmt.Sprint(i)] = "127.0.0.2:1"
 		}
@@ -354,9 +394,9 @@ func testTTL(t *testing.T, r registry.Registry) {
 	}
 }
 
-func testConcurrent(t *testing.T, r registry.Registry) {
+func (cfg suite) testConcurrent(t *testing.T, r registry.Registry) {
 	ctx := testContext(t)
-	const workers, nodes = 8, 25
+	workers, nodes := cfg.workers, cfg.rounds
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -386,15 +426,15 @@ func testConcurrent(t *testing.T, r registry.Registry) {
 			total += len(s.Nodes)
 		}
 	}
-	if want := workers * (nodes + 1) / 2; total != want {
+	if want := workers * ((nodes + 1) / 2); total != want {
 		t.Errorf("nodes left after concurrent register/deregister = %d, want %d", total, want)
 	}
 }
 
-// testMany registers 100 services of 5 nodes each.
-func testMany(t *testing.T, r registry.Registry) {
+// testMany registers many services of several nodes each.
+func (cfg suite) testMany(t *testing.T, r registry.Registry) {
 	ctx := testContext(t)
-	const services, nodes = 100, 5
+	services, nodes := cfg.services, cfg.nodes
 	for i := range services {
 		s := service(fmt.Sprintf("many%03d", i), "v1")
 		for n := range nodes {
@@ -414,8 +454,9 @@ func testMany(t *testing.T, r registry.Registry) {
 			t.Errorf("ListServices()[%d] = %s with %d nodes, want %s with %d", i, s.Name, len(s.Nodes), want, nodes)
 		}
 	}
-	got, err := r.GetService(ctx, "many042")
+	name := fmt.Sprintf("many%03d", services/2)
+	got, err := r.GetService(ctx, name)
 	if err != nil || len(got) != 1 || len(got[0].Nodes) != nodes {
-		t.Errorf("GetService(many042) = %v, %v, want one version with %d nodes", got, err, nodes)
+		t.Errorf("GetService(%s) = %v, %v, want one version with %d nodes", name, got, err, nodes)
 	}
 }

@@ -5,6 +5,7 @@ package watch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -20,6 +21,7 @@ type Queue struct {
 
 	mu     sync.Mutex
 	events []*registry.Event
+	err    error // why the backend ended the watch, if it did
 }
 
 // New returns a queue that accepts the events opts select and stops when ctx
@@ -52,7 +54,7 @@ func (q *Queue) Push(e *registry.Event) {
 func (q *Queue) Next() (*registry.Event, error) {
 	for {
 		q.mu.Lock()
-		if len(q.events) > 0 && q.ctx.Err() == nil {
+		if len(q.events) > 0 && (q.ctx.Err() == nil || q.err != nil) {
 			e := q.events[0]
 			q.events[0] = nil
 			q.events = q.events[1:]
@@ -66,10 +68,14 @@ func (q *Queue) Next() (*registry.Event, error) {
 			}
 			return e, nil
 		}
+		err := q.err
 		q.mu.Unlock()
 		select {
 		case <-q.ready:
 		case <-q.ctx.Done():
+			if err != nil {
+				return nil, fmt.Errorf("watch: %w", errors.Join(registry.ErrWatcherStopped, err))
+			}
 			return nil, fmt.Errorf("watch: %w", registry.ErrWatcherStopped)
 		}
 	}
@@ -78,6 +84,15 @@ func (q *Queue) Next() (*registry.Event, error) {
 // Done is closed once the queue is stopped, for the backend's feeding
 // goroutine to end with it.
 func (q *Queue) Done() <-chan struct{} { return q.ctx.Done() }
+
+// Fail ends the watch because the backend can no longer follow changes;
+// Next reports err, after the events already queued.
+func (q *Queue) Fail(err error) {
+	q.mu.Lock()
+	q.err = err
+	q.mu.Unlock()
+	q.cancel()
+}
 
 // Stop implements [registry.Watcher].
 func (q *Queue) Stop() { q.cancel() }
