@@ -27,14 +27,21 @@ import (
 const serveEnv = "MICRO_E2E_SERVE"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(serveEnv) != "" {
-		if err := serveEcho(); err != nil {
-			fmt.Fprintln(os.Stderr, "serve:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+	var err error
+	switch {
+	case os.Getenv(serveEnv) != "":
+		err = serveEcho()
+	case os.Getenv(serviceEnv) != "":
+		err = runService()
+	case os.Getenv(callerEnv) != "":
+		err = runCaller()
+	default:
+		os.Exit(m.Run())
 	}
-	os.Exit(m.Run())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
 }
 
 // serveEcho serves the echo service on a free loopback port, printing
@@ -80,12 +87,7 @@ func startProcess(t *testing.T) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), serveEnv+"=1")
-	if os.Getenv("GORACE") == "" {
-		// A race-enabled binary otherwise sleeps a second on exit.
-		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
-	}
+	cmd := selfCommand(self, []string{serveEnv + "=1"})
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -108,6 +110,18 @@ func startProcess(t *testing.T) *process {
 		close(p.lines)
 	}()
 	return p
+}
+
+// selfCommand runs this test binary in one of its non-test modes, with env
+// added to the environment.
+func selfCommand(self string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), env...)
+	if os.Getenv("GORACE") == "" {
+		// A race-enabled binary otherwise sleeps a second on exit.
+		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
+	}
+	return cmd
 }
 
 // expect waits for the server to print want.

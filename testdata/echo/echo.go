@@ -25,6 +25,9 @@ import (
 // returns a plain error, "panic" panics, and "sleep:<duration>" waits that long
 // or until the call is canceled.
 type Handler struct {
+	// Node, if set, is returned in every EchoResponse, so that a caller can
+	// tell which node of a service answered.
+	Node string
 	// Ended, if set, is told how every stream handler ended: the procedure
 	// and the error it returned (nil when it finished normally). It must be
 	// safe for concurrent use.
@@ -39,7 +42,7 @@ func (h Handler) Echo(ctx context.Context, req *streaming.EchoRequest) (*streami
 	if err := command(ctx, req.GetMessage()); err != nil {
 		return nil, err
 	}
-	res := &streaming.EchoResponse{Message: req.GetMessage(), Payload: req.GetPayload()}
+	res := &streaming.EchoResponse{Message: req.GetMessage(), Payload: req.GetPayload(), Node: h.Node}
 	if md := metadata.FromContext(ctx); len(md) > 0 {
 		res.Metadata = make(map[string]string, len(md))
 		for key := range md {
