@@ -203,17 +203,16 @@ func (r *Registry) ListServices(ctx context.Context) ([]*registry.Service, error
 // query returns every node that answers within the timeout, one
 // single-node service each.
 func (r *Registry) query(ctx context.Context) ([]*registry.Service, error) {
+	// hashicorp/mdns goes on writing to an entry after handing it over (its
+	// issue #131), so entries are only collected here and read once the
+	// query has returned.
 	entries := make(chan *mdns.ServiceEntry, 64)
-	var nodes []*registry.Service
+	var received []*mdns.ServiceEntry
 	collected := make(chan struct{})
 	go func() {
 		defer close(collected)
-		seen := make(map[string]bool)
 		for e := range entries {
-			if s := decode(e.InfoFields); s != nil && !seen[e.Name] {
-				seen[e.Name] = true
-				nodes = append(nodes, s)
-			}
+			received = append(received, e)
 		}
 	}()
 	err := mdns.QueryContext(ctx, &mdns.QueryParam{
@@ -228,6 +227,14 @@ func (r *Registry) query(ctx context.Context) ([]*registry.Service, error) {
 	<-collected
 	if err != nil {
 		return nil, err
+	}
+	var nodes []*registry.Service
+	seen := make(map[string]bool)
+	for _, e := range received {
+		if s := decode(e.InfoFields); s != nil && !seen[e.Name] {
+			seen[e.Name] = true
+			nodes = append(nodes, s)
+		}
 	}
 	return nodes, nil
 }
