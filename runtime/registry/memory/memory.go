@@ -60,7 +60,6 @@ func (r *Registry) Register(ctx context.Context, s *registry.Service, opts ...re
 	o := registry.NewRegisterOptions(opts...)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.expireLocked()
 	versions := r.services[s.Name]
 	if versions == nil {
 		versions = make(map[string]*version)
@@ -105,7 +104,10 @@ func (r *Registry) expireAfter(name, ver string, n *node, ttl time.Duration) {
 	n.timer = time.AfterFunc(ttl, func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		r.expireLocked()
+		v := r.services[name][ver]
+		if v != nil && v.nodes[n.node.ID] == n && !r.now().Before(n.expires) {
+			r.removeLocked(name, ver, v, n.node.ID)
+		}
 	})
 }
 
@@ -116,7 +118,6 @@ func (r *Registry) Deregister(ctx context.Context, s *registry.Service) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.expireLocked()
 	v := r.services[s.Name][s.Version]
 	if v == nil {
 		return nil
@@ -131,7 +132,6 @@ func (r *Registry) Deregister(ctx context.Context, s *registry.Service) error {
 func (r *Registry) GetService(ctx context.Context, name string) ([]*registry.Service, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.expireLocked()
 	versions := r.services[name]
 	if len(versions) == 0 {
 		return nil, fmt.Errorf("get service %q: %w", name, registry.ErrNotFound)
@@ -143,7 +143,6 @@ func (r *Registry) GetService(ctx context.Context, name string) ([]*registry.Ser
 func (r *Registry) ListServices(ctx context.Context) ([]*registry.Service, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.expireLocked()
 	var out []*registry.Service
 	for _, versions := range r.services {
 		out = append(out, snapshot(versions)...)
@@ -200,20 +199,6 @@ func (r *Registry) removeLocked(name, ver string, v *version, id string) {
 		}
 	}
 	r.notifyLocked(registry.EventDelete, v.service, n.node)
-}
-
-// expireLocked removes the nodes whose TTL has passed.
-func (r *Registry) expireLocked() {
-	now := r.now()
-	for name, versions := range r.services {
-		for ver, v := range versions {
-			for id, n := range v.nodes {
-				if !n.expires.IsZero() && now.After(n.expires) {
-					r.removeLocked(name, ver, v, id)
-				}
-			}
-		}
-	}
 }
 
 func (r *Registry) notifyLocked(typ registry.EventType, s *registry.Service, n *registry.Node) {
