@@ -75,8 +75,12 @@ tidy: ## Fail if go mod tidy changes go.mod or go.sum
 	@git diff --exit-code go.mod go.sum
 
 .PHONY: bench
-bench: ## Compare micro with plain grpc-go on one echo service (BENCH_QUICK=1 for a short run)
+bench: bench-discovery ## Compare micro with plain grpc-go on one echo service (BENCH_QUICK=1 for a short run)
 	go run ./testdata/bench
+
+.PHONY: bench-discovery
+bench-discovery: ## Measure lookups through discovery against fixed addresses, and registries holding 1,000 services x 5 nodes
+	go test -run '^$$' -bench 'Discovery|Scale' -benchtime 1x ./runtime/...
 
 .PHONY: clean
 clean: ## Remove built binaries and tools

@@ -36,7 +36,7 @@ func testContext(t *testing.T) context.Context {
 }
 
 // startEcho serves the echo service, with handler h, and returns its address.
-func startEcho(t *testing.T, h streaming.EchoHandler) string {
+func startEcho(t testing.TB, h streaming.EchoHandler) string {
 	t.Helper()
 	_, addr := testserver.Start(t, func(s server.Server) error {
 		return streaming.RegisterEchoHandler(s, h)

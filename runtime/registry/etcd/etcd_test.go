@@ -25,3 +25,15 @@ func TestConformance(t *testing.T) {
 		return r
 	})
 }
+
+func BenchmarkScale(b *testing.B) {
+	endpoint := etcdtest.Start(b)
+	registrytest.Scale(b, func(b *testing.B) registry.Registry {
+		r, err := etcd.New(etcd.WithEndpoints(endpoint))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = r.Close() })
+		return r
+	})
+}

@@ -135,3 +135,13 @@ func TestUnsafeDirectory(t *testing.T) {
 		t.Errorf("Dir() = %q, want %q", r.Dir(), want)
 	}
 }
+
+func BenchmarkScale(b *testing.B) {
+	registrytest.Scale(b, func(b *testing.B) registry.Registry {
+		r, err := local.New(local.WithDir(b.TempDir()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return r
+	})
+}

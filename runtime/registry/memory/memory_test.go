@@ -12,3 +12,7 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	registrytest.Run(t, func(*testing.T) registry.Registry { return memory.New() })
 }
+
+func BenchmarkScale(b *testing.B) {
+	registrytest.Scale(b, func(*testing.B) registry.Registry { return memory.New() })
+}
