@@ -9,8 +9,6 @@ import (
 	"context"
 	stderrors "errors"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -58,21 +56,4 @@ func wantUnimplemented(t *testing.T, err error, procedure string) {
 	if !ok || e.Code() != errors.CodeUnimplemented || !strings.Contains(e.Message(), procedure) {
 		t.Errorf("call to %s = %v, want unimplemented naming it", procedure, err)
 	}
-}
-
-// tool returns the path of an external program the test needs, looking for
-// each name on PATH. It skips the test when none is found, unless
-// MICRO_REQUIRE_TOOLS is set (as CI sets it), where it fails instead.
-func tool(t *testing.T, names ...string) string {
-	t.Helper()
-	for _, name := range names {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("MICRO_REQUIRE_TOOLS") != "" {
-		t.Fatalf("%s not found on PATH, and MICRO_REQUIRE_TOOLS is set", names[0])
-	}
-	t.Skipf("%s not found on PATH; make test-tools installs it", names[0])
-	return ""
 }

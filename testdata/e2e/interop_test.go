@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/protomicro/micro/internal/testutil"
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/server"
@@ -162,7 +163,7 @@ func serveEchoTCP(t *testing.T) string {
 // knows it only through server reflection.
 func TestGRPCurl(t *testing.T) {
 	t.Parallel()
-	grpcurl := tool(t, "grpcurl")
+	grpcurl := testutil.Tool(t, "grpcurl")
 	addr := serveEchoTCP(t)
 	run := func(args ...string) string {
 		t.Helper()
@@ -198,7 +199,7 @@ func TestGRPCurl(t *testing.T) {
 // Kubernetes probe would.
 func TestHealthProbe(t *testing.T) {
 	t.Parallel()
-	probe := tool(t, "grpc_health_probe", "grpc-health-probe")
+	probe := testutil.Tool(t, "grpc_health_probe", "grpc-health-probe")
 	addr := serveEchoTCP(t)
 	for _, service := range []string{"", streaming.EchoName} {
 		out, err := exec.CommandContext(testContext(t), probe, "-addr="+addr, "-service="+service).CombinedOutput()
