@@ -16,25 +16,37 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	status := run(ctx, os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(status)
 }
 
-// run executes the command line args and returns the exit status.
-func run(args []string, stdout, stderr io.Writer) int {
-	root := newRootCommand()
+// lookupEnv reads an environment variable, as [os.LookupEnv] does; tests
+// pass their own.
+type lookupEnv func(key string) (string, bool)
+
+// run executes the command line args and returns the exit status. ctx ends
+// the command early (main cancels it on SIGINT and SIGTERM).
+func run(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCommand(env)
 	root.SetArgs(args)
+	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := root.Execute(); err != nil {
+	if err := root.ExecuteContext(ctx); err != nil {
 		_, _ = fmt.Fprintln(stderr, "micro:", err)
 		var usage *usageError
 		if errors.As(err, &usage) {
@@ -45,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func newRootCommand() *cobra.Command {
+func newRootCommand(env lookupEnv) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "micro",
 		Short:         "Build, run and call micro services",

@@ -20,10 +20,13 @@ func TestRun(t *testing.T) {
 		{args: []string{"--help"}, stdout: "micro [command]"},
 	} {
 		var stdout, stderr bytes.Buffer
-		status := run(tt.args, &stdout, &stderr)
+		status := run(t.Context(), tt.args, noEnv, strings.NewReader(""), &stdout, &stderr)
 		if status != tt.status || !strings.Contains(stdout.String(), tt.stdout) || !strings.Contains(stderr.String(), tt.stderr) {
 			t.Errorf("micro %s = %d\nstdout: %s\nstderr: %s\nwant %d, stdout containing %q, stderr containing %q",
 				strings.Join(tt.args, " "), status, stdout.String(), stderr.String(), tt.status, tt.stdout, tt.stderr)
 		}
 	}
 }
+
+// noEnv is an empty environment.
+func noEnv(string) (string, bool) { return "", false }
