@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -70,8 +71,20 @@ func newRootCommand(env lookupEnv) *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%w\nrun '%s --help' for usage", err, cmd.CommandPath())}
 	})
-	root.AddCommand(newVersionCommand())
+	root.AddCommand(
+		newVersionCommand(),
+		newServicesCommand(env),
+	)
 	return root
+}
+
+// commandContext returns the command's context bounded by timeout, unless
+// timeout is 0.
+func commandContext(cmd *cobra.Command, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout > 0 {
+		return context.WithTimeout(cmd.Context(), timeout)
+	}
+	return context.WithCancel(cmd.Context())
 }
 
 // usageArgs makes a positional-argument check's error a usage error.
