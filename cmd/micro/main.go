@@ -74,6 +74,7 @@ func newRootCommand(env lookupEnv) *cobra.Command {
 	root.AddCommand(
 		newVersionCommand(),
 		newServicesCommand(env),
+		newDescribeCommand(env),
 	)
 	return root
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -70,4 +72,45 @@ func closeRegistry(reg registry.Registry) {
 	if closer, ok := reg.(io.Closer); ok {
 		_ = closer.Close()
 	}
+}
+
+// serviceNames returns the names of the services registered in reg, sorted
+// and each once.
+func serviceNames(ctx context.Context, reg registry.Registry) ([]string, error) {
+	services, err := reg.ListServices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list the services in the %s registry: %w", reg, err)
+	}
+	names := make([]string, 0, len(services))
+	for _, s := range services {
+		names = append(names, s.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// lookupService returns every registered version of the named service. For
+// a name the registry does not know, the error lists the names it does.
+func lookupService(ctx context.Context, reg registry.Registry, name string) ([]*registry.Service, error) {
+	versions, err := reg.GetService(ctx, name)
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, notRegistered(ctx, reg, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up service %q in the %s registry: %w", name, reg, err)
+	}
+	return versions, nil
+}
+
+// notRegistered is the error for a service name reg does not know: it lists
+// the names reg knows.
+func notRegistered(ctx context.Context, reg registry.Registry, name string) error {
+	names, err := serviceNames(ctx, reg)
+	switch {
+	case err != nil:
+		return fmt.Errorf("service %q is not registered in the %s registry", name, reg)
+	case len(names) == 0:
+		return fmt.Errorf("service %q is not registered in the %s registry, which has no services", name, reg)
+	}
+	return fmt.Errorf("service %q is not registered in the %s registry; registered services:\n  %s", name, reg, strings.Join(names, "\n  "))
 }

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/registry"
+)
+
+// targetFlags are the flags of the commands that talk to the nodes of one
+// service: how to find them, and for how long to try.
+type targetFlags struct {
+	registry  *registryFlags
+	addresses []string
+	timeout   time.Duration
+}
+
+// addTargetFlags adds the registry flags, --address and --timeout, whose
+// default is timeout and whose meaning timeoutUsage gives.
+func addTargetFlags(cmd *cobra.Command, env lookupEnv, timeout time.Duration, timeoutUsage string) *targetFlags {
+	f := &targetFlags{registry: addRegistryFlags(cmd, env)}
+	cmd.Flags().StringSliceVar(&f.addresses, "address", nil,
+		"call these host:port addresses instead of looking the service up (repeat or separate with commas)")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", timeout, timeoutUsage+" (0 for no limit)")
+	return f
+}
+
+// context returns the command's context bounded by --timeout.
+func (f *targetFlags) context(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	return commandContext(cmd, f.timeout)
+}
+
+// find returns the service called name: its registered versions and nodes,
+// or, with --address, nodes at those addresses (an empty --address is none).
+func (f *targetFlags) find(ctx context.Context, cmd *cobra.Command, name string) (*target, error) {
+	if len(f.addresses) > 0 {
+		t := &target{name: name}
+		for _, address := range f.addresses {
+			if address = strings.TrimSpace(address); address != "" {
+				t.nodes = append(t.nodes, node{address: address})
+			}
+		}
+		if len(t.nodes) > 0 {
+			return t, nil
+		}
+	}
+	reg, err := f.registry.open(cmd)
+	if err != nil {
+		return nil, err
+	}
+	defer closeRegistry(reg)
+	versions, err := lookupService(ctx, reg, name)
+	if err != nil {
+		return nil, err
+	}
+	return newTarget(name, versions), nil
+}
+
+// findSchema finds the service called name and reads its schema through c
+// from one of its nodes. When it finds the service but no node tells its
+// schema, it returns the service and the error.
+func (f *targetFlags) findSchema(ctx context.Context, cmd *cobra.Command, c client.Client, name string) (*target, *schema, error) {
+	t, err := f.find(ctx, cmd, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := fetchSchema(ctx, c, t)
+	return t, s, err
+}
+
+// newClient returns the client micro calls nodes with, by address: without
+// a default timeout, because --timeout bounds each command's context.
+func newClient() client.Client { return client.New(client.WithTimeout(0)) }
+
+// target is a service and the nodes of it that micro talks to.
+type target struct {
+	name string
+	// versions are the registered versions in order, or nil when the nodes
+	// were given by --address.
+	versions []*registry.Service
+	// nodes are the nodes of every version, in the order of versions and
+	// then of node IDs.
+	nodes []node
+}
+
+// node is one node of a service.
+type node struct {
+	id, address, version string
+	metadata             map[string]string
+}
+
+// newTarget returns the service called name from its registered versions,
+// in a stable order.
+func newTarget(name string, versions []*registry.Service) *target {
+	versions = slices.Clone(versions)
+	slices.SortFunc(versions, func(a, b *registry.Service) int { return cmp.Compare(a.Version, b.Version) })
+	t := &target{name: name, versions: versions}
+	for _, v := range versions {
+		nodes := slices.Clone(v.Nodes)
+		slices.SortFunc(nodes, func(a, b *registry.Node) int { return cmp.Compare(a.ID, b.ID) })
+		for _, n := range nodes {
+			t.nodes = append(t.nodes, node{id: n.ID, address: n.Address, version: v.Version, metadata: n.Metadata})
+		}
+	}
+	return t
+}
+
+// formatMetadata writes metadata as "k=v, k=v" with the keys sorted.
+func formatMetadata(md map[string]string) string {
+	pairs := make([]string, 0, len(md))
+	for _, key := range slices.Sorted(maps.Keys(md)) {
+		pairs = append(pairs, key+"="+md[key])
+	}
+	return strings.Join(pairs, ", ")
+}
