@@ -75,6 +75,7 @@ func newRootCommand(env lookupEnv) *cobra.Command {
 		newVersionCommand(),
 		newServicesCommand(env),
 		newDescribeCommand(env),
+		newCallCommand(env),
 	)
 	return root
 }

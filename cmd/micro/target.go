@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/registry"
@@ -75,6 +76,20 @@ func (f *targetFlags) findSchema(ctx context.Context, cmd *cobra.Command, c clie
 	return t, s, err
 }
 
+// findMethod finds the service called service, its schema, and the method
+// of it that method names (see [schema.findMethod]).
+func (f *targetFlags) findMethod(ctx context.Context, cmd *cobra.Command, c client.Client, service, method string) (*target, *schema, protoreflect.MethodDescriptor, error) {
+	t, s, err := f.findSchema(ctx, cmd, c, service)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m, err := s.findMethod(t.name, method)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return t, s, m, nil
+}
+
 // newClient returns the client micro calls nodes with, by address: without
 // a default timeout, because --timeout bounds each command's context.
 func newClient() client.Client { return client.New(client.WithTimeout(0)) }
@@ -110,6 +125,19 @@ func newTarget(name string, versions []*registry.Service) *target {
 		}
 	}
 	return t
+}
+
+// addresses returns the address of every node, each once.
+func (t *target) addresses() []string {
+	seen := make(map[string]bool, len(t.nodes))
+	var out []string
+	for _, n := range t.nodes {
+		if !seen[n.address] {
+			seen[n.address] = true
+			out = append(out, n.address)
+		}
+	}
+	return out
 }
 
 // formatMetadata writes metadata as "k=v, k=v" with the keys sorted.
