@@ -76,6 +76,7 @@ func newRootCommand(env lookupEnv) *cobra.Command {
 		newServicesCommand(env),
 		newDescribeCommand(env),
 		newCallCommand(env),
+		newStreamCommand(env),
 	)
 	return root
 }
