@@ -77,6 +77,7 @@ func newRootCommand(env lookupEnv) *cobra.Command {
 		newDescribeCommand(env),
 		newCallCommand(env),
 		newStreamCommand(env),
+		newHealthCommand(env),
 	)
 	return root
 }
