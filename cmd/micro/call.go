@@ -44,6 +44,7 @@ and exits with status 1.`,
 	}
 	where := addTargetFlags(cmd, env, 10*time.Second, "how long the whole call may take: the lookup, reading the schema and the call")
 	addBodyFlags(cmd, &data, &metadata)
+	cmd.ValidArgsFunction = completeArgs(where, func(t rpc.StreamType) bool { return t == rpc.Unary })
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		pairs, err := metadataPairs(metadata)
 		if err != nil {

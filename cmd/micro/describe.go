@@ -73,6 +73,7 @@ endpoints its reflection shows, without HTTP routes (those are in the registry).
 	}
 	where := addTargetFlags(cmd, env, 10*time.Second, "how long to wait for the registry and the service")
 	output := addOutputFlag(cmd)
+	cmd.ValidArgsFunction = completeArgs(where, nil)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx, cancel := where.context(cmd)
 		defer cancel()

@@ -49,6 +49,7 @@ The exit status is 0 when every node answers SERVING and 1 otherwise.`,
 	}
 	where := addTargetFlags(cmd, env, 10*time.Second, "how long to wait for the registry and the nodes' answers")
 	output := addOutputFlag(cmd)
+	cmd.ValidArgsFunction = completeArgs(where, nil)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx, cancel := where.context(cmd)
 		defer cancel()

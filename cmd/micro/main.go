@@ -10,9 +10,20 @@
 // to standard error as "micro: <error>" with exit status 1 (2 for a mistake in
 // the command line).
 //
+// The commands that talk to running services (services, describe, call,
+// stream, health) find them in the registry named by --registry and
+// --registry_address, or the MICRO_REGISTRY and MICRO_REGISTRY_ADDRESS
+// environment variables, exactly as services do; by default the local
+// registry. They need no proto files: they read each service's schema through
+// gRPC server reflection.
+//
 // Example:
 //
-//	micro version
+//	micro services
+//	micro describe greeter
+//	micro call greeter Hello '{"name": "Ada"}'
+//	echo '{"n": 3}' | micro stream echo Count
+//	micro health
 package main
 
 import (
@@ -60,9 +71,18 @@ func run(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, std
 
 func newRootCommand(env lookupEnv) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "micro",
-		Short:         "Build, run and call micro services",
-		Long:          "micro scaffolds proto-first Go services, generates their code and talks to them while they run.",
+		Use:   "micro",
+		Short: "Build, run and call micro services",
+		Long: `micro scaffolds proto-first Go services, generates their code and talks to them while they run.
+
+The commands that talk to running services find them in a registry, chosen
+with --registry and --registry_address or MICRO_REGISTRY and
+MICRO_REGISTRY_ADDRESS as for services (the local registry by default), and
+read their schemas through gRPC server reflection: no proto files needed.`,
+		Example: `  micro services
+  micro describe greeter
+  micro call greeter Hello '{"name": "Ada"}'
+  micro completion bash > /etc/bash_completion.d/micro`,
 		Args:          usageArgs(cobra.NoArgs),
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		SilenceErrors: true,

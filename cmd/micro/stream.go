@@ -48,6 +48,7 @@ JSON for the method, which is not sent.`,
 	}
 	where := addTargetFlags(cmd, env, 0, "how long the whole stream may take")
 	addBodyFlags(cmd, &data, &metadata)
+	cmd.ValidArgsFunction = completeArgs(where, func(t rpc.StreamType) bool { return t != rpc.Unary })
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		pairs, err := metadataPairs(metadata)
 		if err != nil {
