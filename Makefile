@@ -50,6 +50,7 @@ test-tools: $(BIN)/buf $(BIN)/grpcurl $(BIN)/grpc-health-probe ## Install the pr
 .PHONY: generate
 generate: ## Regenerate every golden and generated file
 	go test ./generator -run '^TestGolden$$' -update
+	go test ./cmd/micro -run '^TestScripts$$' -update
 
 .PHONY: checkgenerate
 checkgenerate: generate ## Fail if generate changes anything

@@ -58,7 +58,11 @@ func newRootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%w\nrun '%s --help' for usage", err, cmd.CommandPath())}
 	})
-	root.AddCommand(newVersionCommand())
+	root.AddCommand(
+		newNewCommand(),
+		newGenerateCommand(),
+		newVersionCommand(),
+	)
 	return root
 }
 
@@ -77,3 +81,9 @@ type usageError struct{ err error }
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
+
+// logf writes a line of progress or diagnosis for the user. A failure to write
+// it is not worth failing the command for.
+func logf(w io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(w, format, args...)
+}
