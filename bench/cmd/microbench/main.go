@@ -3,7 +3,7 @@
 // service, with the server and the load generator in separate processes
 // pinned to one CPU each:
 //
-//	cd bench && go run ./cmd/microbench            # make bench: about 15 minutes
+//	cd bench && go run ./cmd/microbench            # make bench: about 12 minutes
 //	BENCH_QUICK=1 go run ./cmd/microbench          # under 3 minutes
 //
 // It prints which measurement it is running to stderr, and the results as
@@ -15,8 +15,11 @@
 // Flags:
 //
 //	-quick          short rounds on fewer workloads (also BENCH_QUICK=1)
-//	-targets list   comma-separated targets to compare (default all)
+//	-targets list   comma-separated targets to compare (default all; also
+//	                micro-notimeout, micro without its default call timeout)
 //	-out dir        where to write BENCHMARKS.md and results.jsonl
+//	-rounds n       how many rounds, instead of the mode's (5, or 3 quick)
+//	-duration d     how long each measurement lasts (2s, or 500ms quick)
 //
 // The driver runs this same program as its children: "microbench serve"
 // serves a target, "microbench load" calls one.
@@ -54,6 +57,8 @@ func run(ctx context.Context, args []string) error {
 	quick := flags.Bool("quick", os.Getenv("BENCH_QUICK") != "", "short rounds on fewer workloads (also BENCH_QUICK=1)")
 	targets := flags.String("targets", "all", "comma-separated `targets` to compare: "+strings.Join(target.Names(append(target.All(), target.Extra()...)), ", "))
 	out := flags.String("out", "", "the `directory` to write BENCHMARKS.md and results.jsonl in (default: the bench module's, for a full run)")
+	rounds := flags.Int("rounds", 0, "how many `rounds` to run, instead of the mode's")
+	duration := flags.Duration("duration", 0, "how long to measure each workload on each target, instead of the mode's")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -63,6 +68,12 @@ func run(ctx context.Context, args []string) error {
 	cfg := harness.Full()
 	if *quick {
 		cfg = harness.Quick()
+	}
+	if *rounds > 0 {
+		cfg.Rounds = *rounds
+	}
+	if *duration > 0 {
+		cfg.Duration = *duration
 	}
 	var err error
 	if cfg.Targets, err = target.Select(*targets); err != nil {

@@ -118,13 +118,22 @@ func (r *Report) markdownCells(b *strings.Builder) {
 
 // describe says in a sentence what a workload does.
 func describe(w measure.Workload) string {
+	size := measure.Size(w.Payload)
 	switch w.Kind {
 	case measure.Stream:
-		return fmt.Sprintf("%d server stream(s), the server sending %s messages as fast as the client takes them; an op is one message received.", w.Concurrency, measure.Size(w.Payload))
+		return fmt.Sprintf("%s, the server sending %s messages as fast as the client takes them; an op is one message received.", count(w.Concurrency, "server stream"), size)
 	case measure.Chat:
-		return fmt.Sprintf("%d bidirectional streams, each sending a %s request and waiting for its answer before the next; an op is one round trip.", w.Concurrency, measure.Size(w.Payload))
+		return fmt.Sprintf("%s, each sending a %s request and waiting for its answer before the next; an op is one round trip.", count(w.Concurrency, "bidirectional stream"), size)
 	}
-	return fmt.Sprintf("%d concurrent callers, each making its next unary call with a %s request as soon as the last returns.", w.Concurrency, measure.Size(w.Payload))
+	return fmt.Sprintf("%s, making unary calls with a %s request, each the moment the last returns.", count(w.Concurrency, "caller"), size)
+}
+
+// count returns "1 caller" or "16 callers".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func ratio(v float64) string {

@@ -260,7 +260,11 @@ func verdicts(cells []Cell) []Verdict {
 func (r *Report) Summary() string {
 	var b strings.Builder
 	for _, v := range r.Verdicts {
-		fmt.Fprintf(&b, "%-32s %-22s %6.2fx, target %s %.2fx: %s\n", v.Goal, v.Workload, v.Value, bound(v), v.Limit, v.Status)
+		value := "    –"
+		if v.Status != "n/a" {
+			value = fmt.Sprintf("%5.2fx", v.Value)
+		}
+		fmt.Fprintf(&b, "%-32s %-20s %s, target %s %.2fx: %s\n", v.Goal, v.Workload, value, bound(v), v.Limit, v.Status)
 	}
 	return b.String()
 }
