@@ -37,11 +37,7 @@ func (r *Report) Markdown() string {
 			if v.AtMost {
 				sign = "≤"
 			}
-			value := "–"
-			if v.Status != "n/a" {
-				value = fmt.Sprintf("%.2fx", v.Value)
-			}
-			p("| %s | %s | %s | %s %.2fx | %s |\n", v.Goal, v.Workload, value, sign, v.Limit, v.Status)
+			p("| %s | %s | %s | %s %.2fx | %s |\n", v.Goal, v.Workload, v.value(), sign, v.Limit, v.Status)
 		}
 	}
 	r.markdownCells(&b)

@@ -260,13 +260,22 @@ func verdicts(cells []Cell) []Verdict {
 func (r *Report) Summary() string {
 	var b strings.Builder
 	for _, v := range r.Verdicts {
-		value := "    –"
-		if v.Status != "n/a" {
-			value = fmt.Sprintf("%5.2fx", v.Value)
-		}
-		fmt.Fprintf(&b, "%-32s %-20s %s, target %s %.2fx: %s\n", v.Goal, v.Workload, value, bound(v), v.Limit, v.Status)
+		fmt.Fprintf(&b, "%-32s %-20s %6s, target %s %.2fx: %s\n", v.Goal, v.Workload, v.value(), bound(v), v.Limit, v.Status)
 	}
 	return b.String()
+}
+
+// value formats the measured ratio: "–" when not measured, and with three
+// decimals when two would show it equal to the limit, so that "1.10x"
+// never reads as a miss of "at most 1.10x".
+func (v Verdict) value() string {
+	if v.Status == "n/a" {
+		return "–"
+	}
+	if s := fmt.Sprintf("%.2f", v.Value); s != fmt.Sprintf("%.2f", v.Limit) {
+		return s + "x"
+	}
+	return fmt.Sprintf("%.3fx", v.Value)
 }
 
 func bound(v Verdict) string {
