@@ -42,7 +42,7 @@ type Config struct {
 }
 
 // Full is the configuration of make bench: every workload of the issue on
-// every target, three rounds, in about a quarter of an hour.
+// every target, five rounds, in about 12 minutes on two CPUs.
 func Full() Config {
 	var workloads []measure.Workload
 	for _, payload := range []int{64, 16 << 10} {
@@ -152,7 +152,7 @@ func runAll(ctx context.Context, cfg Config, p pinning) ([]Measurement, error) {
 					if ctx.Err() != nil {
 						return nil, ctx.Err()
 					}
-					// One failure should not throw away a quarter of an hour
+					// One failure should not throw away ten minutes
 					// of results: it is reported with them.
 					cfg.progress("bench: round %d, %s, %s failed: %v", round+1, w, t.Name, err)
 					run.Error = err.Error()
