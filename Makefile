@@ -91,8 +91,8 @@ bench: bench-discovery ## Compare micro with grpc-go, connect-go and go-micro, a
 	$(BENCH) go run ./cmd/microbench
 
 .PHONY: bench-discovery
-bench-discovery: ## Measure lookups through discovery against fixed addresses, and registries holding 1,000 services x 5 nodes
-	go test -run '^$$' -bench 'Discovery|Scale' -benchtime 1x ./runtime/...
+bench-discovery: ## Measure lookups through discovery against fixed addresses, registries holding 1,000 services x 5 nodes, and micro new to a first call
+	go test -run '^$$' -bench 'Discovery|Scale|NewToFirstCall' -benchtime 1x ./runtime/... ./cmd/micro
 
 .PHONY: clean
 clean: ## Remove built binaries and tools
