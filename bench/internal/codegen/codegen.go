@@ -12,47 +12,21 @@ import (
 	"os/exec"
 	"time"
 
-	"github.com/bufbuild/protocompile"
-	"google.golang.org/protobuf/cmd/protoc-gen-go/internal_gengo"
-	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/pluginpb"
 
-	"github.com/protomicro/micro/generator"
+	"github.com/protomicro/micro/generator/bufgen"
 )
 
 // Request compiles files (paths relative to root, "echo/v1/echo.proto") with
 // the well-known types available, and returns the request protoc would send
 // a plugin asked to generate them with params.
 func Request(ctx context.Context, root string, files []string, params string) (*pluginpb.CodeGeneratorRequest, error) {
-	compiler := protocompile.Compiler{
-		Resolver:       protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: []string{root}}),
-		SourceInfoMode: protocompile.SourceInfoStandard,
-	}
-	compiled, err := compiler.Compile(ctx, files...)
+	req, err := bufgen.Compile(ctx, root, []string{"."}, files)
 	if err != nil {
 		return nil, fmt.Errorf("compile protos in %s: %w", root, err)
 	}
-	req := &pluginpb.CodeGeneratorRequest{FileToGenerate: files, Parameter: proto.String(params)}
-	// protoc lists every file after the files it imports.
-	added := make(map[string]bool)
-	var add func(protoreflect.FileDescriptor)
-	add = func(file protoreflect.FileDescriptor) {
-		if added[file.Path()] {
-			return
-		}
-		added[file.Path()] = true
-		imports := file.Imports()
-		for i := range imports.Len() {
-			add(imports.Get(i).FileDescriptor)
-		}
-		req.ProtoFile = append(req.ProtoFile, protodesc.ToFileDescriptorProto(file))
-	}
-	for _, file := range compiled {
-		add(file)
-	}
+	req.Parameter = proto.String(params)
 	return req, nil
 }
 
@@ -73,9 +47,7 @@ func (Go) Name() string { return "protoc-gen-go" }
 
 // Generate runs protoc-gen-go's generator on req.
 func (p Go) Generate(_ context.Context, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
-	return runProtogen(p, req, protogen.Options{}, internal_gengo.SupportedFeatures, func(gen *protogen.Plugin, file *protogen.File) {
-		internal_gengo.GenerateFile(gen, file)
-	})
+	return builtIn(p, req)
 }
 
 // Micro is protoc-gen-micro, run in-process from the micro module beside
@@ -87,26 +59,16 @@ func (Micro) Name() string { return "protoc-gen-micro" }
 
 // Generate runs micro's generator on req.
 func (p Micro) Generate(_ context.Context, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
-	var opts generator.Options
-	return runProtogen(p, req, protogen.Options{ParamFunc: opts.Set}, generator.SupportedFeatures, func(gen *protogen.Plugin, file *protogen.File) {
-		opts.GenerateFile(gen, file)
-	})
+	return builtIn(p, req)
 }
 
-// runProtogen runs a protogen-based generator in-process, as its main
-// function would: generate is called for every file to generate.
-func runProtogen(p Plugin, req *pluginpb.CodeGeneratorRequest, opts protogen.Options, features uint64, generate func(*protogen.Plugin, *protogen.File)) (*pluginpb.CodeGeneratorResponse, error) {
-	gen, err := opts.New(req)
+// builtIn runs one of the plugins micro generate has built in.
+func builtIn(p Plugin, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
+	resp, err := bufgen.RunPlugin(p.Name(), req)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Name(), err)
 	}
-	gen.SupportedFeatures = features
-	for _, file := range gen.Files {
-		if file.Generate {
-			generate(gen, file)
-		}
-	}
-	return response(p, gen.Response())
+	return response(p, resp)
 }
 
 // Program is a plugin run as a program: Command (and Args) is started in Dir

@@ -11,6 +11,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"time"
 
 	"github.com/protomicro/micro/bench/internal/measure"
@@ -86,6 +88,14 @@ func Quick() Config {
 
 // Run runs the benchmarks cfg describes.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	// The servers and load generators of the run find each other through a
+	// local registry of the run's own (micro's target uses it).
+	registryDir, err := os.MkdirTemp("", "microbench-registry-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(registryDir) }()
+	cfg.Self.Env = append(slices.Clone(cfg.Self.Env), "MICRO_REGISTRY_ADDRESS="+registryDir)
 	p := detectPinning()
 	env, err := environment(ctx, cfg.ModuleDir, p)
 	if err != nil {

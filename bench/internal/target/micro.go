@@ -2,12 +2,16 @@ package target
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
 	"time"
 
 	echov1 "github.com/protomicro/micro/bench/gen/echo/v1"
 	"github.com/protomicro/micro/bench/gen/echo/v1/echov1micro"
 	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/micro"
+	"github.com/protomicro/micro/runtime/registry"
 	microserver "github.com/protomicro/micro/runtime/server"
 )
 
@@ -24,7 +28,8 @@ func Micro() Target {
 		About: "micro: generated client and handler, runtime/server and runtime/client with defaults (gRPC over HTTP/2, grpc-go engine)",
 		Serve: serveMicro,
 		Dial: func(addr string) (Client, error) {
-			return dialMicro(microClient(addr)), nil
+			c, err := microClient(addr)
+			return dialMicro(c), err
 		},
 	}
 }
@@ -38,22 +43,28 @@ func MicroNoTimeout() Target {
 		About: "micro, with client.WithTimeout(0): no default deadline on calls whose context has none",
 		Serve: serveMicro,
 		Dial: func(addr string) (Client, error) {
-			return dialMicro(microClient(addr, client.WithTimeout(0))), nil
+			c, err := microClient(addr, client.WithTimeout(0))
+			return dialMicro(c), err
 		},
 	}
 }
 
-// microClient is the micro client the benchmarks call through. It reaches
-// the server by its address because the server runs in another process and
-// micro's zero-config local registry does not exist yet. Once it does, this
-// is the one line to change, to find the "echo" service by name:
-//
-//	return client.New(append(opts, client.WithRegistry(<the local registry>))...)
-//
-// The per-call cost is the same either way: the registry is read when the
-// connection is set up, not on each call.
-func microClient(addr string, opts ...client.Option) client.Client {
-	return client.New(append(opts, client.WithAddress(addr))...)
+// microClient is the micro client the benchmarks call through. It finds the
+// "echo" service by name in the local registry, as a micro program would,
+// not by addr: the client's cache keeps the lookup off the calls' path.
+func microClient(addr string, opts ...client.Option) (client.Client, error) {
+	reg, err := benchRegistry()
+	if err != nil {
+		return nil, err
+	}
+	return client.New(append(opts, client.WithRegistry(reg))...), nil
+}
+
+// benchRegistry is the local registry the micro target's processes share:
+// the directory MICRO_REGISTRY_ADDRESS names (the harness gives each run one
+// of its own), or the default.
+func benchRegistry() (registry.Registry, error) {
+	return micro.NewRegistry("local", os.Getenv("MICRO_REGISTRY_ADDRESS"))
 }
 
 func dialMicro(c client.Client) Client {
@@ -69,10 +80,19 @@ func serveMicro(addr string) (Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	reg, err := benchRegistry()
+	if err != nil {
+		return nil, err
+	}
+	node := &registry.Service{Name: serviceName, Nodes: []*registry.Node{{ID: fmt.Sprintf("bench-%d-%s", os.Getpid(), lis.Addr()), Address: lis.Addr().String()}}}
+	if err := reg.Register(context.Background(), node); err != nil {
+		return nil, err
+	}
 	go func() { _ = srv.Serve(lis) }() // Serve returns nil after Shutdown
 	return server{addr: lis.Addr().String(), stop: func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
+		_ = reg.Deregister(ctx, node)
 		_ = srv.Shutdown(ctx) // calls still in flight at the end of a run are canceled
 		return nil
 	}}, nil

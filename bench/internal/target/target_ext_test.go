@@ -2,6 +2,7 @@ package target_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,20 @@ import (
 	echov1 "github.com/protomicro/micro/bench/gen/echo/v1"
 	"github.com/protomicro/micro/bench/internal/target"
 )
+
+// TestMain gives micro's targets a registry of the tests' own, as the
+// harness gives each run one.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "target-test-registry-")
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	if err := os.Setenv("MICRO_REGISTRY_ADDRESS", dir); err != nil {
+		panic(err)
+	}
+	m.Run()
+}
 
 // TestTargets calls every method of every target's server through its
 // client, in this process, and checks the answers.
