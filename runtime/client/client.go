@@ -139,7 +139,7 @@ func (c *grpcClient) invoke(ctx context.Context, call *Call, req, res any) error
 	opts := callOptions(call)
 	for attempt := 1; ; attempt++ {
 		err := grpcwire.Error(ctx, conn.Invoke(ctx, call.Spec.Procedure, req, res, opts...))
-		if cause, ok := context.Cause(ctx).(defaultTimeout); ok && err != nil {
+		if cause, ok := stderrors.AsType[defaultTimeout](context.Cause(ctx)); ok && err != nil {
 			return errors.New(errors.CodeDeadlineExceeded, cause)
 		}
 		if err == nil || attempt >= call.Retry.MaxAttempts || !retryable(call, err) || !call.Retry.backoff(ctx, attempt) {
