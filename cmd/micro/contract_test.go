@@ -74,6 +74,22 @@ func TestScaffoldContract(t *testing.T) {
 		t.Fatalf("SayHello through the registry = %s, %v, want a greeting\nservice log:\n%s", res, err, serverLog.String())
 	}
 
+	// grpcurl, which knows the service only through server reflection.
+	if grpcurl, err := exec.LookPath("grpcurl"); err == nil {
+		var address string
+		for _, line := range strings.Split(serverLog.String(), "\n") {
+			if _, rest, ok := strings.Cut(line, " address="); ok {
+				address, _, _ = strings.Cut(rest, " ")
+			}
+		}
+		out, err := exec.CommandContext(ctx, grpcurl, "-plaintext", "-d", `{"name":"Grace"}`, address, "greeter.v1.GreeterService/SayHello").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "Hello, Grace!") {
+			t.Errorf("grpcurl SayHello at %q: %v\n%s", address, err, out)
+		}
+	} else if os.Getenv("MICRO_REQUIRE_TOOLS") != "" {
+		t.Error("grpcurl not found on PATH, and MICRO_REQUIRE_TOOLS is set")
+	}
+
 	// The generated client program finds the service the same way.
 	if out := goCommand(t, clientDir, env, "run", ".", "Ada"); out != "Hello, Ada!\n1\n2\n3\n" {
 		t.Errorf("the client program printed %q, want the greeting and 1 to 3", out)
@@ -98,8 +114,8 @@ func TestScaffoldContract(t *testing.T) {
 	}
 	goCommand(t, service, env, "build", "./...")
 
-	// buf generate, run through the project's pinned generators, writes the
-	// same bytes.
+	// The proto is buf-lint clean and buf-formatted, and buf generate, run
+	// through the project's pinned generators, writes the same bytes.
 	buf, err := exec.LookPath("buf")
 	if err != nil {
 		if os.Getenv("MICRO_REQUIRE_TOOLS") != "" {
@@ -112,11 +128,13 @@ func TestScaffoldContract(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bufGenerate := exec.CommandContext(ctx, buf, "generate")
-	bufGenerate.Dir = service
-	bufGenerate.Env = append(env, "BUF_CACHE_DIR="+filepath.Join(work, "buf-cache"))
-	if out, err := bufGenerate.CombinedOutput(); err != nil {
-		t.Fatalf("buf generate: %v\n%s", err, out)
+	for _, args := range [][]string{{"lint"}, {"format", "-d", "--exit-code"}, {"generate"}} {
+		cmd := exec.CommandContext(ctx, buf, args...)
+		cmd.Dir = service
+		cmd.Env = append(env, "BUF_CACHE_DIR="+filepath.Join(work, "buf-cache"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("buf %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
 	}
 	for name, content := range readGenerated(t, service) {
 		if content != generated[name] {
