@@ -18,7 +18,11 @@ GRPCURL_VERSION := v1.9.4
 GRPC_HEALTH_PROBE_VERSION := v0.4.62
 
 # The hand-written code under testdata, which ./... does not reach.
-TESTDATA_CODE := ./testdata/e2e/... ./testdata/echo/... ./testdata/demo/... ./testdata/bench/...
+TESTDATA_CODE := ./testdata/e2e/... ./testdata/echo/... ./testdata/demo/...
+
+# bench/ is a module of its own, so that this one never depends on the
+# frameworks it is compared with; ./... does not reach it either.
+BENCH := cd bench &&
 
 .PHONY: help
 help: ## Describe useful make targets
@@ -31,6 +35,7 @@ all: build test lint checkgenerate ## Build, test, lint and check that generated
 build: ## Build every package, and micro and protoc-gen-micro into .tmp/bin
 	go build ./...
 	cd testdata && go build ./...
+	$(BENCH) go build ./...
 	go build -o $(BIN)/ ./cmd/micro ./protoc-gen-micro
 
 .PHONY: demo
@@ -41,6 +46,7 @@ demo: ## Run a service in one process and call all four kinds of method from ano
 test: ## Run the tests with the race detector (tools in .tmp/bin are used when present)
 	go test -race -cover ./...
 	cd testdata && go test -race ./...
+	$(BENCH) go test -race ./...
 
 .PHONY: test-tools
 test-tools: $(BIN)/buf $(BIN)/grpcurl $(BIN)/grpc-health-probe ## Install the programs the interoperability tests run
@@ -50,7 +56,8 @@ test-tools: $(BIN)/buf $(BIN)/grpcurl $(BIN)/grpc-health-probe ## Install the pr
 .PHONY: generate
 generate: ## Regenerate every golden and generated file
 	go test ./generator -run '^TestGolden$$' -update
-	go test ./cmd/micro -run '^TestGolden$$' -update
+	go test ./cmd/micro -run '^(TestScripts|TestGolden)$$' -update
+	$(BENCH) go run ./cmd/benchgen
 
 .PHONY: checkgenerate
 checkgenerate: generate ## Fail if generate changes anything
@@ -61,27 +68,31 @@ checkgenerate: generate ## Fail if generate changes anything
 lint: $(BIN)/golangci-lint $(BIN)/buf ## Lint Go code and protos
 	go vet ./...
 	cd testdata && go vet ./...
+	$(BENCH) go vet ./...
 	golangci-lint run ./... $(TESTDATA_CODE)
+	$(BENCH) golangci-lint run --config ../.golangci.yml ./...
 	buf lint
 	buf format -d --exit-code
 
 .PHONY: lintfix
 lintfix: $(BIN)/golangci-lint $(BIN)/buf ## Fix what the linters can fix by themselves
 	golangci-lint run --fix ./... $(TESTDATA_CODE)
+	$(BENCH) golangci-lint run --fix --config ../.golangci.yml ./...
 	buf format -w
 
 .PHONY: tidy
-tidy: ## Fail if go mod tidy changes go.mod or go.sum
+tidy: ## Fail if go mod tidy changes go.mod or go.sum, here or in bench/
 	go mod tidy
-	@git diff --exit-code go.mod go.sum
+	$(BENCH) go mod tidy
+	@git diff --exit-code go.mod go.sum bench/go.mod bench/go.sum
 
 .PHONY: bench
-bench: bench-discovery ## Compare micro with plain grpc-go on one echo service (BENCH_QUICK=1 for a short run)
-	go run ./testdata/bench
+bench: bench-discovery ## Compare micro with grpc-go, connect-go and go-micro, and rewrite bench/BENCHMARKS.md (BENCH_QUICK=1: a short run that writes nothing)
+	$(BENCH) go run ./cmd/microbench
 
 .PHONY: bench-discovery
-bench-discovery: ## Measure lookups through discovery against fixed addresses, and registries holding 1,000 services x 5 nodes
-	go test -run '^$$' -bench 'Discovery|Scale' -benchtime 1x ./runtime/...
+bench-discovery: ## Measure lookups through discovery against fixed addresses, registries holding 1,000 services x 5 nodes, and micro new to a first call
+	go test -run '^$$' -bench 'Discovery|Scale|NewToFirstCall' -benchtime 1x ./runtime/... ./cmd/micro
 
 .PHONY: clean
 clean: ## Remove built binaries and tools

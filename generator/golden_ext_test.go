@@ -12,16 +12,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bufbuild/protocompile"
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/protobuf/cmd/protoc-gen-go/internal_gengo"
-	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/pluginpb"
 
-	"github.com/protomicro/micro/generator"
+	"github.com/protomicro/micro/generator/bufgen"
 )
 
 var update = flag.Bool("update", false, "rewrite the goldens in testdata/golden from testdata/proto")
@@ -135,65 +130,30 @@ func compileRequest(t *testing.T, name, params string) *pluginpb.CodeGeneratorRe
 	if err != nil {
 		t.Fatal(err)
 	}
-	compiler := protocompile.Compiler{
-		Resolver:       protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: []string{protoRoot}}),
-		SourceInfoMode: protocompile.SourceInfoStandard,
-	}
-	compiled, err := compiler.Compile(context.Background(), paths...)
+	req, err := bufgen.Compile(context.Background(), protoRoot, []string{"."}, paths)
 	if err != nil {
 		t.Fatalf("compile %s: %v", name, err)
 	}
-	req := &pluginpb.CodeGeneratorRequest{FileToGenerate: paths, Parameter: proto.String(params)}
-	seen := make(map[string]bool)
-	var visit func(protoreflect.FileDescriptor)
-	visit = func(fd protoreflect.FileDescriptor) {
-		if seen[fd.Path()] {
-			return
-		}
-		seen[fd.Path()] = true
-		for i := range fd.Imports().Len() {
-			visit(fd.Imports().Get(i).FileDescriptor)
-		}
-		req.ProtoFile = append(req.ProtoFile, protodesc.ToFileDescriptorProto(fd))
-	}
-	for _, fd := range compiled {
-		visit(fd)
-	}
+	req.Parameter = proto.String(params)
 	return req
 }
 
 func runGo(t *testing.T, req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse {
 	t.Helper()
-	gen, err := protogen.Options{}.New(req)
-	if err != nil {
-		t.Fatalf("protoc-gen-go: %v", err)
-	}
-	for _, f := range gen.Files {
-		if f.Generate {
-			internal_gengo.GenerateFile(gen, f)
-		}
-	}
-	resp := gen.Response()
-	if resp.Error != nil {
-		t.Fatalf("protoc-gen-go: %s", resp.GetError())
+	resp, err := bufgen.RunPlugin("protoc-gen-go", req)
+	if err != nil || resp.Error != nil {
+		t.Fatalf("protoc-gen-go: %v %s", err, resp.GetError())
 	}
 	return resp
 }
 
 func runMicro(t *testing.T, req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse {
 	t.Helper()
-	var opts generator.Options
-	gen, err := protogen.Options{ParamFunc: opts.Set}.New(req)
+	resp, err := bufgen.RunPlugin("protoc-gen-micro", req)
 	if err != nil {
 		return &pluginpb.CodeGeneratorResponse{Error: proto.String(err.Error())}
 	}
-	gen.SupportedFeatures = generator.SupportedFeatures
-	for _, f := range gen.Files {
-		if f.Generate {
-			opts.GenerateFile(gen, f)
-		}
-	}
-	return gen.Response()
+	return resp
 }
 
 // runPlugin runs a plugin that is a tool of this module (go tool name), the

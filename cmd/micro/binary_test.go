@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
 
-	"github.com/protomicro/micro/internal/testutil"
+	"github.com/protomicro/micro/testdata/testutil"
 	microerrors "github.com/protomicro/micro/runtime/errors"
 )
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,8 +15,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 )
-
-var update = flag.Bool("update", false, "rewrite the outputs of the golden cases in testdata/toolkit")
 
 // The files of a golden case that the command writes; every other file is
 // input: "stdin" is the command's standard input, and the rest are written to

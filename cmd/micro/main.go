@@ -92,12 +92,14 @@ read their schemas through gRPC server reflection: no proto files needed.`,
 		return &usageError{fmt.Errorf("%w\nrun '%s --help' for usage", err, cmd.CommandPath())}
 	})
 	root.AddCommand(
-		newVersionCommand(),
+		newNewCommand(),
+		newGenerateCommand(),
 		newServicesCommand(env),
 		newDescribeCommand(env),
 		newCallCommand(env),
 		newStreamCommand(env),
 		newHealthCommand(env),
+		newVersionCommand(),
 	)
 	return root
 }
@@ -126,3 +128,9 @@ type usageError struct{ err error }
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
+
+// logf writes a line of progress or diagnosis for the user. A failure to write
+// it is not worth failing the command for.
+func logf(w io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(w, format, args...)
+}

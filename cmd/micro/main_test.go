@@ -2,9 +2,15 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"strings"
 	"testing"
 )
+
+// update makes the golden tests (TestScripts, TestGolden) rewrite their
+// expected outputs under testdata/ from what the commands do: go test
+// ./cmd/micro -update, which make generate runs.
+var update = flag.Bool("update", false, "rewrite the expected outputs of the txtar cases under testdata/")
 
 func TestRun(t *testing.T) {
 	t.Parallel()

@@ -17,8 +17,9 @@ type Call struct {
 	Spec    rpc.Spec
 	// Addresses, when not empty, are used instead of looking Service up.
 	Addresses []string
-	// Timeout bounds the call, together with the context's deadline; zero
-	// means only the context bounds it.
+	// Timeout, set by a call's [WithTimeout], bounds the call together with
+	// the context's deadline; zero leaves the context's deadline, or else the
+	// client's default timeout.
 	Timeout time.Duration
 	// Metadata is sent in addition to the metadata of the call's context.
 	Metadata metadata.Metadata

@@ -105,13 +105,9 @@ func (c *grpcClient) NewStream(ctx context.Context, service string, spec rpc.Spe
 	return c.streamer(ctx, c.newCall(ctx, service, spec, opts))
 }
 
-// newCall describes a call from the client's defaults and opts. The default
-// timeout applies to unary calls whose context has no deadline of its own.
+// newCall describes a call from the client's defaults and opts.
 func (c *grpcClient) newCall(ctx context.Context, service string, spec rpc.Spec, opts []CallOption) *Call {
 	call := &Call{Service: service, Spec: spec, Addresses: c.config.addresses, Codec: c.config.codec, Retry: c.config.retry}
-	if _, ok := ctx.Deadline(); !ok && spec.StreamType == rpc.Unary {
-		call.Timeout = c.config.timeout
-	}
 	for _, opt := range opts {
 		opt.applyCall(call)
 	}
@@ -124,20 +120,43 @@ func (c *grpcClient) invoke(ctx context.Context, call *Call, req, res any) error
 	if err != nil {
 		return err
 	}
-	if call.Timeout > 0 {
+	if _, ok := ctx.Deadline(); call.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, call.Timeout)
 		defer cancel()
+	} else if !ok && c.config.timeout > 0 {
+		// The default timeout is a safety net the client enforces itself: it
+		// is not a deadline sent to the server, which would cost both ends a
+		// timer and a header on every call (a tenth of a small call's CPU).
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		timeout := c.config.timeout
+		timer := time.AfterFunc(timeout, func() { cancel(defaultTimeout(timeout)) })
+		defer timer.Stop()
+		defer cancel(nil)
 	}
 	ctx = outgoing(ctx, call)
 	opts := callOptions(call)
 	for attempt := 1; ; attempt++ {
 		err := grpcwire.Error(ctx, conn.Invoke(ctx, call.Spec.Procedure, req, res, opts...))
+		if cause, ok := stderrors.AsType[defaultTimeout](context.Cause(ctx)); ok && err != nil {
+			return errors.New(errors.CodeDeadlineExceeded, cause)
+		}
 		if err == nil || attempt >= call.Retry.MaxAttempts || !retryable(call, err) || !call.Retry.backoff(ctx, attempt) {
 			return err
 		}
 	}
 }
+
+// defaultTimeout is why a call that outlived the client's default timeout was
+// canceled.
+type defaultTimeout time.Duration
+
+func (d defaultTimeout) Error() string {
+	return fmt.Sprintf("no answer within the client's default timeout of %v", time.Duration(d))
+}
+
+func (d defaultTimeout) Unwrap() error { return context.DeadlineExceeded }
 
 // newStream opens the stream itself, inside all middleware.
 func (c *grpcClient) newStream(ctx context.Context, call *Call) (Stream, error) {

@@ -9,8 +9,9 @@
 //	greeter := greeterv1.NewGreeterClient("greeter", c)
 //	res, err := greeter.Hello(ctx, &greeterv1.HelloRequest{Name: "Ada"})
 //
-// Every call is bounded by its context and by a timeout (5s by default for
-// unary calls, see [WithTimeout]). Deadlines and [metadata] in the context
+// Every call is bounded by its context; a unary call whose context has no
+// deadline is also bounded by the client's default timeout (5s, see
+// [WithTimeout]). Deadlines and [metadata] in the context
 // travel with the call, so a handler that passes its own context on forwards
 // both. A failed call returns an [errors.Error] whose code says what
 // happened. A call is never retried once the server may have started it,

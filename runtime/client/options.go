@@ -16,7 +16,7 @@ import (
 )
 
 // DefaultTimeout bounds a unary call whose context has no deadline, unless
-// [WithTimeout] says otherwise.
+// [WithTimeout] given to [New] says otherwise.
 const DefaultTimeout = 5 * time.Second
 
 // Option configures a [Client] built by [New].
@@ -102,11 +102,15 @@ func WithAddress(addresses ...string) ClientCallOption {
 }
 
 // WithTimeout bounds calls: each ends with [errors.CodeDeadlineExceeded] once
-// the timeout or the context's deadline passes, whichever is first. Given to
-// a call it applies to that call. Given to [New] it is the default for unary
-// calls whose context has no deadline, and defaults to [DefaultTimeout];
-// streams, which may rightly last for hours, are bounded only by their
-// context unless a call gives WithTimeout itself. Zero means no timeout.
+// the timeout or the context's deadline passes, whichever is first.
+//
+// Given to a call, it sets the call's deadline, which the server sees and
+// passes on to the calls it makes. Given to [New], it is a safety net for
+// unary calls whose context has no deadline, [DefaultTimeout] unless set: the
+// client cancels such a call when the timeout passes, without telling the
+// server a deadline, which would cost a timer and a header at both ends of
+// every call. Streams, which may rightly last for hours, are bounded only by
+// their context unless a call gives WithTimeout itself. Zero means no timeout.
 //
 // [errors.CodeDeadlineExceeded]: https://pkg.go.dev/github.com/protomicro/micro/runtime/errors#CodeDeadlineExceeded
 func WithTimeout(d time.Duration) ClientCallOption {

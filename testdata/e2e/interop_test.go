@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/protomicro/micro/internal/testutil"
+	"github.com/protomicro/micro/testdata/testutil"
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/server"

@@ -1,6 +1,6 @@
 // Package echo implements the streaming.v1.Echo test service (one method of
 // each kind, from testdata/proto/streaming) for the runtime's tests, the
-// end-to-end tests, the demo and the benchmarks.
+// end-to-end tests and the demo.
 package echo
 
 import (

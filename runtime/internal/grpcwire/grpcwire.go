@@ -8,6 +8,7 @@ import (
 	stderrors "errors"
 	"io"
 	"strings"
+	"time"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
@@ -100,6 +101,11 @@ func Error(ctx context.Context, err error) error {
 	code := errors.Code(st.Code()) //nolint:gosec // grpc codes are small and non-negative
 	var cause error = &message{text: st.Message()}
 	switch {
+	case code == errors.CodeDeadlineExceeded && deadlinePassed(ctx):
+		// The call's own deadline, whichever end noticed it first (the
+		// server's timer fires a little early, and grpc-go then reports its
+		// RST_STREAM rather than the deadline): say so the same way each time.
+		cause = context.DeadlineExceeded
 	case code == errors.CodeDeadlineExceeded:
 		cause = &message{text: st.Message(), is: context.DeadlineExceeded}
 	case code == errors.CodeCanceled && stderrors.Is(ctx.Err(), context.Canceled):
@@ -110,6 +116,12 @@ func Error(ctx context.Context, err error) error {
 		_ = e.AddDetail(d) // an Any is attached as it is and cannot fail
 	}
 	return e
+}
+
+// deadlinePassed reports whether ctx has a deadline that has come.
+func deadlinePassed(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && !d.After(time.Now())
 }
 
 // message is the message of an error received over the wire, optionally

@@ -1,0 +1,406 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/Masterminds/sprig/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+
+	"github.com/protomicro/micro/generator/bufgen"
+	"github.com/protomicro/micro/templates"
+)
+
+// bufVersion is the buf the projects micro new makes run through Go.
+const bufVersion = "v1.75.0"
+
+// templateData is what project templates see. Everything in it is derived
+// from the command line and the micro binary itself.
+type templateData struct {
+	// Name is the service's name: what it registers as, what its binary and
+	// directory are called, "greeter" or "user-service".
+	Name string
+	// Module is the Go module path, --module or Name.
+	Module string
+	// ProtoName is Name in snake case, "user_service": the proto package's
+	// first part and the proto file's name.
+	ProtoName string
+	// ProtoPackage is the proto package, "user_service.v1".
+	ProtoPackage string
+	// GoPackage is the Go package of the generated code, "userservicev1".
+	GoPackage string
+	// Service is the proto service, "UserService".
+	Service string
+	// MicroVersion is the version of github.com/protomicro/micro go.mod
+	// requires: this binary's own, or v0.0.0 with Replace.
+	MicroVersion string
+	// Replace is the micro checkout that go.mod replaces the runtime with,
+	// for projects made by a development build, or "".
+	Replace string
+	// GoVersion is the go directive of go.mod, "1.26.0"; GoMinor is the Go
+	// release of the Docker build image, "1.26".
+	GoVersion, GoMinor string
+	// BufVersion is the buf that Makefile and CI run through Go.
+	BufVersion string
+}
+
+type newOptions struct {
+	module, dir, template, replace    string
+	dryRun, force, noGenerate, noTidy bool
+}
+
+func newNewCommand() *cobra.Command {
+	var o newOptions
+	cmd := &cobra.Command{
+		Use:   "new NAME",
+		Short: "Lay out a new service, code generated and ready to run",
+		Long: `Lay out a new micro service in a directory named NAME: go.mod, main.go, a
+handler with its test, proto/NAME/v1/NAME.proto and the code generated from it,
+buf.yaml and buf.gen.yaml, a Makefile, a Dockerfile, Kubernetes manifests, a CI
+workflow and a README. It then runs go mod tidy, so that go run . works at once.
+
+NAME is lower-cased; it may hold letters, digits, '-' and '_', starting with a
+letter. The kinds of project are "service" (the default) and "client", a
+program that calls the service NAME through its generated client; --template
+can also name a directory of templates that override the built-in service
+templates file by file.
+
+The project requires the runtime at this binary's version. A development build
+of micro (go build ./cmd/micro in a checkout) instead makes go.mod replace the
+runtime with that checkout, found without flags; --replace names another.`,
+		Example: `  micro new greeter
+  micro new greeter --module github.com/acme/greeter
+  micro new greeter --template client --dir greeter-client
+  micro new greeter --dry-run`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.Context(), cmd.ErrOrStderr(), args[0])
+		},
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&o.module, "module", "", "Go module path (default NAME)")
+	flags.StringVar(&o.dir, "dir", "", "directory to create (default NAME)")
+	flags.StringVar(&o.template, "template", "service", `kind of project ("service", "client") or a directory of templates`)
+	flags.BoolVar(&o.dryRun, "dry-run", false, "list the files that would be written, and write nothing")
+	flags.BoolVar(&o.force, "force", false, "write into a directory that exists and is not empty")
+	flags.BoolVar(&o.noGenerate, "no-generate", false, "do not generate code from the proto")
+	flags.BoolVar(&o.noTidy, "no-tidy", false, "do not run go mod tidy (the project needs it before it builds)")
+	flags.StringVar(&o.replace, "replace", "", "micro checkout to replace the runtime with (default: the checkout of a development build)")
+	return cmd
+}
+
+func (o *newOptions) run(ctx context.Context, log io.Writer, arg string) error {
+	data, err := newTemplateData(arg, o.module, o.replace)
+	if err != nil {
+		return err
+	}
+	dir := o.dir
+	if dir == "" {
+		dir = data.Name
+	}
+	if err := checkDestination(dir, o.force); err != nil {
+		return err
+	}
+	tmpl, err := templateFS(o.template)
+	if err != nil {
+		return err
+	}
+	files, err := render(tmpl, data)
+	if err != nil {
+		return err
+	}
+	if !o.noGenerate {
+		generated, err := generateInStaging(ctx, files)
+		if err != nil {
+			return fmt.Errorf("generate code for the new project: %w", err)
+		}
+		files = append(files, generated...)
+	}
+	slices.SortFunc(files, func(a, b bufgen.File) int { return strings.Compare(a.Path, b.Path) })
+	if o.dryRun {
+		for _, f := range files {
+			logf(log, "would create %s\n", path.Join(filepath.ToSlash(dir), f.Path))
+		}
+		return nil
+	}
+	for _, f := range files {
+		target := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(target, f.Content, 0o644); err != nil { //nolint:gosec // project files are meant to be read by all
+			return err
+		}
+		logf(log, "created %s\n", path.Join(filepath.ToSlash(dir), f.Path))
+	}
+	if !o.noTidy {
+		logf(log, "running go mod tidy (this fetches the modules the project needs)\n")
+		tidy := exec.CommandContext(ctx, "go", "mod", "tidy")
+		tidy.Dir = dir
+		tidy.Stdout, tidy.Stderr = log, log
+		if err := tidy.Run(); err != nil {
+			return fmt.Errorf("go mod tidy in %s: %w (the project is written; run go mod tidy there when the module proxy can be reached)", dir, err)
+		}
+		logf(log, "created %s\n", path.Join(filepath.ToSlash(dir), "go.sum"))
+	}
+	logf(log, "\nnext: cd %s && go run .\n", filepath.ToSlash(dir))
+	return nil
+}
+
+// newTemplateData checks NAME and derives every name the templates use.
+func newTemplateData(arg, modulePath, replace string) (*templateData, error) {
+	name := strings.ToLower(arg)
+	switch {
+	case name == "":
+		return nil, errors.New("the name is empty")
+	case strings.ContainsAny(name, `/\`) || strings.Contains(name, ".."):
+		return nil, fmt.Errorf("name %q contains a path; give a plain name, and --dir to choose where the project goes", arg)
+	case !isName(name):
+		return nil, fmt.Errorf("name %q is not usable: use letters, digits, '-' and '_', starting with a letter (it becomes the proto package and Go identifiers)", arg)
+	}
+	words := strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' })
+	service := ""
+	for _, w := range words {
+		service += strings.ToUpper(w[:1]) + w[1:]
+	}
+	if !strings.HasSuffix(service, "Service") {
+		service += "Service"
+	}
+	if modulePath == "" {
+		modulePath = name
+	}
+	if err := module.CheckImportPath(modulePath); err != nil {
+		return nil, fmt.Errorf("module path %q: %w", modulePath, err)
+	}
+	version, replace, err := runtimeRequirement(replace)
+	if err != nil {
+		return nil, err
+	}
+	goVersion := strings.TrimPrefix(runtime.Version(), "go")
+	goMinor := strings.Join(strings.SplitN(goVersion, ".", 3)[:2], ".")
+	snake := strings.Join(words, "_")
+	return &templateData{
+		Name:         name,
+		Module:       modulePath,
+		ProtoName:    snake,
+		ProtoPackage: snake + ".v1",
+		GoPackage:    strings.Join(words, "") + "v1",
+		Service:      service,
+		MicroVersion: version,
+		Replace:      replace,
+		GoVersion:    goMinor + ".0",
+		GoMinor:      goMinor,
+		BufVersion:   bufVersion,
+	}, nil
+}
+
+func isName(name string) bool {
+	for i, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '-' || r == '_'):
+		default:
+			return false
+		}
+	}
+	return !strings.HasSuffix(name, "-") && !strings.HasSuffix(name, "_")
+}
+
+// runtimeRequirement returns the micro version the new project requires and
+// the checkout it replaces the runtime with: the one given, none for a
+// released build of micro, and the checkout this binary was built from for a
+// development build.
+func runtimeRequirement(replace string) (version, dir string, err error) {
+	if replace != "" {
+		dir, err := microCheckout(replace)
+		return "v0.0.0", dir, err
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && released(info.Main.Version) {
+		return info.Main.Version, "", nil
+	}
+	// A development build: its own source path leads to the checkout.
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return "", "", errors.New("this development build of micro does not know the checkout it was built from (built with -trimpath?); pass --replace with the checkout's directory")
+	}
+	dir, err = microCheckout(filepath.Dir(filepath.Dir(filepath.Dir(file))))
+	if err != nil {
+		return "", "", fmt.Errorf("find the checkout of this development build: %w; pass --replace with the checkout's directory", err)
+	}
+	return "v0.0.0", dir, nil
+}
+
+// released reports whether version is a tagged release, which the module
+// proxy serves.
+func released(version string) bool {
+	return semver.IsValid(version) && !module.IsPseudoVersion(version) && semver.Build(version) == ""
+}
+
+// microCheckout returns the absolute path of dir after checking that it is a
+// checkout of the micro module.
+func microCheckout(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(filepath.Join(abs, "go.mod"))
+	if err != nil {
+		return "", fmt.Errorf("%s is not a micro checkout: %w", abs, err)
+	}
+	if modfile.ModulePath(data) != "github.com/protomicro/micro" {
+		return "", fmt.Errorf("%s is not a micro checkout: its go.mod is module %q", abs, modfile.ModulePath(data))
+	}
+	return abs, nil
+}
+
+// checkDestination refuses a directory that exists and is not empty, unless
+// forced, and anything at dir that is not a directory.
+func checkDestination(dir string, force bool) error {
+	info, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("%s exists and is not a directory", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	if len(entries) > 0 && !force {
+		return fmt.Errorf("directory %s exists and is not empty; choose another with --dir, or write into it with --force", dir)
+	}
+	return nil
+}
+
+// templateFS returns the templates of a kind, or those of a directory laid
+// over the service templates.
+func templateFS(kind string) (fs.FS, error) {
+	if info, err := os.Stat(kind); err == nil && info.IsDir() && (strings.ContainsAny(kind, `/\`) || strings.HasPrefix(kind, ".") || !slices.Contains(templates.Kinds(), kind)) {
+		base, err := templates.FS("service")
+		if err != nil {
+			return nil, err
+		}
+		return overlay{top: os.DirFS(kind), base: base}, nil
+	}
+	return templates.FS(kind)
+}
+
+// overlay is a file system whose files come from top, or else from base.
+type overlay struct{ top, base fs.FS }
+
+func (o overlay) Open(name string) (fs.File, error) {
+	if f, err := o.top.Open(name); err == nil {
+		if info, err := f.Stat(); err == nil && !info.IsDir() {
+			return f, nil
+		}
+		_ = f.Close()
+	}
+	return o.base.Open(name)
+}
+
+// files lists the files of both layers.
+func (o overlay) files() ([]string, error) {
+	var names []string
+	for _, layer := range []fs.FS{o.top, o.base} {
+		err := fs.WalkDir(layer, ".", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && !slices.Contains(names, p) {
+				names = append(names, p)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
+
+// render renders every template of tmpl with data: names and contents of
+// files ending in .tmpl are templates and lose the suffix; other files are
+// copied.
+func render(tmpl fs.FS, data *templateData) ([]bufgen.File, error) {
+	var names []string
+	if o, ok := tmpl.(overlay); ok {
+		var err error
+		if names, err = o.files(); err != nil {
+			return nil, err
+		}
+	} else {
+		err := fs.WalkDir(tmpl, ".", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				names = append(names, p)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []bufgen.File
+	for _, name := range names {
+		content, err := fs.ReadFile(tmpl, name)
+		if err != nil {
+			return nil, err
+		}
+		target := name
+		if strings.HasSuffix(name, ".tmpl") {
+			if target, err = execute(name, strings.TrimSuffix(name, ".tmpl"), data); err != nil {
+				return nil, err
+			}
+			rendered, err := execute(name, string(content), data)
+			if err != nil {
+				return nil, err
+			}
+			content = []byte(rendered)
+		}
+		out = append(out, bufgen.File{Path: target, Content: content})
+	}
+	return out, nil
+}
+
+func execute(name, text string, data *templateData) (string, error) {
+	t, err := template.New(name).Option("missingkey=error").Funcs(sprig.HermeticTxtFuncMap()).Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("template %s: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("template %s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+// generateInStaging writes files to a temporary directory and generates
+// their code there, so that nothing reaches the project's directory unless
+// generation succeeds.
+func generateInStaging(ctx context.Context, files []bufgen.File) ([]bufgen.File, error) {
+	staging, err := os.MkdirTemp("", "micro-new-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(staging) }()
+	if _, err := bufgen.Write(staging, files); err != nil {
+		return nil, err
+	}
+	return bufgen.Generate(ctx, staging)
+}

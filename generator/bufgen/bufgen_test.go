@@ -1,0 +1,206 @@
+package bufgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// project writes files (path to content) into a new directory and returns it.
+func project(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const bufYAMLv2 = `version: v2
+modules:
+  - path: proto
+`
+
+const bufGenYAMLv2 = `version: v2
+plugins:
+  - local: ["go", "tool", "protoc-gen-go"]
+    out: proto
+    opt: paths=source_relative
+  - local: [go, run, github.com/protomicro/micro/protoc-gen-micro@v0.1.0]
+    out: proto
+    opt:
+      - paths=source_relative
+`
+
+const greeterProto = `syntax = "proto3";
+
+package greeter.v1;
+
+import "google/api/annotations.proto";
+import "google/protobuf/empty.proto";
+
+option go_package = "example.com/greeter/proto/greeter/v1;greeterv1";
+
+service GreeterService {
+  rpc Hello(google.protobuf.Empty) returns (google.protobuf.Empty) {
+    option (google.api.http) = {get: "/v1/hello"};
+  }
+}
+`
+
+func TestGenerate(t *testing.T) {
+	t.Parallel()
+	dir := project(t, map[string]string{
+		"buf.yaml":                       bufYAMLv2,
+		"buf.gen.yaml":                   bufGenYAMLv2,
+		"proto/greeter/v1/greeter.proto": greeterProto,
+	})
+	files, err := Generate(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range files {
+		paths = append(paths, f.Path)
+	}
+	want := []string{"proto/greeter/v1/greeter.pb.go", "proto/greeter/v1/greeter.pb.micro.go"}
+	if diff := cmp.Diff(want, paths); diff != "" {
+		t.Fatalf("generated files mismatch (-want +got):\n%s", diff)
+	}
+	if micro := string(files[1].Content); !strings.Contains(micro, `Path: "/v1/hello"`) {
+		t.Errorf("the google.api.http rule did not reach the generated code:\n%s", micro)
+	}
+
+	written, err := Write(dir, files)
+	if err != nil || len(written) != 2 {
+		t.Fatalf("Write = %v, %v, want both files written", written, err)
+	}
+	past := time.Now().Add(-time.Hour)
+	for _, p := range written {
+		if err := os.Chtimes(filepath.Join(dir, p), past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if written, err := Write(dir, files); err != nil || len(written) != 0 {
+		t.Errorf("Write of unchanged files = %v, %v, want nothing written", written, err)
+	}
+}
+
+func TestGeneratePaths(t *testing.T) {
+	t.Parallel()
+	dir := project(t, map[string]string{
+		"buf.yaml":                       bufYAMLv2,
+		"buf.gen.yaml":                   bufGenYAMLv2,
+		"proto/greeter/v1/greeter.proto": greeterProto,
+		"proto/other/v1/other.proto":     "syntax = \"proto3\";\npackage other.v1;\noption go_package = \"example.com/other/v1;otherv1\";\nmessage M {}\n",
+	})
+	files, err := Generate(context.Background(), dir, "proto/other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || files[0].Path != "proto/other/v1/other.pb.go" {
+		t.Errorf("Generate(proto/other) = %v, want only other.pb.go", files)
+	}
+	if _, err := Generate(context.Background(), dir, "proto/nowhere"); err == nil || !strings.Contains(err.Error(), `"proto/nowhere"`) {
+		t.Errorf("Generate of a path without protos: %v, want an error naming it", err)
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	t.Parallel()
+	dir := project(t, map[string]string{
+		"buf.yaml":     bufYAMLv2,
+		"buf.gen.yaml": bufGenYAMLv2,
+		"proto/bad/v1/bad.proto": `syntax = "proto3";
+package bad.v1;
+message Broken {
+  string name = 1
+}
+`,
+	})
+	_, err := Generate(context.Background(), dir)
+	var compileErr *CompileError
+	if !errors.As(err, &compileErr) {
+		t.Fatalf("Generate = %v, want a *CompileError", err)
+	}
+	if got := compileErr.Errors[0]; !strings.HasPrefix(got, "proto/bad/v1/bad.proto:5:1: ") {
+		t.Errorf("error = %q, want it to start with the file, line and column, proto/bad/v1/bad.proto:5:1", got)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		bufGen string
+		want   string
+	}{
+		{"none", "", "no buf.gen.yaml"},
+		{"unknown plugin", "version: v2\nplugins:\n  - local: protoc-gen-validate\n    out: .\n", "plugin 1 (protoc-gen-validate) is not built into micro generate"},
+		{"no out", "version: v2\nplugins:\n  - local: protoc-gen-go\n", "plugin 1 (protoc-gen-go) has no out directory"},
+		{"not yaml", "plugins: [", "buf.gen.yaml: "},
+	} {
+		files := map[string]string{"proto/a.proto": "syntax = \"proto3\";\n"}
+		if tt.bufGen != "" {
+			files["buf.gen.yaml"] = tt.bufGen
+		}
+		_, err := Generate(context.Background(), project(t, files))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Generate error = %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestBuiltIn(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		local                []string
+		remote, plugin, name string
+		want                 string
+	}{
+		{local: []string{"protoc-gen-go"}, want: "protoc-gen-go"},
+		{local: []string{"/usr/local/bin/protoc-gen-micro"}, want: "protoc-gen-micro"},
+		{local: []string{"go", "tool", "protoc-gen-micro"}, want: "protoc-gen-micro"},
+		{local: []string{"go", "run", "google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12"}, want: "protoc-gen-go"},
+		{remote: "buf.build/protocolbuffers/go:v1.36.12", want: "protoc-gen-go"},
+		{remote: "buf.build/grpc/go", want: ""},
+		{plugin: "go", want: "protoc-gen-go"},
+		{name: "micro", want: "protoc-gen-micro"},
+	} {
+		if got := builtIn(tt.local, tt.remote, tt.plugin, tt.name); got != tt.want {
+			t.Errorf("builtIn(%q, %q, %q, %q) = %q, want %q", tt.local, tt.remote, tt.plugin, tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestGoogleAPIsMatchTestdata keeps the built-in google/api protos and the
+// copies the generator's tests compile with protoc and buf the same.
+func TestGoogleAPIsMatchTestdata(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"annotations.proto", "http.proto"} {
+		builtIn, err := googleAPIs.ReadFile("googleapis/google/api/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copied, err := os.ReadFile(filepath.Join("..", "..", "testdata", "proto", "google", "api", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(builtIn, copied) {
+			t.Errorf("generator/bufgen/googleapis/google/api/%s and testdata/proto/google/api/%s differ; keep them the same", name, name)
+		}
+	}
+}

@@ -1,0 +1,261 @@
+package bufgen
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"google.golang.org/protobuf/cmd/protoc-gen-go/internal_gengo"
+	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/types/pluginpb"
+
+	"github.com/protomicro/micro/generator"
+)
+
+// workspace is a project's buf.yaml and buf.gen.yaml.
+type workspace struct {
+	dir      string
+	roots    []string // module directories, relative to dir
+	excludes []string // directories under the roots to leave out, relative to dir
+	plugins  []plugin
+}
+
+// plugin is one built-in plugin run as buf.gen.yaml says.
+type plugin struct {
+	name string // "protoc-gen-go" or "protoc-gen-micro"
+	out  string // relative to the project directory
+	opt  string
+	run  func(*pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error)
+}
+
+// bufYAML is the part of buf.yaml (v1 or v2) that locates protos.
+type bufYAML struct {
+	Version string `yaml:"version"`
+	Modules []struct {
+		Path     string   `yaml:"path"`
+		Excludes []string `yaml:"excludes"`
+	} `yaml:"modules"`
+	Build struct { // v1
+		Excludes []string `yaml:"excludes"`
+	} `yaml:"build"`
+}
+
+// bufGenYAML is the part of buf.gen.yaml (v1 or v2) that lists plugins.
+type bufGenYAML struct {
+	Version string `yaml:"version"`
+	Plugins []struct {
+		Local  stringList `yaml:"local"`  // v2
+		Remote string     `yaml:"remote"` // v2
+		Plugin string     `yaml:"plugin"` // v1
+		Name   string     `yaml:"name"`   // v1
+		Out    string     `yaml:"out"`
+		Opt    stringList `yaml:"opt"`
+	} `yaml:"plugins"`
+}
+
+// stringList is a YAML string or list of strings.
+type stringList []string
+
+func (l *stringList) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind == yaml.ScalarNode {
+		*l = []string{node.Value}
+		return nil
+	}
+	var list []string
+	if err := node.Decode(&list); err != nil {
+		return err
+	}
+	*l = list
+	return nil
+}
+
+// load reads the workspace in dir.
+func load(dir string) (*workspace, error) {
+	w := &workspace{dir: dir}
+	data, err := os.ReadFile(filepath.Join(dir, "buf.yaml"))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		w.roots = []string{"."}
+	case err != nil:
+		return nil, err
+	default:
+		var cfg bufYAML
+		if err := yaml.Unmarshal(data, &cfg); err != nil {
+			return nil, fmt.Errorf("buf.yaml: %w", err)
+		}
+		for _, m := range cfg.Modules {
+			w.roots = append(w.roots, path.Clean(m.Path))
+			for _, exclude := range m.Excludes {
+				w.excludes = append(w.excludes, path.Clean(exclude))
+			}
+		}
+		for _, exclude := range cfg.Build.Excludes {
+			w.excludes = append(w.excludes, path.Clean(exclude))
+		}
+		if len(w.roots) == 0 {
+			w.roots = []string{"."}
+		}
+	}
+	data, err = os.ReadFile(filepath.Join(dir, "buf.gen.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("no buf.gen.yaml in %s (run in the project's root; micro new makes one): %w", dir, err)
+	}
+	var gen bufGenYAML
+	if err := yaml.Unmarshal(data, &gen); err != nil {
+		return nil, fmt.Errorf("buf.gen.yaml: %w", err)
+	}
+	if len(gen.Plugins) == 0 {
+		return nil, errors.New("buf.gen.yaml lists no plugins")
+	}
+	for i, p := range gen.Plugins {
+		name := builtIn(p.Local, p.Remote, p.Plugin, p.Name)
+		run, ok := plugins[name]
+		if !ok {
+			spec := strings.Join(slices.Concat([]string(p.Local), []string{p.Remote, p.Plugin, p.Name}), " ")
+			return nil, fmt.Errorf("buf.gen.yaml plugin %d (%s) is not built into micro generate, which runs protoc-gen-go and protoc-gen-micro; use buf generate for it", i+1, strings.TrimSpace(spec))
+		}
+		if p.Out == "" {
+			return nil, fmt.Errorf("buf.gen.yaml plugin %d (%s) has no out directory", i+1, name)
+		}
+		w.plugins = append(w.plugins, plugin{name: name, out: path.Clean(p.Out), opt: strings.Join(p.Opt, ","), run: run})
+	}
+	return w, nil
+}
+
+// builtIn names the built-in plugin a buf.gen.yaml entry runs, whatever way
+// it is written: "protoc-gen-go", [go, tool, protoc-gen-go],
+// [go, run, google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12],
+// buf.build/protocolbuffers/go, or v1's "go".
+func builtIn(local []string, remote, v1Plugin, v1Name string) string {
+	var last string
+	switch {
+	case len(local) > 0:
+		last = local[len(local)-1]
+	case remote != "":
+		if strings.HasPrefix(remote, "buf.build/protocolbuffers/go") {
+			return "protoc-gen-go"
+		}
+		return ""
+	default:
+		last = "protoc-gen-" + v1Plugin + v1Name
+	}
+	last, _, _ = strings.Cut(path.Base(last), "@")
+	return last
+}
+
+// RunPlugin runs the built-in plugin named name, "protoc-gen-go" or
+// "protoc-gen-micro", on req, as protoc would run its binary. Malformed
+// parameters are an error; mistakes in the protos are reported in the
+// response, as plugins report them.
+func RunPlugin(name string, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
+	run, ok := plugins[name]
+	if !ok {
+		return nil, fmt.Errorf("no built-in plugin %q: there are protoc-gen-go and protoc-gen-micro", name)
+	}
+	return run(req)
+}
+
+// plugins are the plugins built in, by their command name.
+var plugins = map[string]func(*pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error){
+	"protoc-gen-go":    runGo,
+	"protoc-gen-micro": runMicro,
+}
+
+// runGo is protoc-gen-go, with the same parameters.
+func runGo(req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
+	var flags flag.FlagSet
+	flags.String("plugins", "", "deprecated option")
+	flags.Bool("experimental_strip_nonfunctional_codegen", false, "")
+	gen, err := protogen.Options{ParamFunc: flags.Set}.New(req)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range gen.Files {
+		if f.Generate {
+			internal_gengo.GenerateFile(gen, f)
+		}
+	}
+	gen.SupportedFeatures = internal_gengo.SupportedFeatures
+	gen.SupportedEditionsMinimum = internal_gengo.SupportedEditionsMinimum
+	gen.SupportedEditionsMaximum = internal_gengo.SupportedEditionsMaximum
+	return gen.Response(), nil
+}
+
+// runMicro is protoc-gen-micro.
+func runMicro(req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
+	var opts generator.Options
+	gen, err := protogen.Options{ParamFunc: opts.Set}.New(req)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range gen.Files {
+		if f.Generate {
+			opts.GenerateFile(gen, f)
+		}
+	}
+	gen.SupportedFeatures = generator.SupportedFeatures
+	gen.SupportedEditionsMinimum = generator.SupportedEditionsMinimum
+	gen.SupportedEditionsMaximum = generator.SupportedEditionsMaximum
+	return gen.Response(), nil
+}
+
+// protos returns the import paths of the protos to generate: every proto
+// under the module roots, less the excluded directories, limited to those
+// under paths when there are any.
+func (w *workspace) protos(paths []string) ([]string, error) {
+	var files, rels []string
+	for _, root := range w.roots {
+		base := filepath.Join(w.dir, root)
+		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(w.dir, p)
+			rel = filepath.ToSlash(rel)
+			if d.IsDir() {
+				if slices.Contains(w.excludes, rel) {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !strings.HasSuffix(p, ".proto") || !selected(rel, paths) {
+				return nil
+			}
+			importPath, _ := filepath.Rel(base, p)
+			files = append(files, filepath.ToSlash(importPath))
+			rels = append(rels, rel)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("find protos in %s: %w", root, err)
+		}
+	}
+	for _, p := range paths {
+		if !slices.ContainsFunc(rels, func(rel string) bool { return selected(rel, []string{p}) }) {
+			return nil, fmt.Errorf("no .proto files of the project under %q", p)
+		}
+	}
+	return files, nil
+}
+
+// selected reports whether the file at rel (relative to the project) is
+// under one of paths, or whether there are no paths.
+func selected(rel string, paths []string) bool {
+	if len(paths) == 0 {
+		return true
+	}
+	for _, p := range paths {
+		p = path.Clean(filepath.ToSlash(p))
+		if p == "." || rel == p || strings.HasPrefix(rel, p+"/") {
+			return true
+		}
+	}
+	return false
+}
