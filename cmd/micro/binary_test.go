@@ -17,8 +17,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
 
-	"github.com/protomicro/micro/testdata/testutil"
 	microerrors "github.com/protomicro/micro/runtime/errors"
+	"github.com/protomicro/micro/runtime/registry/local"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // TestBinary builds micro and runs it as a user would, against services
@@ -28,10 +29,9 @@ import (
 // grpc_health_probe, and every message type that micro describe shows is
 // described by grpcurl too: both must give the same answers.
 //
-// Each row of the table below is a kind of service. A service scaffolded
-// by micro new is the row still to add: build the scaffold in a temporary
-// directory, run it with --registry=local --registry_address=$REGISTRY, and
-// give its calls.
+// Each row of the table below is a kind of service: services built from the
+// generator's goldens, and one laid out by this very binary's micro new,
+// built and run as its README says.
 func TestBinary(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -48,6 +48,7 @@ func TestBinary(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	w := newWorld(t)
+	w.vars["GREETER_ADDRESS"] = startScaffold(t, goTool, bin, w.dir)
 	b := &binaries{w: w, micro: bin, grpcurl: grpcurl, probe: probe}
 
 	for _, tc := range []struct {
@@ -77,6 +78,15 @@ func TestBinary(t *testing.T) {
 				{method: "GetBook", procedure: "http.v1.Books/GetBook", body: `{"name": "nowhere"}`},
 				{method: "DeleteBook", procedure: "http.v1.Books/DeleteBook", body: `{}`},
 				{method: "WatchBooks", procedure: "http.v1.Books/WatchBooks", body: `{"name": "shelves/7"}`, stream: true},
+			},
+		},
+		{
+			name:    "scaffold",
+			service: "greeter",
+			calls: []binaryCall{
+				{method: "SayHello", procedure: "greeter.v1.GreeterService/SayHello", body: `{"name": "Ada"}`},
+				{method: "GreeterService.SayHello", procedure: "greeter.v1.GreeterService/SayHello", body: `{}`},
+				{method: "CountTo", procedure: "greeter.v1.GreeterService/CountTo", body: `{"count": 3}`, stream: true},
 			},
 		},
 		{
@@ -338,4 +348,40 @@ func grpcurlStatus(t *testing.T, out string) (codes.Code, string) {
 	}
 	t.Fatalf("grpcurl wrote %q, want its Code: and Message: lines", out)
 	return 0, ""
+}
+
+// startScaffold lays out a service with micro (the binary under test) new,
+// builds it, runs it in the registry at dir and returns its address once it
+// is registered.
+func startScaffold(t *testing.T, goTool, micro, dir string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	work := t.TempDir()
+	project := filepath.Join(work, "greeter")
+	if out, err := exec.CommandContext(ctx, micro, "new", "greeter", "--dir", project).CombinedOutput(); err != nil {
+		t.Fatalf("micro new: %v\n%s", err, out)
+	}
+	build := exec.CommandContext(ctx, goTool, "build", "-o", filepath.Join(work, "greeter-bin"), ".")
+	build.Dir = project
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build of the scaffold: %v\n%s", err, out)
+	}
+	server := exec.Command(filepath.Join(work, "greeter-bin"), "--address", "127.0.0.1:0", "--registry=local", "--registry_address="+dir)
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = server.Process.Kill(); _ = server.Wait() })
+	reg, err := local.New(local.WithDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ctx.Err() == nil {
+		if services, err := reg.GetService(ctx, "greeter"); err == nil {
+			return services[0].Nodes[0].Address
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the scaffolded service never registered")
+	return ""
 }
