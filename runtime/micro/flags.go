@@ -21,7 +21,8 @@ var (
 
 // lookup returns the setting's value from args (as --flag=value, --flag
 // value, or with one dash) or else from the environment, and whether either
-// had it. Arguments after "--" are not flags.
+// had it; an empty variable counts as unset. Arguments after "--" are not
+// flags.
 func (s setting) lookup(args []string) (string, bool, error) {
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -40,6 +41,6 @@ func (s setting) lookup(args []string) (string, bool, error) {
 		}
 		return value, true, nil
 	}
-	value, ok := os.LookupEnv(s.env)
-	return value, ok, nil
+	value := os.Getenv(s.env)
+	return value, value != "", nil
 }

@@ -6,6 +6,7 @@ func TestSettingLookup(t *testing.T) {
 	for _, tt := range []struct {
 		args      []string
 		env       string
+		setEnv    bool // set env even when empty
 		want      string
 		found     bool
 		wantError bool
@@ -15,6 +16,7 @@ func TestSettingLookup(t *testing.T) {
 		{args: []string{"--verbose", "--address", "10.0.0.1:80", "extra"}, want: "10.0.0.1:80", found: true},
 		{args: []string{"--address=:1"}, env: ":2", want: ":1", found: true},
 		{args: []string{"--addresses=:1"}, env: ":2", want: ":2", found: true},
+		{args: nil, env: "", setEnv: true, want: "", found: false},
 		{args: []string{"--", "--address=:1"}},
 		{args: []string{"address=:1"}},
 		{args: []string{"--address"}, wantError: true},
@@ -22,7 +24,7 @@ func TestSettingLookup(t *testing.T) {
 		{args: nil},
 	} {
 		t.Run(tt.want, func(t *testing.T) {
-			if tt.env != "" {
+			if tt.env != "" || tt.setEnv {
 				t.Setenv("MICRO_ADDRESS", tt.env)
 			}
 			got, found, err := addressSetting.lookup(tt.args)

@@ -151,13 +151,13 @@ func SplitProcedure(procedure string) (service, method string) {
 type HTTPRule struct {
 	// Method is the HTTP verb: GET, PUT, POST, DELETE, PATCH, or the verb of a
 	// custom pattern.
-	Method string
+	Method string `json:"method"`
 	// Path is the URL template, "/v1/greeter/{name}".
-	Path string
+	Path string `json:"path"`
 	// Body names the request field the HTTP body maps to: "*" for the whole
 	// request, "" for no body.
-	Body string
+	Body string `json:"body,omitempty"`
 	// ResponseBody names the response field sent as the HTTP body; "" sends the
 	// whole response.
-	ResponseBody string
+	ResponseBody string `json:"response_body,omitempty"`
 }
