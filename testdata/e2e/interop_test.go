@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/protomicro/micro/testdata/testutil"
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/server"
@@ -22,6 +21,7 @@ import (
 	"github.com/protomicro/micro/testdata/golden/pkgsuffix"
 	"github.com/protomicro/micro/testdata/golden/pkgsuffix/pkgsuffixmicro"
 	"github.com/protomicro/micro/testdata/golden/streaming"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // serveTCP serves what register adds on a loopback port and returns the
