@@ -1,8 +1,10 @@
 package registry
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
+	"slices"
 )
 
 // Clone returns a deep copy of s; backends hand out copies so that callers
@@ -51,4 +53,23 @@ func (s *Service) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Group merges registrations of one node each, as backends that keep a
+// record per node read them back, into one [Service] per name and version.
+// The result is sorted by name and version, and each service's nodes by ID;
+// nodes is reordered. Used by backends.
+func Group(nodes []*Service) []*Service {
+	slices.SortFunc(nodes, func(a, b *Service) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Version, b.Version), cmp.Compare(a.Nodes[0].ID, b.Nodes[0].ID))
+	})
+	var out []*Service
+	for _, s := range nodes {
+		if last := len(out) - 1; last >= 0 && out[last].Name == s.Name && out[last].Version == s.Version {
+			out[last].Nodes = append(out[last].Nodes, s.Nodes[0])
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }

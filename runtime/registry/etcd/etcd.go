@@ -8,12 +8,10 @@ package etcd
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -187,7 +185,7 @@ func (r *Registry) GetService(ctx context.Context, name string) ([]*registry.Ser
 	if len(nodes) == 0 {
 		return nil, fmt.Errorf("get service %q: %w", name, registry.ErrNotFound)
 	}
-	return group(nodes), nil
+	return registry.Group(nodes), nil
 }
 
 // ListServices implements [registry.Registry].
@@ -196,7 +194,7 @@ func (r *Registry) ListServices(ctx context.Context) ([]*registry.Service, error
 	if err != nil {
 		return nil, fmt.Errorf("list services from etcd: %w", err)
 	}
-	return group(nodes), nil
+	return registry.Group(nodes), nil
 }
 
 // get returns the nodes stored under prefix, one single-node service each.
@@ -223,22 +221,6 @@ func decode(value []byte) *registry.Service {
 	return s
 }
 
-// group merges single-node services into one per name and version, sorted
-// by name, version and node ID.
-func group(nodes []*registry.Service) []*registry.Service {
-	slices.SortFunc(nodes, func(a, b *registry.Service) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Version, b.Version), cmp.Compare(a.Nodes[0].ID, b.Nodes[0].ID))
-	})
-	var out []*registry.Service
-	for _, s := range nodes {
-		if last := len(out) - 1; last >= 0 && out[last].Name == s.Name && out[last].Version == s.Version {
-			out[last].Nodes = append(out[last].Nodes, s.Nodes[0])
-			continue
-		}
-		out = append(out, s)
-	}
-	return out
-}
 
 // Watch implements [registry.Registry] with an etcd watch. If etcd ends the
 // watch (it compacted the revisions the watch needed, say), Next reports why.

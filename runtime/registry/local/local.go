@@ -16,7 +16,6 @@ package local
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,7 +23,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -181,7 +179,7 @@ func (r *Registry) GetService(ctx context.Context, name string) ([]*registry.Ser
 	if len(nodes) == 0 {
 		return nil, fmt.Errorf("get service %q: %w", name, registry.ErrNotFound)
 	}
-	return group(nodes), nil
+	return registry.Group(nodes), nil
 }
 
 // ListServices implements [registry.Registry].
@@ -202,7 +200,7 @@ func (r *Registry) ListServices(ctx context.Context) ([]*registry.Service, error
 		}
 		all = append(all, nodes...)
 	}
-	return group(all), nil
+	return registry.Group(all), nil
 }
 
 // readService returns the live nodes of the service stored in the directory
@@ -251,22 +249,6 @@ func readEntry(path string) (*entry, fs.FileInfo, error) {
 	return e, info, nil
 }
 
-// group merges single-node services into one service per name and version,
-// sorted by name, version and node ID.
-func group(nodes []*registry.Service) []*registry.Service {
-	slices.SortFunc(nodes, func(a, b *registry.Service) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Version, b.Version), cmp.Compare(a.Nodes[0].ID, b.Nodes[0].ID))
-	})
-	var out []*registry.Service
-	for _, s := range nodes {
-		if last := len(out) - 1; last >= 0 && out[last].Name == s.Name && out[last].Version == s.Version {
-			out[last].Nodes = append(out[last].Nodes, s.Nodes[0])
-			continue
-		}
-		out = append(out, s)
-	}
-	return out
-}
 
 // Watch implements [registry.Registry]. Changes are found by polling.
 func (r *Registry) Watch(ctx context.Context, opts ...registry.WatchOption) (registry.Watcher, error) {

@@ -13,7 +13,6 @@ package mdns
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -188,7 +187,7 @@ func (r *Registry) GetService(ctx context.Context, name string) ([]*registry.Ser
 	if len(nodes) == 0 {
 		return nil, fmt.Errorf("get service %q: %w", name, registry.ErrNotFound)
 	}
-	return group(nodes), nil
+	return registry.Group(nodes), nil
 }
 
 // ListServices implements [registry.Registry] by asking the network.
@@ -197,7 +196,7 @@ func (r *Registry) ListServices(ctx context.Context) ([]*registry.Service, error
 	if err != nil {
 		return nil, fmt.Errorf("list services over mdns: %w", err)
 	}
-	return group(nodes), nil
+	return registry.Group(nodes), nil
 }
 
 // query returns every node that answers within the timeout, one
@@ -404,18 +403,3 @@ func splitAddress(address string) (net.IP, int, error) {
 	return ip, port, nil
 }
 
-// group merges single-node services into one per name and version.
-func group(nodes []*registry.Service) []*registry.Service {
-	slices.SortFunc(nodes, func(a, b *registry.Service) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Version, b.Version), cmp.Compare(a.Nodes[0].ID, b.Nodes[0].ID))
-	})
-	var out []*registry.Service
-	for _, s := range nodes {
-		if last := len(out) - 1; last >= 0 && out[last].Name == s.Name && out[last].Version == s.Version {
-			out[last].Nodes = append(out[last].Nodes, s.Nodes[0])
-			continue
-		}
-		out = append(out, s)
-	}
-	return out
-}
