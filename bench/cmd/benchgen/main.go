@@ -31,6 +31,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -154,10 +155,21 @@ func (j job) run(ctx context.Context, root string) error {
 			if _, dup := files[name]; dup {
 				return fmt.Errorf("%s wrote %s, which another plugin wrote too", p.Name(), name)
 			}
-			files[name] = f.GetContent()
+			files[name] = spellAny(f.GetContent())
 		}
 	}
 	return writeDir(filepath.Join(root, filepath.FromSlash(j.outDir)), root, files)
+}
+
+// emptyInterface is the old spelling of any, which the peers' plugins
+// (go-micro's, protoc-gen-go-grpc's) still write.
+var emptyInterface = regexp.MustCompile(`interface\{\}`)
+
+// spellAny writes the empty interface type as any, as gofmt's rewrite rule
+// from it to any would, and as this repository does everywhere. Generated
+// code holds it only as a type, never in a string or comment.
+func spellAny(code string) string {
+	return emptyInterface.ReplaceAllString(code, "any")
 }
 
 // sourceRelative marks a plugin that is run with paths=source_relative

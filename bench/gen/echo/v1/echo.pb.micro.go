@@ -73,8 +73,8 @@ func (c *echoService) Stream(ctx context.Context, in *StreamRequest, opts ...cli
 
 type EchoService_StreamService interface {
 	Context() context.Context
-	SendMsg(interface{}) error
-	RecvMsg(interface{}) error
+	SendMsg(any) error
+	RecvMsg(any) error
 	CloseSend() error
 	Close() error
 	Recv() (*StreamResponse, error)
@@ -96,11 +96,11 @@ func (x *echoServiceStream) Context() context.Context {
 	return x.stream.Context()
 }
 
-func (x *echoServiceStream) SendMsg(m interface{}) error {
+func (x *echoServiceStream) SendMsg(m any) error {
 	return x.stream.Send(m)
 }
 
-func (x *echoServiceStream) RecvMsg(m interface{}) error {
+func (x *echoServiceStream) RecvMsg(m any) error {
 	return x.stream.Recv(m)
 }
 
@@ -124,8 +124,8 @@ func (c *echoService) Chat(ctx context.Context, opts ...client.CallOption) (Echo
 
 type EchoService_ChatService interface {
 	Context() context.Context
-	SendMsg(interface{}) error
-	RecvMsg(interface{}) error
+	SendMsg(any) error
+	RecvMsg(any) error
 	CloseSend() error
 	Close() error
 	Send(*ChatRequest) error
@@ -148,11 +148,11 @@ func (x *echoServiceChat) Context() context.Context {
 	return x.stream.Context()
 }
 
-func (x *echoServiceChat) SendMsg(m interface{}) error {
+func (x *echoServiceChat) SendMsg(m any) error {
 	return x.stream.Send(m)
 }
 
-func (x *echoServiceChat) RecvMsg(m interface{}) error {
+func (x *echoServiceChat) RecvMsg(m any) error {
 	return x.stream.Recv(m)
 }
 
@@ -212,8 +212,8 @@ func (h *echoServiceHandler) Stream(ctx context.Context, stream server.Stream) e
 
 type EchoService_StreamStream interface {
 	Context() context.Context
-	SendMsg(interface{}) error
-	RecvMsg(interface{}) error
+	SendMsg(any) error
+	RecvMsg(any) error
 	Close() error
 	Send(*StreamResponse) error
 }
@@ -230,11 +230,11 @@ func (x *echoServiceStreamStream) Context() context.Context {
 	return x.stream.Context()
 }
 
-func (x *echoServiceStreamStream) SendMsg(m interface{}) error {
+func (x *echoServiceStreamStream) SendMsg(m any) error {
 	return x.stream.Send(m)
 }
 
-func (x *echoServiceStreamStream) RecvMsg(m interface{}) error {
+func (x *echoServiceStreamStream) RecvMsg(m any) error {
 	return x.stream.Recv(m)
 }
 
@@ -248,8 +248,8 @@ func (h *echoServiceHandler) Chat(ctx context.Context, stream server.Stream) err
 
 type EchoService_ChatStream interface {
 	Context() context.Context
-	SendMsg(interface{}) error
-	RecvMsg(interface{}) error
+	SendMsg(any) error
+	RecvMsg(any) error
 	Close() error
 	Send(*ChatResponse) error
 	Recv() (*ChatRequest, error)
@@ -267,11 +267,11 @@ func (x *echoServiceChatStream) Context() context.Context {
 	return x.stream.Context()
 }
 
-func (x *echoServiceChatStream) SendMsg(m interface{}) error {
+func (x *echoServiceChatStream) SendMsg(m any) error {
 	return x.stream.Send(m)
 }
 
-func (x *echoServiceChatStream) RecvMsg(m interface{}) error {
+func (x *echoServiceChatStream) RecvMsg(m any) error {
 	return x.stream.Recv(m)
 }
 

@@ -146,7 +146,7 @@ func RegisterEchoServiceServer(s grpc.ServiceRegistrar, srv EchoServiceServer) {
 	s.RegisterService(&EchoService_ServiceDesc, srv)
 }
 
-func _EchoService_Echo_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+func _EchoService_Echo_Handler(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
 	in := new(EchoRequest)
 	if err := dec(in); err != nil {
 		return nil, err
@@ -158,13 +158,13 @@ func _EchoService_Echo_Handler(srv interface{}, ctx context.Context, dec func(in
 		Server:     srv,
 		FullMethod: EchoService_Echo_FullMethodName,
 	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, req any) (any, error) {
 		return srv.(EchoServiceServer).Echo(ctx, req.(*EchoRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _EchoService_Stream_Handler(srv interface{}, stream grpc.ServerStream) error {
+func _EchoService_Stream_Handler(srv any, stream grpc.ServerStream) error {
 	m := new(StreamRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
@@ -175,7 +175,7 @@ func _EchoService_Stream_Handler(srv interface{}, stream grpc.ServerStream) erro
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type EchoService_StreamServer = grpc.ServerStreamingServer[StreamResponse]
 
-func _EchoService_Chat_Handler(srv interface{}, stream grpc.ServerStream) error {
+func _EchoService_Chat_Handler(srv any, stream grpc.ServerStream) error {
 	return srv.(EchoServiceServer).Chat(&grpc.GenericServerStream[ChatRequest, ChatResponse]{ServerStream: stream})
 }
 
