@@ -221,7 +221,6 @@ func decode(value []byte) *registry.Service {
 	return s
 }
 
-
 // Watch implements [registry.Registry] with an etcd watch. If etcd ends the
 // watch (it compacted the revisions the watch needed, say), Next reports why.
 func (r *Registry) Watch(ctx context.Context, opts ...registry.WatchOption) (registry.Watcher, error) {

@@ -249,7 +249,6 @@ func readEntry(path string) (*entry, fs.FileInfo, error) {
 	return e, info, nil
 }
 
-
 // Watch implements [registry.Registry]. Changes are found by polling.
 func (r *Registry) Watch(ctx context.Context, opts ...registry.WatchOption) (registry.Watcher, error) {
 	o := registry.NewWatchOptions(opts...)

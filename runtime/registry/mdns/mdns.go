@@ -402,4 +402,3 @@ func splitAddress(address string) (net.IP, int, error) {
 	}
 	return ip, port, nil
 }
-
