@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // The tests in this file run the real plugin binaries under protoc and buf
@@ -56,20 +58,6 @@ func TestMain(m *testing.M) {
 		}
 	}()
 	m.Run()
-}
-
-// tool returns the path of a program on PATH. It skips the test when there
-// is none, unless MICRO_REQUIRE_TOOLS is set (as CI sets it).
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("MICRO_REQUIRE_TOOLS") != "" {
-			t.Fatalf("%s not found on PATH, and MICRO_REQUIRE_TOOLS is set", name)
-		}
-		t.Skipf("%s not found on PATH; make test-tools installs it", name)
-	}
-	return path
 }
 
 // protocVersionLine is the line protoc-gen-go writes with the compiler's
@@ -129,7 +117,7 @@ func protoFiles(t *testing.T, name string) []string {
 // TestProtoc runs protoc --go_out --micro_out on every case.
 func TestProtoc(t *testing.T) {
 	t.Parallel()
-	protoc := tool(t, "protoc")
+	protoc := testutil.Tool(t, "protoc")
 	bin := pluginDir(t)
 	version, err := exec.Command(protoc, "--version").Output()
 	if err != nil {
@@ -173,7 +161,7 @@ func protocSupportsEditions(version string) bool {
 // case.
 func TestBuf(t *testing.T) {
 	t.Parallel()
-	buf := tool(t, "buf")
+	buf := testutil.Tool(t, "buf")
 	bin := pluginDir(t)
 	protoDir, err := filepath.Abs(protoRoot)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/protomicro/micro/runtime/codec"
 	"github.com/protomicro/micro/runtime/registry/local"
 	"github.com/protomicro/micro/runtime/rpc"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // TestScaffoldContract lays out a service and a client with micro new, then
@@ -117,13 +118,7 @@ func TestScaffoldContract(t *testing.T) {
 
 	// The proto is buf-lint clean and buf-formatted, and buf generate, run
 	// through the project's pinned generators, writes the same bytes.
-	buf, err := exec.LookPath("buf")
-	if err != nil {
-		if os.Getenv("MICRO_REQUIRE_TOOLS") != "" {
-			t.Fatal("buf not found on PATH, and MICRO_REQUIRE_TOOLS is set")
-		}
-		t.Skip("buf not found on PATH; make test-tools installs it")
-	}
+	buf := testutil.Tool(t, "buf")
 	for name := range generated {
 		if err := os.Remove(filepath.Join(service, "proto", "greeter", "v1", name)); err != nil {
 			t.Fatal(err)
