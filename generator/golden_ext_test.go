@@ -216,7 +216,7 @@ func writeTree(t *testing.T, dir string, files map[string]string) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, []byte(files[name]), 0o644); err != nil { //nolint:gosec // goldens are meant to be readable
+		if err := os.WriteFile(path, []byte(files[name]), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -225,7 +225,7 @@ func writeTree(t *testing.T, dir string, files map[string]string) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, ".keep"), nil, 0o644); err != nil { //nolint:gosec // as above
+		if err := os.WriteFile(filepath.Join(dir, ".keep"), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -106,7 +106,7 @@ func TestScaffoldContract(t *testing.T) {
 	}
 	evolved := strings.Replace(string(protoText), "service GreeterService {", "service GreeterService {\n  rpc SayGoodbye(SayGoodbyeRequest) returns (SayGoodbyeResponse);", 1) +
 		"\nmessage SayGoodbyeRequest {}\n\nmessage SayGoodbyeResponse {}\n"
-	if err := os.WriteFile(protoPath, []byte(evolved), 0o644); err != nil { //nolint:gosec // project files
+	if err := os.WriteFile(protoPath, []byte(evolved), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	runMicro(t, "generate", "--dir", service)

@@ -104,7 +104,7 @@ func streamType(m protoreflect.MethodDescriptor) rpc.StreamType {
 func spec(m protoreflect.MethodDescriptor) rpc.Spec {
 	s := rpc.Spec{Procedure: procedure(m), StreamType: streamType(m)}
 	if opts, ok := m.Options().(*descriptorpb.MethodOptions); ok {
-		s.Idempotency = rpc.Idempotency(opts.GetIdempotencyLevel()) //nolint:gosec // the levels are 0, 1 and 2, in the same order
+		s.Idempotency = rpc.Idempotency(opts.GetIdempotencyLevel())
 	}
 	return s
 }

@@ -144,7 +144,7 @@ func (o *newOptions) run(ctx context.Context, log io.Writer, arg string) error {
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(target, f.Content, 0o644); err != nil { //nolint:gosec // project files are meant to be read by all
+		if err := os.WriteFile(target, f.Content, 0o644); err != nil {
 			return err
 		}
 		logf(log, "created %s\n", path.Join(filepath.ToSlash(dir), f.Path))

@@ -160,7 +160,7 @@ func (r reflector) ask(req *rpb.ServerReflectionRequest) (*rpb.ServerReflectionR
 		return nil, err
 	}
 	if e := res.GetErrorResponse(); e != nil {
-		return nil, errors.New(errors.Code(e.GetErrorCode()), stderrors.New(e.GetErrorMessage())) //nolint:gosec // a code is small and non-negative
+		return nil, errors.New(errors.Code(e.GetErrorCode()), stderrors.New(e.GetErrorMessage()))
 	}
 	return res, nil
 }

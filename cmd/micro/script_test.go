@@ -55,7 +55,7 @@ func runScript(t *testing.T, file, checkout string) {
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(path, f.Data, 0o644); err != nil { //nolint:gosec // test files
+			if err := os.WriteFile(path, f.Data, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -89,7 +89,7 @@ func runScript(t *testing.T, file, checkout string) {
 	got.Files = append(got.Files, tree...)
 
 	if *update {
-		if err := os.WriteFile(filepath.Join(checkout, "cmd", "micro", file), txtar.Format(got), 0o644); err != nil { //nolint:gosec // goldens are meant to be read by all
+		if err := os.WriteFile(filepath.Join(checkout, "cmd", "micro", file), txtar.Format(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return

@@ -173,7 +173,7 @@ func Write(dir string, files []File) ([]string, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return written, err
 		}
-		if err := os.WriteFile(path, f.Content, 0o644); err != nil { //nolint:gosec // generated source is meant to be read by all
+		if err := os.WriteFile(path, f.Content, 0o644); err != nil {
 			return written, err
 		}
 		written = append(written, f.Path)

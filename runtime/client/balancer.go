@@ -46,5 +46,5 @@ func (randomPicker) Build(info base.PickerBuildInfo) balancer.Picker {
 type picker struct{ ready []balancer.SubConn }
 
 func (p *picker) Pick(balancer.PickInfo) (balancer.PickResult, error) {
-	return balancer.PickResult{SubConn: p.ready[rand.IntN(len(p.ready))]}, nil //nolint:gosec // spreading load needs no cryptographic randomness
+	return balancer.PickResult{SubConn: p.ready[rand.IntN(len(p.ready))]}, nil
 }

@@ -58,7 +58,7 @@ func (p RetryPolicy) backoff(ctx context.Context, n int) bool {
 		d = min(d, p.MaxBackoff)
 	}
 	if d > 0 {
-		d -= time.Duration(rand.Int64N(int64(d)/2 + 1)) //nolint:gosec // jitter needs no cryptographic randomness
+		d -= time.Duration(rand.Int64N(int64(d)/2 + 1))
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

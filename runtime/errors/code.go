@@ -91,7 +91,7 @@ func (c *Code) UnmarshalText(text []byte) error {
 	name := strings.ToLower(string(text))
 	for code, known := range codeNames {
 		if name == known {
-			*c = Code(code) //nolint:gosec // code indexes codeNames, far below MaxUint32
+			*c = Code(code)
 			return nil
 		}
 	}

@@ -193,7 +193,7 @@ func writeDir(dir, root string, files map[string]string) error {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
-		errs = append(errs, os.WriteFile(path, []byte(files[name]), 0o644)) //nolint:gosec // generated code is meant to be readable
+		errs = append(errs, os.WriteFile(path, []byte(files[name]), 0o644))
 	}
 	return errors.Join(errs...)
 }

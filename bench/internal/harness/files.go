@@ -39,7 +39,7 @@ func (r *Report) WriteMarkdownFile(path string) error {
 	old, err := os.ReadFile(path)
 	switch {
 	case os.IsNotExist(err):
-		return os.WriteFile(path, []byte("# Benchmarks\n\n"+block), 0o644) //nolint:gosec // a document for everyone to read
+		return os.WriteFile(path, []byte("# Benchmarks\n\n"+block), 0o644)
 	case err != nil:
 		return err
 	}
@@ -48,7 +48,7 @@ func (r *Report) WriteMarkdownFile(path string) error {
 	if !found || !foundEnd {
 		return fmt.Errorf("%s has no results block (%q ... %q) to replace", path, beginResults, endResults)
 	}
-	return os.WriteFile(path, append(append(before, block...), after...), 0o644) //nolint:gosec // as above
+	return os.WriteFile(path, append(append(before, block...), after...), 0o644)
 }
 
 // WriteJSONLinesFile writes the report's JSON lines to the file at path.
@@ -57,5 +57,5 @@ func (r *Report) WriteJSONLinesFile(path string) error {
 	if err := r.WriteJSONLines(&b); err != nil {
 		return err
 	}
-	return os.WriteFile(path, b.Bytes(), 0o644) //nolint:gosec // results for everyone to read
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }

@@ -64,7 +64,7 @@ func (c *frameConn) send(m proto.Message, moreFollow bool) error {
 	if err != nil {
 		return err
 	}
-	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4)) //nolint:gosec // messages are far below 4 GiB
+	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
 	c.wbuf = buf
 	if _, err := c.w.Write(buf); err != nil || moreFollow {
 		return err

@@ -60,7 +60,7 @@ func (c codecV2) Unmarshal(data mem.BufferSlice, v any) error {
 // is sent as Unknown with a generic message, and the caller should log it.
 func Status(err error) (st *status.Status, ok bool) {
 	if e, isError := stderrors.AsType[*errors.Error](err); isError {
-		proto := &spb.Status{Code: int32(e.Code()), Message: e.Message(), Details: e.Details()} //nolint:gosec // codes fit in int32
+		proto := &spb.Status{Code: int32(e.Code()), Message: e.Message(), Details: e.Details()}
 		return status.FromProto(proto), true
 	}
 	switch {
@@ -98,7 +98,7 @@ func Error(ctx context.Context, err error) error {
 	if !ok {
 		return errors.New(errors.CodeUnknown, err)
 	}
-	code := errors.Code(st.Code()) //nolint:gosec // grpc codes are small and non-negative
+	code := errors.Code(st.Code())
 	var cause error = &message{text: st.Message()}
 	switch {
 	case code == errors.CodeDeadlineExceeded && deadlinePassed(ctx):
