@@ -39,7 +39,7 @@ build: ## Build every package, and micro and protoc-gen-micro into .tmp/bin
 	go build -o $(BIN)/ ./cmd/micro ./protoc-gen-micro
 
 .PHONY: demo
-demo: ## Run a service in one process and call all four kinds of method from another
+demo: ## Lay out a service and a client with micro new, run the service, call it (unary and server stream), stop it
 	go run ./testdata/demo
 
 .PHONY: test
@@ -93,6 +93,16 @@ bench: bench-discovery ## Compare micro with grpc-go, connect-go and go-micro, a
 .PHONY: bench-discovery
 bench-discovery: ## Measure lookups through discovery against fixed addresses, registries holding 1,000 services x 5 nodes, and micro new to a first call
 	go test -run '^$$' -bench 'Discovery|Scale|NewToFirstCall' -benchtime 1x ./runtime/... ./cmd/micro
+
+.PHONY: ci-cold
+ci-cold: ## Run .ci/run as CI does on a new machine: a fresh clone of HEAD, empty Go build and module caches, timed
+	@dir=$$(mktemp -d); trap 'chmod -R u+w "$$dir"; rm -rf "$$dir"' EXIT; \
+	git clone -q . "$$dir/main"; \
+	if [ -d ../shared ]; then cp -r ../shared "$$dir/shared"; fi; \
+	echo "ci-cold: .ci/run in $$dir/main with GOCACHE and GOMODCACHE under $$dir"; \
+	start=$$SECONDS; \
+	(cd "$$dir/main" && env GOCACHE="$$dir/gocache" GOMODCACHE="$$dir/gomodcache" GOFLAGS= CI=true bash .ci/run </dev/null); \
+	echo "ci-cold: .ci/run passed in $$((SECONDS - start))s"
 
 .PHONY: clean
 clean: ## Remove built binaries and tools

@@ -37,18 +37,12 @@ func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds micro")
 	}
-	goTool := testutil.Tool(t, "go")
 	grpcurl := testutil.Tool(t, "grpcurl")
 	probe := testutil.Tool(t, "grpc_health_probe", "grpc-health-probe")
 	bin := filepath.Join(t.TempDir(), "micro")
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, ".").CombinedOutput()
-	cancel()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	testutil.Go(t, "", nil, "build", "-o", bin, ".")
 	w := newWorld(t)
-	w.vars["GREETER_ADDRESS"] = startScaffold(t, goTool, bin, w.dir)
+	w.vars["GREETER_ADDRESS"] = startScaffold(t, bin, w.dir)
 	b := &binaries{w: w, micro: bin, grpcurl: grpcurl, probe: probe}
 
 	for _, tc := range []struct {
@@ -353,20 +347,20 @@ func grpcurlStatus(t *testing.T, out string) (codes.Code, string) {
 // startScaffold lays out a service with micro (the binary under test) new,
 // builds it, runs it in the registry at dir and returns its address once it
 // is registered.
-func startScaffold(t *testing.T, goTool, micro, dir string) string {
+func startScaffold(t *testing.T, micro, dir string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
 	work := t.TempDir()
 	project := filepath.Join(work, "greeter")
-	if out, err := exec.CommandContext(ctx, micro, "new", "greeter", "--dir", project).CombinedOutput(); err != nil {
+	// micro new runs go mod tidy, and the build compiles the runtime: both
+	// are bounded as builds, not as the wait for registration below.
+	newCtx, cancel := context.WithTimeout(t.Context(), testutil.BuildTimeout)
+	defer cancel()
+	if out, err := exec.CommandContext(newCtx, micro, "new", "greeter", "--dir", project).CombinedOutput(); err != nil {
 		t.Fatalf("micro new: %v\n%s", err, out)
 	}
-	build := exec.CommandContext(ctx, goTool, "build", "-o", filepath.Join(work, "greeter-bin"), ".")
-	build.Dir = project
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build of the scaffold: %v\n%s", err, out)
-	}
+	testutil.Go(t, project, nil, "build", "-o", filepath.Join(work, "greeter-bin"), ".")
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
 	server := exec.Command(filepath.Join(work, "greeter-bin"), "--address", "127.0.0.1:0", "--registry=local", "--registry_address="+dir)
 	if err := server.Start(); err != nil {
 		t.Fatal(err)

@@ -41,13 +41,21 @@ func TestScaffoldContract(t *testing.T) {
 	// Processes of this test share a local registry of their own.
 	tmp := t.TempDir()
 	env := append(os.Environ(), "TMPDIR="+tmp)
-	goCommand(t, service, env, "build", "./...")
-	goCommand(t, service, env, "test", "./...")
-	goCommand(t, service, env, "build", "-o", filepath.Join(work, "bin", "greeter"), ".")
 
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	server := exec.CommandContext(ctx, filepath.Join(work, "bin", "greeter"), "--address", "127.0.0.1:0")
+	// Everything this test compiles is compiled first, each step bounded by
+	// testutil.BuildTimeout: on a machine with an empty build cache that is
+	// minutes of work, which the deadlines below (for calls and waits) must
+	// not include. go tool caches the generators it builds, so buf generate
+	// later only runs them.
+	testutil.Go(t, service, env, "build", "./...")
+	testutil.Go(t, service, env, "test", "./...")
+	testutil.Go(t, service, env, "build", "-o", filepath.Join(work, "bin", "greeter"), ".")
+	testutil.Go(t, clientDir, env, "build", "-o", filepath.Join(work, "bin", "greeter-client"), ".")
+	for _, tool := range []string{"protoc-gen-go", "protoc-gen-micro"} {
+		testutil.Go(t, service, env, "tool", tool, "--version")
+	}
+
+	server := exec.CommandContext(t.Context(), filepath.Join(work, "bin", "greeter"), "--address", "127.0.0.1:0")
 	server.Env = env
 	var serverLog syncBuffer
 	server.Stdout, server.Stderr = &serverLog, &serverLog
@@ -63,6 +71,8 @@ func TestScaffoldContract(t *testing.T) {
 	}
 	c := client.New(client.WithRegistry(reg), client.WithCodec(codec.JSON{}))
 	defer func() { _ = c.Close() }()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
 	var res json.RawMessage
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -93,8 +103,10 @@ func TestScaffoldContract(t *testing.T) {
 	}
 
 	// The generated client program finds the service the same way.
-	if out := goCommand(t, clientDir, env, "run", ".", "Ada"); out != "Hello, Ada!\n1\n2\n3\n" {
-		t.Errorf("the client program printed %q, want the greeting and 1 to 3", out)
+	clientProgram := exec.CommandContext(ctx, filepath.Join(work, "bin", "greeter-client"), "Ada")
+	clientProgram.Env = env
+	if out, err := clientProgram.Output(); err != nil || string(out) != "Hello, Ada!\n1\n2\n3\n" {
+		t.Errorf("the client program printed %q, %v, want the greeting and 1 to 3", out, err)
 	}
 
 	// Add an RPC: micro generate, and the handler still compiles because it
@@ -114,7 +126,7 @@ func TestScaffoldContract(t *testing.T) {
 	if !strings.Contains(generated["greeter.pb.micro.go"], "GreeterServiceSayGoodbyeProcedure") {
 		t.Fatal("micro generate did not add the new RPC to the generated code")
 	}
-	goCommand(t, service, env, "build", "./...")
+	testutil.Go(t, service, env, "build", "./...")
 
 	// The proto is buf-lint clean and buf-formatted, and buf generate, run
 	// through the project's pinned generators, writes the same bytes.
@@ -125,6 +137,8 @@ func TestScaffoldContract(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{{"lint"}, {"format", "-d", "--exit-code"}, {"generate"}} {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+		defer cancel()
 		cmd := exec.CommandContext(ctx, buf, args...)
 		cmd.Dir = service
 		cmd.Env = append(env, "BUF_CACHE_DIR="+filepath.Join(work, "buf-cache"))
@@ -146,19 +160,6 @@ func runMicro(t *testing.T, args ...string) {
 	if status := run(t.Context(), args, os.LookupEnv, nil, &stdout, &stderr); status != 0 {
 		t.Fatalf("micro %s: exit status %d\n%s%s", strings.Join(args, " "), status, stdout.String(), stderr.String())
 	}
-}
-
-// goCommand runs the go command in dir and returns its standard output.
-func goCommand(t *testing.T, dir string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), "go", args...)
-	cmd.Dir, cmd.Env = dir, env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, stderr.String())
-	}
-	return stdout.String()
 }
 
 // readGenerated returns the generated files of the greeter proto by name.

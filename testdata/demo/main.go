@@ -41,20 +41,32 @@ func demo() error {
 	if err := os.Mkdir(filepath.Join(work, "tmp"), 0o700); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// Builds get a bound of their own: on a new machine the build cache is
+	// empty and they take minutes. Running and calling the service gets a
+	// tight one.
+	build, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	micro := filepath.Join(work, "micro")
-
-	if err := step(ctx, "build the micro command", "", env, "go", "build", "-o", micro, "./cmd/micro"); err != nil {
+	if err := step(build, "build the micro command", "", env, "go", "build", "-o", micro, "./cmd/micro"); err != nil {
 		return err
 	}
-	if err := step(ctx, "micro new greeter", work, env, micro, "new", "greeter"); err != nil {
+	if err := step(build, "micro new greeter", work, env, micro, "new", "greeter"); err != nil {
 		return err
 	}
 	service := filepath.Join(work, "greeter")
-	if err := step(ctx, "go build (the service)", service, env, "go", "build", "-o", "bin/greeter", "."); err != nil {
+	if err := step(build, "go build (the service)", service, env, "go", "build", "-o", "bin/greeter", "."); err != nil {
 		return err
 	}
+	if err := step(build, "micro new greeter --template client --dir greeter-client", work, env, micro, "new", "greeter", "--template", "client", "--dir", "greeter-client"); err != nil {
+		return err
+	}
+	clientDir := filepath.Join(work, "greeter-client")
+	if err := step(build, "go build (the client)", clientDir, env, "go", "build", "-o", "bin/greeter-client", "."); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	fmt.Println("==> start the service")
 	server := exec.CommandContext(ctx, filepath.Join(service, "bin", "greeter"))
 	server.Env = env
@@ -65,16 +77,12 @@ func demo() error {
 	}
 	defer func() { _ = server.Process.Kill() }()
 
-	if err := step(ctx, "micro new greeter --template client --dir greeter-client", work, env, micro, "new", "greeter", "--template", "client", "--dir", "greeter-client"); err != nil {
-		return err
-	}
-	clientDir := filepath.Join(work, "greeter-client")
 	// The client finds the service through the registry once it has
 	// registered, which takes a moment after it starts.
 	var out []byte
 	for attempt := 0; ; attempt++ {
-		cmd := exec.CommandContext(ctx, "go", "run", ".", "Ada")
-		cmd.Dir, cmd.Env = clientDir, env
+		cmd := exec.CommandContext(ctx, filepath.Join(clientDir, "bin", "greeter-client"), "Ada")
+		cmd.Env = env
 		if out, err = cmd.CombinedOutput(); err == nil {
 			break
 		}
@@ -83,7 +91,7 @@ func demo() error {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	fmt.Println("==> go run . Ada (the client, calling SayHello and CountTo)")
+	fmt.Println("==> greeter-client Ada (the client, calling SayHello and CountTo)")
 	fmt.Print(indent(string(out)))
 
 	fmt.Println("==> stop the service with SIGTERM")
