@@ -79,7 +79,7 @@ and exits with status 1.`,
 			return fmt.Errorf("request %w", err)
 		}
 		res := dynamicpb.NewMessage(m.Output())
-		err = c.Invoke(ctx, t.name, spec(m), req, res, client.WithAddress(t.addresses()...), client.WithMetadata(pairs...))
+		err = c.Invoke(ctx, t.name, spec(m), req, res, client.WithAddress(t.addresses()...), client.WithHeaders(pairs...))
 		if err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ func addBodyFlags(cmd *cobra.Command, data *string, metadata *[]string) {
 }
 
 // metadataPairs turns key=value flags into the key, value pairs of
-// [client.WithMetadata].
+// [client.WithHeaders].
 func metadataPairs(flags []string) ([]string, error) {
 	pairs := make([]string, 0, 2*len(flags))
 	for _, flag := range flags {

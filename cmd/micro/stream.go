@@ -82,7 +82,7 @@ JSON for the method, which is not sent.`,
 			}
 		}
 
-		stream, err := c.NewStream(ctx, t.name, spec(m), client.WithAddress(t.addresses()...), client.WithMetadata(pairs...))
+		stream, err := c.NewStream(ctx, t.name, spec(m), client.WithAddress(t.addresses()...), client.WithHeaders(pairs...))
 		if err != nil {
 			return err
 		}

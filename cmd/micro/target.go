@@ -92,7 +92,7 @@ func (f *targetFlags) findMethod(ctx context.Context, cmd *cobra.Command, c clie
 
 // newClient returns the client micro calls nodes with, by address: without
 // a default timeout, because --timeout bounds each command's context.
-func newClient() client.Client { return client.New(client.WithTimeout(0)) }
+func newClient() client.Client { return client.New(client.WithDefaultTimeout(0)) }
 
 // target is a service and the nodes of it that micro talks to.
 type target struct {

@@ -97,7 +97,7 @@ func (w *world) startService(t *testing.T, reg registry.Registry, name, version 
 	t.Helper()
 	svc, err := micro.NewService(name,
 		micro.WithVersion(version),
-		micro.WithAddress("127.0.0.1:0"),
+		micro.WithListenAddress("127.0.0.1:0"),
 		// Flags, so that no MICRO_ variable of the environment can send the
 		// service elsewhere.
 		micro.WithArgs([]string{"--registry=local", "--registry_address=" + w.dir}),

@@ -12,10 +12,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+	grpcmetadata "google.golang.org/grpc/metadata"
 
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/internal/grpcwire"
-	"github.com/protomicro/micro/runtime/metadata"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/registry/cache"
 	"github.com/protomicro/micro/runtime/rpc"
@@ -58,23 +58,17 @@ func New(opts ...Option) Client {
 			c.ownCache = true
 		}
 	}
-	c.unary = c.invoke
-	for i := len(c.config.unary) - 1; i >= 0; i-- {
-		c.unary = c.config.unary[i](c.unary)
-	}
-	c.streamer = c.newStream
-	for i := len(c.config.stream) - 1; i >= 0; i-- {
-		c.streamer = c.config.stream[i](c.streamer)
-	}
+	c.unary = rpc.ChainUnary(c.invoke, c.config.interceptors)
+	c.streamer = rpc.ChainStreamingClient(c.newStream, c.config.interceptors)
 	return c
 }
 
 type grpcClient struct {
 	config   *config
-	registry *cache.Cache // the configured registry behind a cache, or nil
-	ownCache bool         // the cache was made here, and is closed with the client
-	unary    UnaryInvoker // invoke wrapped in middleware
-	streamer Streamer     // newStream wrapped in middleware
+	registry *cache.Cache            // the configured registry behind a cache, or nil
+	ownCache bool                    // the cache was made here, and is closed with the client
+	unary    rpc.UnaryFunc           // invoke inside the interceptors
+	streamer rpc.StreamingClientFunc // newStream inside the interceptors
 
 	mu     sync.RWMutex
 	closed bool
@@ -98,31 +92,48 @@ func (t target) String() string {
 }
 
 func (c *grpcClient) Invoke(ctx context.Context, service string, spec rpc.Spec, req, res any, opts ...CallOption) error {
-	return c.unary(ctx, c.newCall(ctx, service, spec, opts), req, res)
+	r := c.newRequest(ctx, service, spec, opts)
+	r.message, r.response.message = req, res
+	_, err := c.unary(ctx, r)
+	return err
 }
 
 func (c *grpcClient) NewStream(ctx context.Context, service string, spec rpc.Spec, opts ...CallOption) (Stream, error) {
-	return c.streamer(ctx, c.newCall(ctx, service, spec, opts))
+	return c.streamer(ctx, c.newRequest(ctx, service, spec, opts))
 }
 
-// newCall describes a call from the client's defaults and opts.
-func (c *grpcClient) newCall(ctx context.Context, service string, spec rpc.Spec, opts []CallOption) *Call {
-	call := &Call{Service: service, Spec: spec, Addresses: c.config.addresses, Codec: c.config.codec, Retry: c.config.retry}
+// newRequest describes a call from the client's defaults and opts.
+func (c *grpcClient) newRequest(ctx context.Context, service string, spec rpc.Spec, opts []CallOption) *request {
+	r := &request{call: call{service: service, spec: spec, addresses: c.config.addresses, codec: c.config.codec, retry: c.config.retry}}
 	for _, opt := range opts {
-		opt.applyCall(call)
+		opt.applyCall(&r.call)
 	}
-	return call
+	r.header = c.headers(ctx, &r.call, len(c.config.interceptors) > 0)
+	return r
 }
 
-// invoke is the unary call itself, inside all middleware.
-func (c *grpcClient) invoke(ctx context.Context, call *Call, req, res any) error {
-	conn, err := c.conn(ctx, call)
-	if err != nil {
-		return err
+// ours returns the request the client made, which an interceptor must pass on
+// (changed, perhaps, but not replaced).
+func ours(req rpc.Request) (*request, error) {
+	if r, ok := req.(*request); ok {
+		return r, nil
 	}
-	if _, ok := ctx.Deadline(); call.Timeout > 0 {
+	return nil, errors.Errorf(errors.CodeInternal, "%s: an interceptor passed on a request of type %T, not the one it was given", req.Spec().Procedure, req)
+}
+
+// invoke is the unary call itself, inside all interceptors.
+func (c *grpcClient) invoke(ctx context.Context, req rpc.Request) (rpc.Response, error) {
+	r, err := ours(req)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := c.conn(ctx, &r.call)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); r.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, call.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
 		defer cancel()
 	} else if !ok && c.config.timeout > 0 {
 		// The default timeout is a safety net the client enforces itself: it
@@ -135,15 +146,24 @@ func (c *grpcClient) invoke(ctx context.Context, call *Call, req, res any) error
 		defer timer.Stop()
 		defer cancel(nil)
 	}
-	ctx = outgoing(ctx, call)
-	opts := callOptions(call)
+	ctx = grpcwire.OutgoingContext(ctx, r.header)
+	opts := c.callOptions(r)
 	for attempt := 1; ; attempt++ {
-		err := grpcwire.Error(ctx, conn.Invoke(ctx, call.Spec.Procedure, req, res, opts...))
+		err := grpcwire.Error(ctx, conn.Invoke(ctx, r.spec.Procedure, r.message, r.response.message, opts...))
 		if cause, ok := stderrors.AsType[defaultTimeout](context.Cause(ctx)); ok && err != nil {
-			return errors.New(errors.CodeDeadlineExceeded, cause)
+			return nil, errors.New(errors.CodeDeadlineExceeded, cause)
 		}
-		if err == nil || attempt >= call.Retry.MaxAttempts || !retryable(call, err) || !call.Retry.backoff(ctx, attempt) {
-			return err
+		if err == nil || attempt >= r.retry.MaxAttempts || !retryable(&r.call, err) || !r.retry.backoff(ctx, attempt) {
+			if r.responseHeader != nil {
+				*r.responseHeader = r.response.header
+			}
+			if r.responseTrailer != nil {
+				*r.responseTrailer = r.response.trailer
+			}
+			if err != nil {
+				return nil, err
+			}
+			return &r.response, nil
 		}
 	}
 }
@@ -158,68 +178,76 @@ func (d defaultTimeout) Error() string {
 
 func (d defaultTimeout) Unwrap() error { return context.DeadlineExceeded }
 
-// newStream opens the stream itself, inside all middleware.
-func (c *grpcClient) newStream(ctx context.Context, call *Call) (Stream, error) {
-	conn, err := c.conn(ctx, call)
+// newStream opens the stream itself, inside all interceptors.
+func (c *grpcClient) newStream(ctx context.Context, req rpc.Request) (rpc.ClientConn, error) {
+	r, err := ours(req)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := c.conn(ctx, &r.call)
 	if err != nil {
 		return nil, err
 	}
 	// The stream's context is canceled when the stream ends, which releases
 	// its timer, or by the caller.
 	var cancel context.CancelFunc
-	if call.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, call.Timeout)
+	if r.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
 	} else {
 		ctx, cancel = context.WithCancel(ctx)
 	}
-	ctx = outgoing(ctx, call)
+	ctx = grpcwire.OutgoingContext(ctx, r.header)
 	desc := &grpc.StreamDesc{
-		StreamName:    call.Spec.Method(),
-		ServerStreams: call.Spec.StreamType.IsServerStream(),
-		ClientStreams: call.Spec.StreamType.IsClientStream(),
+		StreamName:    r.spec.Method(),
+		ServerStreams: r.spec.StreamType.IsServerStream(),
+		ClientStreams: r.spec.StreamType.IsClientStream(),
 	}
-	cs, err := conn.NewStream(ctx, desc, call.Spec.Procedure, callOptions(call)...)
+	var opts []grpc.CallOption
+	if r.codec != nil && r.codec.Name() != "proto" {
+		opts = append(opts, grpc.ForceCodecV2(grpcwire.CodecV2(r.codec)))
+	}
+	cs, err := conn.NewStream(ctx, desc, r.spec.Procedure, opts...)
 	if err != nil {
 		cancel()
 		return nil, grpcwire.Error(ctx, err)
 	}
-	return &grpcStream{ctx: ctx, cancel: cancel, cs: cs, serverStreams: desc.ServerStreams}, nil
+	return &grpcStream{spec: r.spec, ctx: ctx, cancel: cancel, cs: cs, serverStreams: desc.ServerStreams}, nil
 }
 
-// outgoing returns ctx carrying the call's metadata, with the metadata ctx
-// already carries (what a handler received, for one), for grpc-go.
-func outgoing(ctx context.Context, call *Call) context.Context {
-	md := metadata.FromContext(ctx)
-	if len(call.Metadata) > 0 {
-		merged := md.Clone()
-		for key, values := range call.Metadata {
-			merged.Append(key, values...)
-		}
-		md = merged
+// callOptions returns grpc-go's options for a unary call: the codec, and
+// where to put the response's header, trailer and peer when interceptors or
+// the caller want them.
+func (c *grpcClient) callOptions(r *request) []grpc.CallOption {
+	var opts []grpc.CallOption
+	if r.codec != nil && r.codec.Name() != "proto" {
+		opts = append(opts, grpc.ForceCodecV2(grpcwire.CodecV2(r.codec)))
 	}
-	return grpcwire.OutgoingContext(ctx, md)
-}
-
-func callOptions(call *Call) []grpc.CallOption {
-	if call.Codec == nil || call.Codec.Name() == "proto" {
-		return nil
+	intercepted := len(c.config.interceptors) > 0
+	if intercepted || r.responseHeader != nil {
+		opts = append(opts, grpc.Header((*grpcmetadata.MD)(&r.response.header)))
 	}
-	return []grpc.CallOption{grpc.ForceCodecV2(grpcwire.CodecV2(call.Codec))}
+	if intercepted || r.responseTrailer != nil {
+		opts = append(opts, grpc.Trailer((*grpcmetadata.MD)(&r.response.trailer)))
+	}
+	if intercepted {
+		opts = append(opts, grpc.Peer(&r.peer))
+	}
+	return opts
 }
 
 // conn returns the connection pool for the call's target, opening it on first
 // use. A service the registry does not know fails with NotFound.
-func (c *grpcClient) conn(ctx context.Context, call *Call) (*grpc.ClientConn, error) {
+func (c *grpcClient) conn(ctx context.Context, call *call) (*grpc.ClientConn, error) {
 	var t target
 	switch {
-	case len(call.Addresses) > 0:
-		t.addresses = strings.Join(call.Addresses, ",")
+	case len(call.addresses) > 0:
+		t.addresses = strings.Join(call.addresses, ",")
 	case c.registry != nil:
-		t.service = call.Service
+		t.service = call.service
 	default:
 		return nil, errors.Errorf(errors.CodeFailedPrecondition,
 			"call %s on %q: the client has no registry and no address (use client.WithRegistry or client.WithAddress)",
-			call.Spec.Procedure, call.Service)
+			call.spec.Procedure, call.service)
 	}
 	c.mu.RLock()
 	conn, ok := c.conns[t]
@@ -229,14 +257,14 @@ func (c *grpcClient) conn(ctx context.Context, call *Call) (*grpc.ClientConn, er
 		return conn, nil
 	}
 	if closed {
-		return nil, errors.New(errors.CodeCanceled, fmt.Errorf("call %s on %q: %w", call.Spec.Procedure, call.Service, ErrClosed))
+		return nil, errors.New(errors.CodeCanceled, fmt.Errorf("call %s on %q: %w", call.spec.Procedure, call.service, ErrClosed))
 	}
-	if len(call.Addresses) == 0 {
-		if _, err := c.registry.GetService(ctx, call.Service); err != nil {
+	if len(call.addresses) == 0 {
+		if _, err := c.registry.GetService(ctx, call.service); err != nil {
 			if stderrors.Is(err, registry.ErrNotFound) {
-				return nil, errors.Errorf(errors.CodeNotFound, "service %q is not registered in the %s registry", call.Service, c.registry)
+				return nil, errors.Errorf(errors.CodeNotFound, "service %q is not registered in the %s registry", call.service, c.registry)
 			}
-			return nil, errors.Errorf(errors.CodeUnavailable, "look up service %q: %w", call.Service, err)
+			return nil, errors.Errorf(errors.CodeUnavailable, "look up service %q: %w", call.service, err)
 		}
 	}
 	return c.open(t)

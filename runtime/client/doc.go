@@ -11,11 +11,17 @@
 //
 // Every call is bounded by its context; a unary call whose context has no
 // deadline is also bounded by the client's default timeout (5s, see
-// [WithTimeout]). Deadlines and [metadata] in the context
-// travel with the call, so a handler that passes its own context on forwards
-// both. A failed call returns an [errors.Error] whose code says what
-// happened. A call is never retried once the server may have started it,
-// unless the procedure is declared idempotent.
+// [WithDefaultTimeout]). A call sends the outgoing [metadata] of its context
+// and its deadline; a handler that passes its own context on forwards the
+// deadline, and of what its caller sent only the headers named by
+// [WithPropagatedHeaders], never credentials. [WithInterceptors] wraps every
+// call in [rpc.Interceptor]s. A failed call returns an [errors.Error] whose
+// code says what happened, and [errors.IsWire] whether the server said it. A
+// call is never retried once the server may have started it, unless the
+// procedure is declared idempotent.
+//
+// [rpc.Interceptor]: https://pkg.go.dev/github.com/protomicro/micro/runtime/rpc#Interceptor
+// [errors.IsWire]: https://pkg.go.dev/github.com/protomicro/micro/runtime/errors#IsWire
 //
 // [metadata]: https://pkg.go.dev/github.com/protomicro/micro/runtime/metadata
 // [errors.Error]: https://pkg.go.dev/github.com/protomicro/micro/runtime/errors#Error

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -16,7 +17,7 @@ import (
 )
 
 // DefaultTimeout bounds a unary call whose context has no deadline, unless
-// [WithTimeout] given to [New] says otherwise.
+// [WithDefaultTimeout] says otherwise.
 const DefaultTimeout = 5 * time.Second
 
 // Option configures a [Client] built by [New].
@@ -27,7 +28,7 @@ type Option interface {
 // CallOption configures one call, or every call of a [Method] when given to
 // [NewMethod].
 type CallOption interface {
-	applyCall(*Call)
+	applyCall(*call)
 }
 
 // ClientCallOption is both an [Option], setting a default for every call of
@@ -38,21 +39,21 @@ type ClientCallOption interface {
 }
 
 type config struct {
-	registry    registry.Registry
-	balancer    Balancer
-	retry       RetryPolicy
-	addresses   []string
-	timeout     time.Duration
-	codec       codec.Codec
-	logger      *slog.Logger
-	dialer      func(context.Context, string) (net.Conn, error)
-	grpcOptions []grpc.DialOption
-	unary       []UnaryMiddleware
-	stream      []StreamMiddleware
+	registry     registry.Registry
+	balancer     Balancer
+	retry        RetryPolicy
+	addresses    []string
+	timeout      time.Duration
+	codec        codec.Codec
+	logger       *slog.Logger
+	dialer       func(context.Context, string) (net.Conn, error)
+	grpcOptions  []grpc.DialOption
+	interceptors []rpc.Interceptor
+	propagate    []string // lower-case header keys copied from incoming to outgoing
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{timeout: DefaultTimeout, logger: slog.Default(), balancer: RoundRobin, retry: DefaultRetryPolicy}
+	c := &config{timeout: DefaultTimeout, logger: slog.Default(), balancer: RoundRobin, retry: DefaultRetryPolicy()}
 	for _, opt := range opts {
 		opt.applyClient(c)
 	}
@@ -63,17 +64,17 @@ type optionFunc func(*config)
 
 func (f optionFunc) applyClient(c *config) { f(c) }
 
-type callOptionFunc func(*Call)
+type callOptionFunc func(*call)
 
-func (f callOptionFunc) applyCall(c *Call) { f(c) }
+func (f callOptionFunc) applyCall(c *call) { f(c) }
 
 type dualOption struct {
 	client func(*config)
-	call   func(*Call)
+	call   func(*call)
 }
 
 func (o dualOption) applyClient(c *config) { o.client(c) }
-func (o dualOption) applyCall(c *Call)     { o.call(c) }
+func (o dualOption) applyCall(c *call)     { o.call(c) }
 
 // WithRegistry sets the registry service names are looked up in. The client
 // keeps what it looked up in a cache that one watch of the registry keeps
@@ -97,27 +98,31 @@ func WithAddress(addresses ...string) ClientCallOption {
 	addresses = slices.Clone(addresses)
 	return dualOption{
 		client: func(c *config) { c.addresses = addresses },
-		call:   func(c *Call) { c.Addresses = addresses },
+		call:   func(c *call) { c.addresses = addresses },
 	}
 }
 
-// WithTimeout bounds calls: each ends with [errors.CodeDeadlineExceeded] once
-// the timeout or the context's deadline passes, whichever is first.
-//
-// Given to a call, it sets the call's deadline, which the server sees and
-// passes on to the calls it makes. Given to [New], it is a safety net for
-// unary calls whose context has no deadline, [DefaultTimeout] unless set: the
-// client cancels such a call when the timeout passes, without telling the
-// server a deadline, which would cost a timer and a header at both ends of
-// every call. Streams, which may rightly last for hours, are bounded only by
-// their context unless a call gives WithTimeout itself. Zero means no timeout.
+// WithTimeout sets a call's deadline: the call ends with
+// [errors.CodeDeadlineExceeded] once it passes, or the context's deadline
+// does, whichever is first. The deadline is sent: the server sees it and the
+// calls its handler makes with its context inherit it. Zero leaves the
+// context's deadline alone.
 //
 // [errors.CodeDeadlineExceeded]: https://pkg.go.dev/github.com/protomicro/micro/runtime/errors#CodeDeadlineExceeded
-func WithTimeout(d time.Duration) ClientCallOption {
-	return dualOption{
-		client: func(c *config) { c.timeout = d },
-		call:   func(c *Call) { c.Timeout = d },
-	}
+func WithTimeout(d time.Duration) CallOption {
+	return callOptionFunc(func(c *call) { c.timeout = d })
+}
+
+// WithDefaultTimeout sets the client's safety net for unary calls whose
+// context has no deadline and that set no [WithTimeout]: the client cancels
+// such a call with [errors.CodeDeadlineExceeded] when d passes. It is not
+// sent to the server, which would cost a timer and a header at both ends of
+// every call. Streams, which may rightly last for hours, are bounded only by
+// their context. The default is [DefaultTimeout]; zero turns it off.
+//
+// [errors.CodeDeadlineExceeded]: https://pkg.go.dev/github.com/protomicro/micro/runtime/errors#CodeDeadlineExceeded
+func WithDefaultTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.timeout = d })
 }
 
 // WithCodec sets how messages are encoded. The default is protobuf binary;
@@ -126,20 +131,53 @@ func WithTimeout(d time.Duration) ClientCallOption {
 func WithCodec(cc codec.Codec) ClientCallOption {
 	return dualOption{
 		client: func(c *config) { c.codec = cc },
-		call:   func(c *Call) { c.Codec = cc },
+		call:   func(c *call) { c.codec = cc },
 	}
 }
 
-// WithMetadata adds key/value pairs to the metadata sent with a call, on top
-// of the metadata in the call's context. It panics if pairs has an odd length.
-func WithMetadata(pairs ...string) CallOption {
+// WithHeaders adds key/value pairs to the headers sent with a call, on top
+// of the outgoing metadata of the call's context
+// (metadata.NewOutgoingContext). It panics if pairs has an odd length.
+func WithHeaders(pairs ...string) CallOption {
 	md := metadata.New(pairs...)
-	return callOptionFunc(func(c *Call) {
-		if c.Metadata == nil {
-			c.Metadata = make(metadata.Metadata, len(md))
+	return callOptionFunc(func(c *call) {
+		if c.header == nil {
+			c.header = make(metadata.Metadata, len(md))
 		}
 		for key, values := range md {
-			c.Metadata.Append(key, values...)
+			c.header.Append(key, values...)
+		}
+	})
+}
+
+// WithResponseHeader makes a unary call store the response headers its
+// server sent in *md once the call returns (nil if none came). Streams have
+// Header instead.
+func WithResponseHeader(md *metadata.Metadata) CallOption {
+	return callOptionFunc(func(c *call) { c.responseHeader = md })
+}
+
+// WithResponseTrailer makes a unary call store the response trailers its
+// server sent in *md once the call returns, failed or not. Streams have
+// Trailer instead.
+func WithResponseTrailer(md *metadata.Metadata) CallOption {
+	return callOptionFunc(func(c *call) { c.responseTrailer = md })
+}
+
+// WithPropagatedHeaders names headers that a call made with a handler's
+// context forwards from the handler's incoming metadata, such as
+// "x-request-id"; a header the call sets itself wins. Nothing else a caller
+// sent is forwarded, and credentials never are: keys for which
+// [metadata.IsCredential] holds (authorization, cookie, ...) are ignored
+// here. To forward a credential on purpose, put it on the outgoing context.
+// Deadlines always propagate, through the context. By default no header is
+// propagated.
+func WithPropagatedHeaders(keys ...string) Option {
+	return optionFunc(func(c *config) {
+		for _, key := range keys {
+			if key = strings.ToLower(key); !metadata.IsCredential(key) && !slices.Contains(c.propagate, key) {
+				c.propagate = append(c.propagate, key)
+			}
 		}
 	})
 }
@@ -148,7 +186,7 @@ func WithMetadata(pairs ...string) CallOption {
 // a failed call may be retried. Generated code sets it from the proto's
 // idempotency_level; the default is [rpc.IdempotencyUnknown].
 func WithIdempotency(level rpc.Idempotency) CallOption {
-	return callOptionFunc(func(c *Call) { c.Spec.Idempotency = level })
+	return callOptionFunc(func(c *call) { c.spec.Idempotency = level })
 }
 
 // WithLogger sets where the client logs what it cannot return to a caller,
@@ -172,14 +210,10 @@ func WithGRPCOptions(opts ...grpc.DialOption) Option {
 	return optionFunc(func(c *config) { c.grpcOptions = append(c.grpcOptions, opts...) })
 }
 
-// WithUnaryMiddleware wraps every unary call in middleware, the first given
-// outermost. By default there is none.
-func WithUnaryMiddleware(middleware ...UnaryMiddleware) Option {
-	return optionFunc(func(c *config) { c.unary = append(c.unary, middleware...) })
-}
-
-// WithStreamMiddleware wraps the opening of every stream in middleware, the
-// first given outermost. By default there is none.
-func WithStreamMiddleware(middleware ...StreamMiddleware) Option {
-	return optionFunc(func(c *config) { c.stream = append(c.stream, middleware...) })
+// WithInterceptors wraps every call, unary or streaming, in interceptors,
+// the first given outermost; they are composed once, here. An interceptor
+// sees one logical call: retries and the default timeout happen inside it.
+// By default there are none.
+func WithInterceptors(interceptors ...rpc.Interceptor) Option {
+	return optionFunc(func(c *config) { c.interceptors = append(c.interceptors, interceptors...) })
 }

@@ -25,26 +25,26 @@ type RetryPolicy struct {
 	MaxBackoff     time.Duration
 }
 
-// DefaultRetryPolicy is the policy of a client without [WithRetryPolicy]:
-// three attempts, 20ms then 40ms apart.
-var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 3, InitialBackoff: 20 * time.Millisecond, MaxBackoff: time.Second}
-
-// NoRetry turns retries off.
-var NoRetry = RetryPolicy{MaxAttempts: 1}
+// DefaultRetryPolicy returns the policy of a client without
+// [WithRetryPolicy]: three attempts, 20ms then 40ms apart. It is a function,
+// not a variable, so that no program can change every other client's policy.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxAttempts: 3, InitialBackoff: 20 * time.Millisecond, MaxBackoff: time.Second}
+}
 
 // WithRetryPolicy sets how idempotent calls are retried. Given to [New] it
 // applies to every call, replacing [DefaultRetryPolicy]; given to a call, to
-// that call.
+// that call. RetryPolicy{MaxAttempts: 1} turns retries off.
 func WithRetryPolicy(p RetryPolicy) ClientCallOption {
 	return dualOption{
 		client: func(c *config) { c.retry = p },
-		call:   func(c *Call) { c.Retry = p },
+		call:   func(c *call) { c.retry = p },
 	}
 }
 
 // retryable reports whether a failed attempt of call may be repeated.
-func retryable(call *Call, err error) bool {
-	return call.Spec.Idempotency.Retryable() && errors.CodeOf(err) == errors.CodeUnavailable
+func retryable(call *call, err error) bool {
+	return call.spec.Idempotency.Retryable() && errors.CodeOf(err) == errors.CodeUnavailable
 }
 
 // backoff waits before retry number n (1 for the first) of the policy, or

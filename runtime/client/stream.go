@@ -4,36 +4,17 @@ import (
 	"context"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/peer"
 
 	"github.com/protomicro/micro/runtime/internal/grpcwire"
 	"github.com/protomicro/micro/runtime/metadata"
+	"github.com/protomicro/micro/runtime/rpc"
 )
 
-// Stream is the untyped client side of a streaming call, as stream
-// middleware sees it. Callers see the typed [ServerStream], [ClientStream]
-// and [BidiStream] instead.
-//
-// SendMsg and CloseSend may be called from one goroutine while RecvMsg is
-// called from another, but neither from two goroutines at once.
-type Stream interface {
-	// Context is the stream's context; it is done once the stream is over.
-	Context() context.Context
-	// SendMsg sends one message. It returns io.EOF if the server has already
-	// ended the call; RecvMsg then returns why.
-	SendMsg(m any) error
-	// RecvMsg receives one message into m. It returns io.EOF when the server
-	// ended the call successfully, and an [errors.Error] otherwise.
-	//
-	// [errors.Error]: https://pkg.go.dev/github.com/protomicro/micro/runtime/errors#Error
-	RecvMsg(m any) error
-	// CloseSend tells the server no more messages will be sent.
-	CloseSend() error
-	// Header returns the response headers, waiting for them if need be.
-	Header() (metadata.Metadata, error)
-	// Trailer returns the response trailers; they are complete once RecvMsg
-	// has returned an error or io.EOF.
-	Trailer() metadata.Metadata
-}
+// Stream is the untyped client side of a streaming call: what
+// [Client.NewStream] returns and stream interceptors see. Callers see the
+// typed [ServerStream], [ClientStream] and [BidiStream] instead.
+type Stream = rpc.ClientConn
 
 // ServerStream is the caller's side of a server-streaming call. To stop
 // early, cancel the context the call was made with.
@@ -101,10 +82,20 @@ func (t *typedStream[Req, Res]) CloseAndRecv() (*Res, error) {
 
 // grpcStream is the [Stream] of a call made through grpc-go.
 type grpcStream struct {
+	spec          rpc.Spec
 	ctx           context.Context
 	cancel        context.CancelFunc
 	cs            grpc.ClientStream
 	serverStreams bool
+}
+
+func (s *grpcStream) Spec() rpc.Spec { return s.spec }
+
+func (s *grpcStream) Peer() rpc.Peer {
+	if p, ok := peer.FromContext(s.cs.Context()); ok && p.Addr != nil {
+		return rpc.Peer{Addr: p.Addr.String()}
+	}
+	return rpc.Peer{}
 }
 
 func (s *grpcStream) Context() context.Context { return s.ctx }

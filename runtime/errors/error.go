@@ -19,6 +19,7 @@ type Error struct {
 	code    Code
 	err     error
 	details []*anypb.Any
+	wire    bool // received from the other end of a call
 }
 
 // New returns an error with the given code whose message is underlying's text.
@@ -27,6 +28,28 @@ type Error struct {
 // message.
 func New(code Code, underlying error) *Error {
 	return &Error{code: code, err: underlying}
+}
+
+// NewWire returns an error with the given code and message that the other
+// end of a call sent, as [IsWire] reports. Used by transports; handlers and
+// programs use [New] and [Errorf].
+func NewWire(code Code, underlying error) *Error {
+	return &Error{code: code, err: underlying, wire: true}
+}
+
+// IsWire reports whether the first [*Error] in err's chain came over the
+// wire: a status the server (or a proxy in front of it) answered with, as
+// opposed to an error this process made up, such as a client's NotFound for a
+// service no registry knows, a call's own deadline passing, or a
+// configuration mistake. A caller that maps codes to meanings ("NotFound:
+// no such user") should check it first.
+//
+// Failures of the transport itself (a refused connection, a reset stream)
+// reach the caller as gRPC statuses made by grpc-go, and count as wire
+// errors: grpc-go does not tell them apart.
+func IsWire(err error) bool {
+	e, ok := stderrors.AsType[*Error](err)
+	return ok && e.wire
 }
 
 // Errorf returns an error with the given code and a message formatted as by

@@ -1,12 +1,16 @@
-// Package metadata carries key/value headers with a call: what a client sends
-// beside the request, and what a handler received.
+// Package metadata carries key/value headers with a call: what a handler
+// received from its caller, and what a caller sends.
 //
-// Metadata travels in a [context.Context]. A handler's context holds the
-// metadata its caller sent, and a client sends whatever metadata its context
-// holds, so a handler that passes its context on to the calls it makes
-// forwards its caller's metadata (a trace ID, an auth token) without writing
-// any code. To add to what is sent, derive a context with [AppendToContext];
-// to send exactly a set of keys, use [NewContext].
+// The two directions are kept apart, as in grpc-go. A handler's context holds
+// the metadata its caller sent, read with [FromIncomingContext]. A call sends
+// only the metadata put on its own context with [NewOutgoingContext] or
+// [AppendToOutgoingContext] (and its call options): a handler that passes its
+// context on to the calls it makes does not forward what its caller sent, so
+// a caller's authorization header or cookies never reach a downstream service,
+// or a fixed address outside the system, by accident. What does cross from an
+// incoming call to the calls a handler makes is the deadline, and the headers
+// a client is told to propagate (client.WithPropagatedHeaders), never
+// credentials ([IsCredential]).
 //
 // Keys are case-insensitive and stored in lower case. Keys ending in "-bin"
 // carry binary values, base64-encoded on the wire; keys starting with "grpc-"
@@ -78,27 +82,23 @@ func (md Metadata) Clone() Metadata {
 	return out
 }
 
-type contextKey struct{}
+type (
+	incomingKey struct{}
+	outgoingKey struct{}
+)
 
-// NewContext returns a context carrying md in place of any metadata ctx
-// already holds. The context owns md from then on: do not change it.
-func NewContext(ctx context.Context, md Metadata) context.Context {
-	return context.WithValue(ctx, contextKey{}, md)
+// NewIncomingContext returns a context whose incoming metadata is md, as a
+// transport builds a handler's context, or a test a handler's. The context
+// owns md from then on: do not change it.
+func NewIncomingContext(ctx context.Context, md Metadata) context.Context {
+	return context.WithValue(ctx, incomingKey{}, md)
 }
 
-// FromContext returns the metadata ctx carries, or nil. In a handler this is
-// what the caller sent, plus whatever was appended since. The result is
-// shared: [Metadata.Clone] it before changing it.
-func FromContext(ctx context.Context) Metadata {
-	md, _ := ctx.Value(contextKey{}).(Metadata)
-	return md
-}
-
-// NewIncomingContext returns a context whose metadata is what load returns
-// for ctx, loaded at most once, when first asked for. Used by transports, so
-// that a call whose handler never reads its metadata pays nothing for it; load
-// must return metadata the context may own.
-func NewIncomingContext(ctx context.Context, load func(context.Context) Metadata) context.Context {
+// NewIncomingContextFunc returns a context whose incoming metadata is what
+// load returns for ctx, loaded at most once, when first asked for. Used by
+// transports, so that a call whose handler never reads its metadata pays
+// nothing for it; load must return metadata the context may own.
+func NewIncomingContextFunc(ctx context.Context, load func(context.Context) Metadata) context.Context {
 	return &incomingContext{Context: ctx, load: load}
 }
 
@@ -110,23 +110,64 @@ type incomingContext struct {
 }
 
 func (c *incomingContext) Value(key any) any {
-	if key == (contextKey{}) {
+	if key == (incomingKey{}) {
 		c.once.Do(func() { c.md = c.load(c.Context) })
 		return c.md
 	}
 	return c.Context.Value(key)
 }
 
-// AppendToContext returns a context carrying ctx's metadata plus the given
-// key/value pairs; ctx's own metadata is left as it was. Like [New], it
-// panics if pairs has an odd length.
-func AppendToContext(ctx context.Context, pairs ...string) context.Context {
+// FromIncomingContext returns what the caller of a handler sent, or nil
+// outside a handler. The result is shared: [Metadata.Clone] it before
+// changing it.
+func FromIncomingContext(ctx context.Context) Metadata {
+	md, _ := ctx.Value(incomingKey{}).(Metadata)
+	return md
+}
+
+// NewOutgoingContext returns a context whose calls send md, in place of any
+// outgoing metadata ctx already holds. The context owns md from then on: do
+// not change it.
+func NewOutgoingContext(ctx context.Context, md Metadata) context.Context {
+	return context.WithValue(ctx, outgoingKey{}, md)
+}
+
+// AppendToOutgoingContext returns a context whose calls send ctx's outgoing
+// metadata plus the given key/value pairs; ctx's own metadata is left as it
+// was. Like [New], it panics if pairs has an odd length.
+func AppendToOutgoingContext(ctx context.Context, pairs ...string) context.Context {
 	if len(pairs)%2 == 1 {
-		panic("metadata: AppendToContext got an odd number of strings; it takes key/value pairs")
+		panic("metadata: AppendToOutgoingContext got an odd number of strings; it takes key/value pairs")
 	}
-	md := FromContext(ctx).Clone()
+	md := FromOutgoingContext(ctx).Clone()
 	for i := 0; i < len(pairs); i += 2 {
 		md.Append(pairs[i], pairs[i+1])
 	}
-	return NewContext(ctx, md)
+	return NewOutgoingContext(ctx, md)
+}
+
+// FromOutgoingContext returns the metadata calls made with ctx send, or nil.
+// The result is shared: [Metadata.Clone] it before changing it.
+func FromOutgoingContext(ctx context.Context) Metadata {
+	md, _ := ctx.Value(outgoingKey{}).(Metadata)
+	return md
+}
+
+// IsCredential reports whether key names a header that carries a credential:
+// authorization, proxy-authorization, cookie, set-cookie, and any key
+// containing "api-key", "token", "secret" or "password". Such headers are
+// never propagated from an incoming call to outgoing ones, even when a client
+// is told to propagate them.
+func IsCredential(key string) bool {
+	key = strings.ToLower(key)
+	switch key {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie":
+		return true
+	}
+	for _, part := range []string{"api-key", "apikey", "token", "secret", "password"} {
+		if strings.Contains(key, part) {
+			return true
+		}
+	}
+	return false
 }

@@ -30,19 +30,54 @@ func TestMetadata(t *testing.T) {
 	}
 }
 
-func TestContext(t *testing.T) {
+func TestOutgoingContext(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	if md := FromContext(ctx); md != nil {
-		t.Errorf("FromContext(empty) = %v, want nil", md)
+	if md := FromOutgoingContext(ctx); md != nil {
+		t.Errorf("FromOutgoingContext(empty) = %v, want nil", md)
 	}
-	parent := NewContext(ctx, New("a", "1"))
-	child := AppendToContext(parent, "b", "2", "a", "3")
-	if diff := cmp.Diff(Metadata{"a": {"1"}}, FromContext(parent)); diff != "" {
-		t.Errorf("AppendToContext changed the parent (-want +got):\n%s", diff)
+	parent := NewOutgoingContext(ctx, New("a", "1"))
+	child := AppendToOutgoingContext(parent, "b", "2", "a", "3")
+	if diff := cmp.Diff(Metadata{"a": {"1"}}, FromOutgoingContext(parent)); diff != "" {
+		t.Errorf("AppendToOutgoingContext changed the parent (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(Metadata{"a": {"1", "3"}, "b": {"2"}}, FromContext(child)); diff != "" {
+	if diff := cmp.Diff(Metadata{"a": {"1", "3"}, "b": {"2"}}, FromOutgoingContext(child)); diff != "" {
 		t.Errorf("child metadata mismatch (-want +got):\n%s", diff)
+	}
+	if md := FromIncomingContext(child); md != nil {
+		t.Errorf("FromIncomingContext of an outgoing context = %v, want nil: the directions are apart", md)
+	}
+}
+
+func TestIncomingContext(t *testing.T) {
+	t.Parallel()
+	loads := 0
+	ctx := NewIncomingContextFunc(context.Background(), func(context.Context) Metadata {
+		loads++
+		return New("authorization", "secret")
+	})
+	for range 2 {
+		if got := FromIncomingContext(ctx).Get("authorization"); got != "secret" {
+			t.Errorf("FromIncomingContext(...).Get(authorization) = %q, want %q", got, "secret")
+		}
+	}
+	if loads != 1 {
+		t.Errorf("the loader ran %d times, want once", loads)
+	}
+	if md := FromOutgoingContext(ctx); md != nil {
+		t.Errorf("FromOutgoingContext of an incoming context = %v, want nil: the directions are apart", md)
+	}
+}
+
+func TestIsCredential(t *testing.T) {
+	t.Parallel()
+	for key, want := range map[string]bool{
+		"authorization": true, "Authorization": true, "proxy-authorization": true, "cookie": true,
+		"x-api-key": true, "x-auth-token": true, "x-request-id": false, "traceparent": false,
+	} {
+		if got := IsCredential(key); got != want {
+			t.Errorf("IsCredential(%q) = %v, want %v", key, got, want)
+		}
 	}
 }
 

@@ -8,14 +8,19 @@
 //	if err := greeterv1.RegisterGreeterHandler(svc.Server(), &handler{}); err != nil { ... }
 //	if err := svc.Run(context.Background()); err != nil { ... }
 //
-// An operator configures a service without touching its code, with flags or
-// environment variables (flags win):
+// An operator configures a service without touching its code, with
+// environment variables, and with flags too when the program passes its
+// arguments with [WithArgs] (flags win):
 //
-//	--address, MICRO_ADDRESS                    where to listen, ":8080" (default: a free port)
-//	--advertise, MICRO_ADVERTISE                the address to register (default: derived)
-//	--registry, MICRO_REGISTRY                  local (default), mdns, etcd or memory
-//	--registry_address, MICRO_REGISTRY_ADDRESS  the registry's address: a directory for
+//	MICRO_ADDRESS, --address                    where to listen, ":8080" (default: a free port)
+//	MICRO_ADVERTISE, --advertise                the address to register (default: derived)
+//	MICRO_REGISTRY, --registry                  local (default), mdns, etcd or memory
+//	MICRO_REGISTRY_ADDRESS, --registry_address  the registry's address: a directory for
 //	                                            local, endpoints (a:2379,b:2379) for etcd
+//
+// NewService reads no command-line arguments unless given [WithArgs], so a
+// program's own flags (package flag, cobra), even one named --address, are
+// its own.
 //
 // The package also declares the runtime's version, which generated code
 // checks at compile time.

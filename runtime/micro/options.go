@@ -3,11 +3,11 @@ package micro
 import (
 	"log/slog"
 	"maps"
-	"os"
 	"time"
 
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/registry"
+	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/runtime/server"
 )
 
@@ -55,26 +55,28 @@ func WithVersion(version string) Option {
 	return optionFunc(func(c *config) { c.version = version })
 }
 
-// WithAddress sets where the service listens, "host:port". The default is
-// [DefaultAddress]; the --address flag and the MICRO_ADDRESS environment
-// variable override it.
-func WithAddress(address string) Option {
+// WithListenAddress sets where the service listens, "host:port". The default
+// is [DefaultAddress]; the MICRO_ADDRESS environment variable (and the
+// --address flag, with [WithArgs]) override it.
+func WithListenAddress(address string) Option {
 	return optionFunc(func(c *config) { c.address = address })
 }
 
-// WithAdvertise sets the address registered for the service, when callers
+// WithAdvertiseAddress sets the address registered for the service, when callers
 // must reach it at another address than the one it listens on (behind NAT, in
 // a container). By default it is the listening address, with a loopback host
 // for the local and memory registries and this host's first non-loopback
 // address for the others when the service listens on every interface. The
-// --advertise flag and the MICRO_ADVERTISE environment variable override it.
-func WithAdvertise(address string) Option {
+// MICRO_ADVERTISE environment variable (and the --advertise flag, with
+// [WithArgs]) override it.
+func WithAdvertiseAddress(address string) Option {
 	return optionFunc(func(c *config) { c.advertise = address })
 }
 
-// WithMetadata adds metadata to the service's registration, for callers and
-// tools to read. There is none by default.
-func WithMetadata(metadata map[string]string) Option {
+// WithServiceMetadata adds key/value pairs to the service's registration, for
+// callers and tools to read in the registry (request headers are
+// client.WithHeaders). There are none by default.
+func WithServiceMetadata(metadata map[string]string) Option {
 	return optionFunc(func(c *config) {
 		if c.metadata == nil {
 			c.metadata = make(map[string]string, len(metadata))
@@ -85,8 +87,8 @@ func WithMetadata(metadata map[string]string) Option {
 
 // WithRegistry sets the registry the service registers in and its client
 // looks services up in. The default is the local registry, which needs nothing
-// installed; the --registry flag and the MICRO_REGISTRY environment variable
-// override it.
+// installed; the MICRO_REGISTRY environment variable (and the --registry
+// flag, with [WithArgs]) override it.
 func WithRegistry(r registry.Registry) Option {
 	return optionFunc(func(c *config) { c.registry = r })
 }
@@ -116,8 +118,15 @@ func WithLogger(logger *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = logger })
 }
 
-// WithArgs sets the command-line arguments the service reads its flags from;
-// arguments that are not its flags are left alone. The default is os.Args[1:].
+// WithArgs makes the service read its settings from command-line arguments
+// as well as from the environment: --address, --advertise, --registry and
+// --registry_address (or with one dash, "--flag value" or "--flag=value"),
+// which win over the MICRO_* variables. Other arguments are left alone, and
+// nothing is parsed after "--". Give it os.Args[1:] in a program that has no
+// flags of its own; a program that parses its own flags (package flag,
+// cobra) should define these itself if it wants them, or rely on the
+// environment. By default no arguments are read: NewService never touches a
+// program's command line.
 func WithArgs(args []string) Option {
 	return optionFunc(func(c *config) { c.args = args })
 }
@@ -126,6 +135,18 @@ func WithArgs(args []string) Option {
 // by default.
 func WithServerOptions(opts ...server.Option) Option {
 	return optionFunc(func(c *config) { c.serverOptions = append(c.serverOptions, opts...) })
+}
+
+// WithInterceptors wraps the calls the service serves and the calls its
+// client makes in interceptors, the first given outermost: one policy for
+// both directions. There are none by default; server.WithInterceptors and
+// client.WithInterceptors (through [WithServerOptions] and
+// [WithClientOptions]) apply to one side only.
+func WithInterceptors(interceptors ...rpc.Interceptor) Option {
+	return optionFunc(func(c *config) {
+		c.serverOptions = append(c.serverOptions, server.WithInterceptors(interceptors...))
+		c.clientOptions = append(c.clientOptions, client.WithInterceptors(interceptors...))
+	})
 }
 
 // WithClientOptions passes options to the service's client. There are none
@@ -140,7 +161,6 @@ func newConfig(opts []Option) *config {
 		ttl:     DefaultTTL,
 		grace:   DefaultGracePeriod,
 		logger:  slog.Default(),
-		args:    os.Args[1:],
 	}
 	for _, opt := range opts {
 		opt.apply(c)

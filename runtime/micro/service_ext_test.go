@@ -2,9 +2,11 @@ package micro_test
 
 import (
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,9 +17,11 @@ import (
 	"github.com/protomicro/micro/runtime/micro"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/registry/memory"
+	"github.com/protomicro/micro/runtime/server"
 	"github.com/protomicro/micro/testdata/echo"
 	"github.com/protomicro/micro/testdata/golden/http"
 	"github.com/protomicro/micro/testdata/golden/streaming"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -31,7 +35,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // done.
 func start(t *testing.T, reg registry.Registry, opts ...micro.Option) (stop func(), done <-chan error) {
 	t.Helper()
-	opts = append([]micro.Option{micro.WithRegistry(reg), micro.WithAddress("127.0.0.1:0"), micro.WithArgs(nil), micro.WithLogger(quiet)}, opts...)
+	opts = append([]micro.Option{micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet)}, opts...)
 	svc, err := micro.NewService("echo", opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -43,29 +47,18 @@ func start(t *testing.T, reg registry.Registry, opts ...micro.Option) (stop func
 	result := make(chan error, 1)
 	go func() { result <- svc.Run(ctx) }()
 	t.Cleanup(cancel)
-	waitFor(t, "the service to register", func() bool {
+	testutil.WaitFor(t, "the service to register", func() bool {
 		_, err := reg.GetService(t.Context(), "echo")
 		return err == nil
 	})
 	return cancel, result
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestRunRegistersAndStops(t *testing.T) {
 	t.Parallel()
 	reg := memory.New()
-	svc, err := micro.NewService("books", micro.WithRegistry(reg), micro.WithAddress("127.0.0.1:0"),
-		micro.WithVersion("v2"), micro.WithMetadata(map[string]string{"team": "shelf"}), micro.WithArgs(nil), micro.WithLogger(quiet))
+	svc, err := micro.NewService("books", micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"),
+		micro.WithVersion("v2"), micro.WithServiceMetadata(map[string]string{"team": "shelf"}), micro.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +69,7 @@ func TestRunRegistersAndStops(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
 	var got []*registry.Service
-	waitFor(t, "registration", func() bool {
+	testutil.WaitFor(t, "registration", func() bool {
 		got, err = reg.GetService(t.Context(), "books")
 		return err == nil
 	})
@@ -116,7 +109,8 @@ func TestHeartbeat(t *testing.T) {
 func TestDrain(t *testing.T) {
 	t.Parallel()
 	reg := memory.New()
-	stop, done := start(t, reg)
+	calls := &testutil.Calls{}
+	stop, done := start(t, reg, micro.WithServerOptions(server.WithInterceptors(calls)))
 	c := client.New(client.WithRegistry(reg))
 	defer c.Close()
 	echoClient := streaming.NewEchoClient("echo", c)
@@ -129,7 +123,7 @@ func TestDrain(t *testing.T) {
 		_, err := echoClient.Echo(ctx, &streaming.EchoRequest{Message: "sleep:500ms"})
 		slow <- err
 	}()
-	time.Sleep(100 * time.Millisecond) // let the slow call reach the handler
+	calls.WaitStarted(t, streaming.EchoEchoProcedure, 2)
 	// Stop the service the way SIGTERM would.
 	stop()
 	if err := <-slow; err != nil {
@@ -162,7 +156,7 @@ func TestConfiguration(t *testing.T) {
 		}
 	}
 	// The flag beats the environment, which beats the option.
-	svc, err := micro.NewService("svc", micro.WithAddress("127.0.0.1:1"), micro.WithArgs([]string{"--address", "127.0.0.1:0"}), micro.WithLogger(quiet))
+	svc, err := micro.NewService("svc", micro.WithListenAddress("127.0.0.1:1"), micro.WithArgs([]string{"--address", "127.0.0.1:0"}), micro.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,9 +166,38 @@ func TestConfiguration(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
-	waitFor(t, "listening", func() bool { return svc.Address() != "" })
+	testutil.WaitFor(t, "listening", func() bool { return svc.Address() != "" })
 	if _, port, _ := net.SplitHostPort(svc.Address()); port == "1" {
 		t.Errorf("listening on %s, want the --address flag's free port", svc.Address())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
+
+// TestOwnFlags runs a program that parses its own flags, --address among
+// them, as package flag does: NewService leaves the command line alone.
+func TestOwnFlags(t *testing.T) {
+	defer func(args []string) { os.Args = args }(os.Args)
+	os.Args = []string{"program", "--address", "its own meaning", "--verbose"}
+	flags := flag.NewFlagSet("program", flag.ContinueOnError)
+	address := flags.String("address", "", "the program's own flag")
+	verbose := flags.Bool("verbose", false, "another of its flags")
+
+	svc, err := micro.NewService("svc", micro.WithRegistry(memory.New()), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
+	if err != nil {
+		t.Fatalf("NewService with the program's own flags in os.Args: %v", err)
+	}
+	if err := flags.Parse(os.Args[1:]); err != nil || *address != "its own meaning" || !*verbose {
+		t.Errorf("the program's flags = %q, %v, %v, want its own values", *address, *verbose, err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	testutil.WaitFor(t, "listening", func() bool { return svc.Address() != "" })
+	if host, _, _ := net.SplitHostPort(svc.Address()); host != "127.0.0.1" {
+		t.Errorf("listening on %s, want the option's 127.0.0.1:0, not the program's --address", svc.Address())
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -3,7 +3,8 @@
 // to retry, and the HTTP routes it is published on.
 //
 // Generated code and the [server] and [client] packages use these types; most
-// programs meet them only in middleware, through [Spec].
+// programs meet them only in an [Interceptor], the one middleware type of
+// both sides, through [Request] and [Spec].
 //
 // [server]: https://pkg.go.dev/github.com/protomicro/micro/runtime/server
 // [client]: https://pkg.go.dev/github.com/protomicro/micro/runtime/client
@@ -109,13 +110,17 @@ func (i *Idempotency) UnmarshalText(text []byte) error {
 // Retryable reports whether a call may safely run more than once.
 func (i Idempotency) Retryable() bool { return i == NoSideEffects || i == Idempotent }
 
-// Spec describes one procedure. Servers hand it to middleware once per method;
-// clients hand it to middleware on every call.
+// Spec describes one procedure, as interceptors see it in every [Request]
+// and stream.
 type Spec struct {
 	// Procedure is the gRPC method path, "/greeter.v1.Greeter/Hello".
 	Procedure   string
 	StreamType  StreamType
 	Idempotency Idempotency
+	// HTTP lists the procedure's routes from its google.api.http annotation.
+	// Servers know them from the generated registration; clients leave it
+	// empty. Shared: do not change it.
+	HTTP []HTTPRule
 }
 
 // Service returns the fully-qualified service name of the procedure,

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -39,13 +41,13 @@ type MethodDesc struct {
 	HTTP []rpc.HTTPRule
 
 	newRequest func() any
-	unary      UnaryHandler  // set for unary methods
-	stream     StreamHandler // set for streaming methods
+	unary      func(ctx context.Context, req any) (any, error) // set for unary methods
+	stream     rpc.StreamingHandlerFunc                        // set for streaming methods
 }
 
 // Spec returns the [rpc.Spec] of the method.
 func (m *MethodDesc) Spec() rpc.Spec {
-	return rpc.Spec{Procedure: m.Procedure, StreamType: m.StreamType, Idempotency: m.Idempotency}
+	return rpc.Spec{Procedure: m.Procedure, StreamType: m.StreamType, Idempotency: m.Idempotency, HTTP: m.HTTP}
 }
 
 // MethodOption adds what the proto says about a method beyond its types.
@@ -85,7 +87,7 @@ func NewUnaryMethod[Req, Res any](procedure string, fn func(context.Context, *Re
 // Used by generated code.
 func NewServerStreamMethod[Req, Res any](procedure string, fn func(context.Context, *Req, ServerStream[Res]) error, opts ...MethodOption) *MethodDesc {
 	m := newMethod[Req, Res](procedure, rpc.ServerStream, opts)
-	m.stream = func(ctx context.Context, s Stream) error {
+	m.stream = func(ctx context.Context, s rpc.HandlerConn) error {
 		req := new(Req)
 		if err := s.RecvMsg(req); err != nil {
 			return noRequest(procedure, err)
@@ -100,7 +102,7 @@ func NewServerStreamMethod[Req, Res any](procedure string, fn func(context.Conte
 // the one response. Used by generated code.
 func NewClientStreamMethod[Req, Res any](procedure string, fn func(context.Context, ClientStream[Req]) (*Res, error), opts ...MethodOption) *MethodDesc {
 	m := newMethod[Req, Res](procedure, rpc.ClientStream, opts)
-	m.stream = func(ctx context.Context, s Stream) error {
+	m.stream = func(ctx context.Context, s rpc.HandlerConn) error {
 		res, err := fn(ctx, &typedStream[Req, Res]{s})
 		if err != nil {
 			return err
@@ -115,7 +117,7 @@ func NewClientStreamMethod[Req, Res any](procedure string, fn func(context.Conte
 // generated code.
 func NewBidiStreamMethod[Req, Res any](procedure string, fn func(context.Context, BidiStream[Req, Res]) error, opts ...MethodOption) *MethodDesc {
 	m := newMethod[Req, Res](procedure, rpc.BidiStream, opts)
-	m.stream = func(ctx context.Context, s Stream) error {
+	m.stream = func(ctx context.Context, s rpc.HandlerConn) error {
 		return fn(ctx, &typedStream[Req, Res]{s})
 	}
 	return m
@@ -162,6 +164,36 @@ func (desc *ServiceDesc) validate() error {
 		seen[method] = true
 		if (m.unary == nil) == (m.stream == nil) || (m.unary != nil) != (m.StreamType == rpc.Unary) {
 			return fmt.Errorf("register service %s: method %s has no handler of its kind (build methods with NewUnaryMethod and its siblings)", desc.Name, method)
+		}
+	}
+	return nil
+}
+
+// CheckHandler reports what would make handler h of the named service panic
+// on its first call, or at registration: a nil h, a nil pointer, or an
+// Unimplemented handler embedded as a nil pointer (embed it by value). Used
+// by generated code, before it takes the handler's methods.
+func CheckHandler(service string, h any) error {
+	v := reflect.ValueOf(h)
+	if !v.IsValid() {
+		return fmt.Errorf("register service %s: the handler is nil", service)
+	}
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return fmt.Errorf("register service %s: the handler is a nil %T", service, h)
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := range v.NumField() {
+		field := v.Type().Field(i)
+		if !field.Anonymous || field.Type.Kind() != reflect.Pointer || !v.Field(i).IsNil() {
+			continue
+		}
+		if name := field.Type.Elem().Name(); strings.HasPrefix(name, "Unimplemented") {
+			return fmt.Errorf("register service %s: the handler %T embeds a nil *%s; embed %s by value", service, h, name, name)
 		}
 	}
 	return nil

@@ -13,7 +13,9 @@
 // generic message (and is logged here), and a panic arrives as Internal while
 // the server goes on serving.
 //
-// Middleware wraps handlers; see [UnaryMiddleware] and [StreamMiddleware].
+// Interceptors ([WithInterceptors], of type rpc.Interceptor, the one
+// middleware type of clients and servers) wrap every method, health and
+// reflection included; they are composed once per method.
 //
 // [errors.Error]: https://pkg.go.dev/github.com/protomicro/micro/runtime/errors#Error
 package server

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 
 	"google.golang.org/grpc"
+
+	"github.com/protomicro/micro/runtime/rpc"
 )
 
 // Option configures a [Server] built by [New].
@@ -26,8 +28,7 @@ type config struct {
 }
 
 type handlerConfig struct {
-	unary  []UnaryMiddleware
-	stream []StreamMiddleware
+	interceptors []rpc.Interceptor
 }
 
 func newConfig(opts []Option) *config {
@@ -67,37 +68,34 @@ func WithHealth(enabled bool) Option {
 
 // WithGRPCOptions passes options to the underlying grpc.Server, for what micro
 // does not wrap (TLS credentials, keepalive, message size limits). By default
-// there are none.
+// there are none. grpc-go's own interceptors (grpc.UnaryInterceptor,
+// grpc.StreamInterceptor and their Chain forms) run for every method, micro's
+// and health's alike, outside the interceptors of [WithInterceptors].
 func WithGRPCOptions(opts ...grpc.ServerOption) Option {
 	return serverOptionFunc(func(c *config) { c.grpcOptions = append(c.grpcOptions, opts...) })
 }
 
-// MiddlewareOption is both an [Option], applying middleware to every service
-// of a server, and a [HandlerOption], applying it to one service.
-type MiddlewareOption interface {
+// InterceptorOption is both an [Option], applying interceptors to every
+// method of a server (health and reflection included), and a
+// [HandlerOption], applying them to the methods of one service.
+type InterceptorOption interface {
 	Option
 	HandlerOption
 }
 
-type middlewareOption handlerConfig
+type interceptorOption []rpc.Interceptor
 
-func (m middlewareOption) applyServer(c *config) { m.applyHandler(&c.handlerConfig) }
+func (o interceptorOption) applyServer(c *config) { o.applyHandler(&c.handlerConfig) }
 
-func (m middlewareOption) applyHandler(c *handlerConfig) {
-	c.unary = append(c.unary, m.unary...)
-	c.stream = append(c.stream, m.stream...)
+func (o interceptorOption) applyHandler(c *handlerConfig) {
+	c.interceptors = append(c.interceptors, o...)
 }
 
-// WithUnaryMiddleware wraps unary handlers in middleware, the first given
-// outermost. Server-wide middleware runs outside a service's own. By default
-// there is none.
-func WithUnaryMiddleware(middleware ...UnaryMiddleware) MiddlewareOption {
-	return middlewareOption{unary: middleware}
-}
-
-// WithStreamMiddleware wraps streaming handlers in middleware, the first
-// given outermost. Server-wide middleware runs outside a service's own. By
-// default there is none.
-func WithStreamMiddleware(middleware ...StreamMiddleware) MiddlewareOption {
-	return middlewareOption{stream: middleware}
+// WithInterceptors wraps calls in interceptors, the first given outermost;
+// each is composed once per method, when its service is registered. Given to
+// [New] they wrap every method the server serves, grpc.health.v1 and server
+// reflection included, outside a service's own; given to Register, the
+// methods of that service. By default there are none.
+func WithInterceptors(interceptors ...rpc.Interceptor) InterceptorOption {
+	return interceptorOption(interceptors)
 }

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/protomicro/micro/runtime/errors"
@@ -44,18 +45,21 @@ type Server interface {
 // New returns a [Server] whose engine is grpc-go. It serves grpc.health.v1 and
 // server reflection unless told not to ([WithHealth], [WithReflection]), and
 // accepts protobuf binary and protobuf JSON ("application/grpc+json").
+// Interceptors given with [WithInterceptors] see health and reflection calls
+// as well as those of registered services.
 func New(opts ...Option) Server {
 	c := newConfig(opts)
 	// Let clients probe idle connections as often as micro's clients do
 	// (every 10s); grpc-go's default would answer them with GOAWAY.
 	keepalive := grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})
 	s := &grpcServer{config: c, grpc: grpc.NewServer(append([]grpc.ServerOption{keepalive}, c.grpcOptions...)...)}
+	builtin := registrar{s}
 	if c.health {
 		s.health = health.NewServer()
-		healthpb.RegisterHealthServer(s.grpc, s.health)
+		healthpb.RegisterHealthServer(builtin, s.health)
 	}
 	if c.reflection {
-		reflection.Register(s.grpc)
+		reflection.Register(builtin)
 	}
 	return s
 }
@@ -74,10 +78,7 @@ func (s *grpcServer) Register(desc *ServiceDesc, opts ...HandlerOption) error {
 	if err := desc.validate(); err != nil {
 		return err
 	}
-	handlers := handlerConfig{
-		unary:  slices.Clone(s.unary),
-		stream: slices.Clone(s.stream),
-	}
+	handlers := handlerConfig{interceptors: slices.Clone(s.interceptors)}
 	for _, opt := range opts {
 		opt.applyHandler(&handlers)
 	}
@@ -101,13 +102,13 @@ func (s *grpcServer) Register(desc *ServiceDesc, opts ...HandlerOption) error {
 		if spec.StreamType == rpc.Unary {
 			gd.Methods = append(gd.Methods, grpc.MethodDesc{
 				MethodName: spec.Method(),
-				Handler:    s.unaryHandler(m, chain(spec, m.unary, handlers.unary)),
+				Handler:    s.unaryHandler(spec, m.newRequest, m.unary, handlers.interceptors),
 			})
 			continue
 		}
 		gd.Streams = append(gd.Streams, grpc.StreamDesc{
 			StreamName:    spec.Method(),
-			Handler:       s.streamHandler(spec, chain(spec, m.stream, handlers.stream)),
+			Handler:       s.streamHandler(spec, m.stream, handlers.interceptors),
 			ServerStreams: spec.StreamType.IsServerStream(),
 			ClientStreams: spec.StreamType.IsClientStream(),
 		})
@@ -118,6 +119,45 @@ func (s *grpcServer) Register(desc *ServiceDesc, opts ...HandlerOption) error {
 		s.health.SetServingStatus(desc.Name, healthpb.HealthCheckResponse_SERVING)
 	}
 	return nil
+}
+
+// registrar registers the services micro serves without descriptors of its
+// own (health, reflection) behind the server's interceptors, so a policy sees
+// every call the server answers.
+type registrar struct{ s *grpcServer }
+
+func (r registrar) RegisterService(gd *grpc.ServiceDesc, impl any) {
+	wrapped := *gd
+	wrapped.Methods = slices.Clone(gd.Methods)
+	wrapped.Streams = slices.Clone(gd.Streams)
+	for i, m := range wrapped.Methods {
+		spec := rpc.Spec{Procedure: "/" + gd.ServiceName + "/" + m.MethodName}
+		wrapped.Methods[i].Handler = r.s.foreignUnaryHandler(spec, m.Handler)
+	}
+	for i, st := range wrapped.Streams {
+		spec := rpc.Spec{Procedure: "/" + gd.ServiceName + "/" + st.StreamName, StreamType: streamType(st)}
+		original := st.Handler
+		handler := r.s.streamHandler(spec, func(ctx context.Context, conn rpc.HandlerConn) error {
+			ss, _ := ctx.Value(grpcStreamKey{}).(grpc.ServerStream)
+			return original(impl, &grpcServerStream{ServerStream: ss, conn: conn})
+		}, r.s.interceptors)
+		wrapped.Streams[i].Handler = func(impl any, ss grpc.ServerStream) error {
+			return handler(impl, &contextStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), grpcStreamKey{}, ss)})
+		}
+	}
+	r.s.grpc.RegisterService(&wrapped, impl)
+}
+
+func (r registrar) GetServiceInfo() map[string]grpc.ServiceInfo { return r.s.grpc.GetServiceInfo() }
+
+func streamType(st grpc.StreamDesc) rpc.StreamType {
+	switch {
+	case st.ClientStreams && st.ServerStreams:
+		return rpc.BidiStream
+	case st.ClientStreams:
+		return rpc.ClientStream
+	}
+	return rpc.ServerStream
 }
 
 func (s *grpcServer) Serve(lis net.Listener) error {
@@ -155,57 +195,112 @@ func (s *grpcServer) Services() []*ServiceDesc {
 	return slices.Clone(s.services)
 }
 
-// unaryHandler adapts h, the method's handler wrapped in middleware, to grpc-go.
-func (s *grpcServer) unaryHandler(m *MethodDesc, h UnaryHandler) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
-	spec := m.Spec()
-	return func(_ any, ctx context.Context, decode func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-		req := m.newRequest()
+// unaryHandler adapts a micro unary method to grpc-go. The interceptors are
+// composed here, once per method. An interceptor given to grpc-go itself
+// (grpc.UnaryInterceptor through WithGRPCOptions) runs outside them, for
+// every method alike.
+func (s *grpcServer) unaryHandler(spec rpc.Spec, newRequest func() any, h func(context.Context, any) (any, error), interceptors []rpc.Interceptor) grpcUnaryHandler {
+	call := s.unaryCall(spec, interceptors)
+	return func(_ any, ctx context.Context, decode func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+		req := newRequest()
 		if err := decode(req); err != nil {
 			// grpc-go has already answered the caller with its own status.
 			return nil, err
 		}
 		ctx = grpcwire.IncomingContext(ctx)
-		res, err := s.callUnary(ctx, spec, h, req)
-		if err != nil {
-			return nil, s.status(ctx, spec, err)
+		if interceptor == nil {
+			return call(ctx, req, h)
 		}
-		return res, nil
+		return interceptor(ctx, req, &grpc.UnaryServerInfo{FullMethod: spec.Procedure}, func(ctx context.Context, req any) (any, error) {
+			return call(ctx, req, h)
+		})
 	}
 }
 
-func (s *grpcServer) callUnary(ctx context.Context, spec rpc.Spec, h UnaryHandler, req any) (res any, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = s.recovered(ctx, spec, r)
-		}
-	}()
-	return h(ctx, req)
+type grpcUnaryHandler = func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error)
+
+// foreignUnaryHandler puts the server's interceptors around a unary method of
+// a service registered through grpc-go's own descriptors.
+func (s *grpcServer) foreignUnaryHandler(spec rpc.Spec, original grpcUnaryHandler) grpcUnaryHandler {
+	call := s.unaryCall(spec, s.interceptors)
+	return func(impl any, ctx context.Context, decode func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+		ctx = grpcwire.IncomingContext(ctx)
+		return original(impl, ctx, decode, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+			inner := func(ctx context.Context, req any) (any, error) { return call(ctx, req, next) }
+			if interceptor == nil {
+				return inner(ctx, req)
+			}
+			return interceptor(ctx, req, info, inner)
+		})
+	}
 }
 
-// streamHandler adapts h, the method's handler wrapped in middleware, to grpc-go.
-func (s *grpcServer) streamHandler(spec rpc.Spec, h StreamHandler) grpc.StreamHandler {
-	return func(_ any, ss grpc.ServerStream) error {
+// unaryCall returns what runs one unary call of spec: the handler h given
+// with each call (so that the chain is built once), inside interceptors,
+// with panics recovered and the error turned into the caller's status.
+func (s *grpcServer) unaryCall(spec rpc.Spec, interceptors []rpc.Interceptor) func(ctx context.Context, req any, h func(context.Context, any) (any, error)) (any, error) {
+	if len(interceptors) == 0 {
+		return func(ctx context.Context, req any, h func(context.Context, any) (any, error)) (res any, err error) {
+			defer s.recoverInto(ctx, spec, &err)
+			if res, err = h(ctx, req); err != nil {
+				return nil, s.status(ctx, spec, err)
+			}
+			return res, nil
+		}
+	}
+	chain := rpc.ChainUnary(func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
+		r, ok := req.(*request)
+		if !ok {
+			return nil, errors.Errorf(errors.CodeInternal, "%s: an interceptor passed on a request of type %T, not the one it was given", spec.Procedure, req)
+		}
+		res, err := r.handler(ctx, r.message)
+		if err != nil {
+			return nil, err
+		}
+		return &response{message: res}, nil
+	}, interceptors)
+	return func(ctx context.Context, req any, h func(context.Context, any) (any, error)) (_ any, err error) {
+		defer s.recoverInto(ctx, spec, &err)
+		res, err := chain(ctx, &request{spec: &spec, ctx: ctx, message: req, handler: h})
+		if res != nil {
+			if md := res.Header(); len(md) > 0 {
+				_ = grpc.SetHeader(ctx, grpcwire.MD(md)) // fails only once headers are sent, and then they are
+			}
+			if md := res.Trailer(); len(md) > 0 {
+				_ = grpc.SetTrailer(ctx, grpcwire.MD(md))
+			}
+		}
+		if err != nil {
+			return nil, s.status(ctx, spec, err)
+		}
+		if res == nil {
+			return nil, s.status(ctx, spec, errors.Errorf(errors.CodeInternal, "%s: an interceptor returned neither a response nor an error", spec.Procedure))
+		}
+		return res.Any(), nil
+	}
+}
+
+// streamHandler adapts a streaming method, h, to grpc-go, inside
+// interceptors composed here once.
+func (s *grpcServer) streamHandler(spec rpc.Spec, h rpc.StreamingHandlerFunc, interceptors []rpc.Interceptor) grpc.StreamHandler {
+	h = rpc.ChainStreamingHandler(h, interceptors)
+	return func(_ any, ss grpc.ServerStream) (err error) {
 		ctx := grpcwire.IncomingContext(ss.Context())
-		if err := s.callStream(ctx, spec, h, &grpcStream{ctx: ctx, ss: ss}); err != nil {
+		defer s.recoverInto(ctx, spec, &err)
+		if err := h(ctx, &handlerConn{spec: &spec, ctx: ctx, ss: ss}); err != nil {
 			return s.status(ctx, spec, err)
 		}
 		return nil
 	}
 }
 
-func (s *grpcServer) callStream(ctx context.Context, spec rpc.Spec, h StreamHandler, stream Stream) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = s.recovered(ctx, spec, r)
-		}
-	}()
-	return h(ctx, stream)
-}
-
-// recovered logs a handler panic and returns what the caller is told.
-func (s *grpcServer) recovered(ctx context.Context, spec rpc.Spec, r any) error {
-	s.logger.ErrorContext(ctx, "handler panicked", "procedure", spec.Procedure, "panic", r, "stack", string(debug.Stack()))
-	return errors.Errorf(errors.CodeInternal, "internal error: the handler panicked")
+// recoverInto turns a panic of a handler or interceptor into the Internal
+// status the caller gets, and logs it.
+func (s *grpcServer) recoverInto(ctx context.Context, spec rpc.Spec, err *error) {
+	if r := recover(); r != nil {
+		s.logger.ErrorContext(ctx, "handler panicked", "procedure", spec.Procedure, "panic", r, "stack", string(debug.Stack()))
+		*err = s.status(ctx, spec, errors.Errorf(errors.CodeInternal, "internal error: the handler panicked"))
+	}
 }
 
 // status turns a handler's error into the status its caller gets, logging
@@ -218,17 +313,89 @@ func (s *grpcServer) status(ctx context.Context, spec rpc.Spec, err error) error
 	return st.Err()
 }
 
-// grpcStream is the [Stream] of a call served by grpc-go.
-type grpcStream struct {
-	ctx context.Context
-	ss  grpc.ServerStream
+// request is the [rpc.Request] of a unary call a server received.
+type request struct {
+	spec    *rpc.Spec
+	ctx     context.Context
+	message any
+	handler func(context.Context, any) (any, error)
 }
 
-func (s *grpcStream) Context() context.Context { return s.ctx }
+func (r *request) Spec() rpc.Spec            { return *r.spec }
+func (r *request) Peer() rpc.Peer            { return peerOf(r.ctx) }
+func (r *request) Header() metadata.Metadata { return metadata.FromIncomingContext(r.ctx) }
+func (r *request) Any() any                  { return r.message }
 
-func (s *grpcStream) SendMsg(m any) error { return grpcwire.Error(s.ctx, s.ss.SendMsg(m)) }
+// response is the [rpc.Response] of a unary call a server answers; the
+// header and trailer maps are made when an interceptor asks for them.
+type response struct {
+	message         any
+	header, trailer metadata.Metadata
+}
 
-func (s *grpcStream) RecvMsg(m any) error { return grpcwire.Error(s.ctx, s.ss.RecvMsg(m)) }
+func (r *response) Header() metadata.Metadata {
+	if r.header == nil {
+		r.header = make(metadata.Metadata)
+	}
+	return r.header
+}
+
+func (r *response) Trailer() metadata.Metadata {
+	if r.trailer == nil {
+		r.trailer = make(metadata.Metadata)
+	}
+	return r.trailer
+}
+
+func (r *response) Any() any { return r.message }
+
+func peerOf(ctx context.Context) rpc.Peer {
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return rpc.Peer{Addr: p.Addr.String()}
+	}
+	return rpc.Peer{}
+}
+
+// handlerConn is the [rpc.HandlerConn] of a streaming call served by grpc-go.
+type handlerConn struct {
+	spec *rpc.Spec
+	ctx  context.Context
+	ss   grpc.ServerStream
+}
+
+func (c *handlerConn) Spec() rpc.Spec            { return *c.spec }
+func (c *handlerConn) Peer() rpc.Peer            { return peerOf(c.ctx) }
+func (c *handlerConn) Context() context.Context  { return c.ctx }
+func (c *handlerConn) Header() metadata.Metadata { return metadata.FromIncomingContext(c.ctx) }
+func (c *handlerConn) SendMsg(m any) error       { return grpcwire.Error(c.ctx, c.ss.SendMsg(m)) }
+func (c *handlerConn) RecvMsg(m any) error       { return grpcwire.Error(c.ctx, c.ss.RecvMsg(m)) }
+func (c *handlerConn) SetHeader(md metadata.Metadata) error {
+	return c.ss.SetHeader(grpcwire.MD(md))
+}
+func (c *handlerConn) SetTrailer(md metadata.Metadata) { c.ss.SetTrailer(grpcwire.MD(md)) }
+
+// grpcStreamKey finds, under the server's interceptors, the grpc-go stream of
+// a call to a service registered through grpc-go's own descriptors.
+type grpcStreamKey struct{}
+
+// contextStream is a grpc-go stream with another context.
+type contextStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *contextStream) Context() context.Context { return s.ctx }
+
+// grpcServerStream hands a grpc-go handler the stream as interceptors left
+// it: messages go through conn, everything else to grpc-go's stream.
+type grpcServerStream struct {
+	grpc.ServerStream
+	conn rpc.HandlerConn
+}
+
+func (s *grpcServerStream) Context() context.Context { return s.conn.Context() }
+func (s *grpcServerStream) SendMsg(m any) error      { return s.conn.SendMsg(m) }
+func (s *grpcServerStream) RecvMsg(m any) error      { return s.conn.RecvMsg(m) }
 
 // SetHeader sets response headers of the call ctx belongs to, sent with the
 // first response or by [SendHeader]; several calls merge. ctx must be the

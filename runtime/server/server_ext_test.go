@@ -7,8 +7,10 @@ import (
 	stderrors "errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,16 +31,11 @@ import (
 	"github.com/protomicro/micro/runtime/server"
 	"github.com/protomicro/micro/testdata/echo"
 	"github.com/protomicro/micro/testdata/golden/streaming"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // serve starts the echo service with opts and returns a client for it.
@@ -78,7 +75,7 @@ func TestHandlerErrors(t *testing.T) {
 	t.Parallel()
 	logger, logged := logTo()
 	echoClient, _ := serve(t, server.WithLogger(logger))
-	ctx := testContext(t)
+	ctx := testutil.Context(t)
 	for _, tt := range []struct {
 		message  string
 		code     errors.Code
@@ -121,7 +118,7 @@ func TestErrorDetails(t *testing.T) {
 	})
 	c := client.New(client.WithAddress(addr))
 	defer c.Close()
-	_, err := streaming.NewEchoClient("echo", c).Echo(testContext(t), &streaming.EchoRequest{})
+	_, err := streaming.NewEchoClient("echo", c).Echo(testutil.Context(t), &streaming.EchoRequest{})
 	e, ok := stderrors.AsType[*errors.Error](err)
 	if !ok || e.Code() != errors.CodeInvalidArgument || len(e.Details()) != 1 {
 		t.Fatalf("error = %v, want invalid_argument with one detail", err)
@@ -132,57 +129,183 @@ func TestErrorDetails(t *testing.T) {
 	}
 }
 
-func TestMiddleware(t *testing.T) {
+// counter is an interceptor that records every call it sees, by side and
+// procedure.
+type counter struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (c *counter) record(what string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, what)
+}
+
+func (c *counter) seen() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.calls)
+}
+
+func (c *counter) WrapUnary(next rpc.UnaryFunc) rpc.UnaryFunc {
+	return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
+		c.record("unary " + req.Spec().Procedure)
+		return next(ctx, req)
+	}
+}
+
+func (c *counter) WrapStreamingClient(next rpc.StreamingClientFunc) rpc.StreamingClientFunc {
+	return func(ctx context.Context, req rpc.Request) (rpc.ClientConn, error) {
+		c.record(req.Spec().StreamType.String() + " " + req.Spec().Procedure)
+		return next(ctx, req)
+	}
+}
+
+func (c *counter) WrapStreamingHandler(next rpc.StreamingHandlerFunc) rpc.StreamingHandlerFunc {
+	return func(ctx context.Context, conn rpc.HandlerConn) error {
+		c.record(conn.Spec().StreamType.String() + " " + conn.Spec().Procedure)
+		return next(ctx, conn)
+	}
+}
+
+// TestInterceptors registers one interceptor on the server and the same on
+// the client, and makes every kind of call: each sees all of them, the
+// server's health and reflection included.
+func TestInterceptors(t *testing.T) {
+	t.Parallel()
+	seen := &counter{}
+	var grpcUnary atomic.Int32
+	countGRPC := grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+		grpcUnary.Add(1)
+		return next(ctx, req)
+	})
+	_, addr := testserver.Start(t, func(s server.Server) error {
+		return streaming.RegisterEchoHandler(s, echo.Handler{})
+	}, server.WithInterceptors(seen), server.WithGRPCOptions(countGRPC))
+	c := client.New(client.WithAddress(addr), client.WithInterceptors(seen))
+	defer c.Close()
+	echoClient := streaming.NewEchoClient("echo", c)
+	ctx := testutil.Context(t)
+
+	if _, err := echoClient.Echo(ctx, &streaming.EchoRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	count, err := echoClient.Count(ctx, &streaming.CountRequest{N: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = count.Recv()
+	}
+	sum, err := echoClient.Sum(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sum.CloseAndRecv(); err != nil {
+		t.Fatal(err)
+	}
+	chat, err := echoClient.Chat(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chat.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = chat.Recv()
+	}
+
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	reflect, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reflect.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := reflect.Recv(); err != nil || len(res.GetListServicesResponse().GetService()) == 0 {
+		t.Fatalf("reflection through the interceptor = %v, %v, want the services listed", res, err)
+	}
+	_ = reflect.CloseSend()
+	for err == nil {
+		_, err = reflect.Recv()
+	}
+
+	// The client's record of each call comes before the server's.
+	want := []string{
+		"unary /streaming.v1.Echo/Echo", "unary /streaming.v1.Echo/Echo",
+		"server_stream /streaming.v1.Echo/Count", "server_stream /streaming.v1.Echo/Count",
+		"client_stream /streaming.v1.Echo/Sum", "client_stream /streaming.v1.Echo/Sum",
+		"bidi_stream /streaming.v1.Echo/Chat", "bidi_stream /streaming.v1.Echo/Chat",
+		"unary /grpc.health.v1.Health/Check",
+		"bidi_stream /grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+	}
+	if diff := cmp.Diff(want, seen.seen()); diff != "" {
+		t.Errorf("calls the interceptor saw mismatch (-want +got):\n%s", diff)
+	}
+	// grpc-go's own unary interceptor runs for micro's methods as for health.
+	if got := grpcUnary.Load(); got != 2 {
+		t.Errorf("grpc.UnaryInterceptor ran %d times, want 2 (Echo and Check)", got)
+	}
+}
+
+// TestInterceptorOrder checks that server-wide interceptors run outside a
+// service's own, the first given outermost, and that an interceptor sees the
+// request's headers and spec and can add response headers.
+func TestInterceptorOrder(t *testing.T) {
 	t.Parallel()
 	var (
 		mu    sync.Mutex
 		calls []string
 	)
-	record := func(name string) server.UnaryMiddleware {
-		return func(spec rpc.Spec, next server.UnaryHandler) server.UnaryHandler {
-			return func(ctx context.Context, req any) (any, error) {
+	record := func(name string) rpc.Interceptor {
+		return rpc.UnaryInterceptorFunc(func(next rpc.UnaryFunc) rpc.UnaryFunc {
+			return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
 				mu.Lock()
-				calls = append(calls, name+" "+spec.Procedure)
+				calls = append(calls, name+" "+req.Spec().Procedure+" "+req.Header().Get("x-caller")+" "+req.Spec().Idempotency.String())
 				mu.Unlock()
-				return next(ctx, req)
+				res, err := next(ctx, req)
+				if err == nil {
+					res.Header().Set("x-"+name, "seen")
+				}
+				return res, err
 			}
-		}
-	}
-	streams := func(spec rpc.Spec, next server.StreamHandler) server.StreamHandler {
-		return func(ctx context.Context, s server.Stream) error {
-			mu.Lock()
-			calls = append(calls, "stream "+spec.Procedure+" "+spec.StreamType.String())
-			mu.Unlock()
-			return next(ctx, s)
-		}
+		})
 	}
 	_, addr := testserver.Start(t, func(s server.Server) error {
-		return streaming.RegisterEchoHandler(s, echo.Handler{}, server.WithUnaryMiddleware(record("service")))
-	}, server.WithUnaryMiddleware(record("outer"), record("inner")), server.WithStreamMiddleware(streams))
+		return s.Register(server.NewServiceDesc(streaming.EchoName,
+			server.NewUnaryMethod(streaming.EchoEchoProcedure, echo.Handler{}.Echo, server.WithIdempotency(rpc.NoSideEffects))),
+			server.WithInterceptors(record("service")))
+	}, server.WithInterceptors(record("outer"), record("inner")))
 	c := client.New(client.WithAddress(addr))
 	defer c.Close()
-	echoClient := streaming.NewEchoClient("echo", c)
-	ctx := testContext(t)
-	if _, err := echoClient.Echo(ctx, &streaming.EchoRequest{}); err != nil {
+	var header metadata.Metadata
+	ctx := metadata.AppendToOutgoingContext(testutil.Context(t), "x-caller", "ada")
+	if _, err := streaming.NewEchoClient("echo", c).Echo(ctx, &streaming.EchoRequest{}, client.WithResponseHeader(&header)); err != nil {
 		t.Fatal(err)
-	}
-	stream, err := echoClient.Count(ctx, &streaming.CountRequest{N: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := stream.Recv(); err != nil {
-			break
-		}
 	}
 	want := []string{
-		"outer /streaming.v1.Echo/Echo", "inner /streaming.v1.Echo/Echo", "service /streaming.v1.Echo/Echo",
-		"stream /streaming.v1.Echo/Count server_stream",
+		"outer /streaming.v1.Echo/Echo ada no_side_effects",
+		"inner /streaming.v1.Echo/Echo ada no_side_effects",
+		"service /streaming.v1.Echo/Echo ada no_side_effects",
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if diff := cmp.Diff(want, calls); diff != "" {
-		t.Errorf("middleware calls mismatch (-want +got):\n%s", diff)
+		t.Errorf("interceptor calls mismatch (-want +got):\n%s", diff)
+	}
+	for _, key := range []string{"x-outer", "x-inner", "x-service"} {
+		if header.Get(key) != "seen" {
+			t.Errorf("response header %s = %q, want the interceptor's %q (headers: %v)", key, header.Get(key), "seen", header)
+		}
 	}
 }
 
@@ -196,7 +319,7 @@ func TestHealthAndReflection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	ctx := testContext(t)
+	ctx := testutil.Context(t)
 
 	health := healthpb.NewHealthClient(conn)
 	for _, service := range []string{"", streaming.EchoName} {
@@ -240,7 +363,7 @@ func TestOptionsTurnOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	_, err = healthpb.NewHealthClient(conn).Check(testContext(t), &healthpb.HealthCheckRequest{})
+	_, err = healthpb.NewHealthClient(conn).Check(testutil.Context(t), &healthpb.HealthCheckRequest{})
 	if got := errors.CodeOf(err); got != errors.CodeUnimplemented && !strings.Contains(err.Error(), "Unimplemented") {
 		t.Errorf("health check with health off: %v, want Unimplemented", err)
 	}
@@ -253,7 +376,7 @@ func TestJSON(t *testing.T) {
 	})
 	c := client.New(client.WithAddress(addr), client.WithCodec(codec.JSON{}))
 	defer c.Close()
-	ctx := testContext(t)
+	ctx := testutil.Context(t)
 	spec := rpc.Spec{Procedure: streaming.EchoEchoProcedure}
 
 	var res json.RawMessage
@@ -305,19 +428,20 @@ func TestRegisterErrors(t *testing.T) {
 		m.Request != "streaming.v1.CountRequest" || m.Response != "streaming.v1.CountResponse" {
 		t.Errorf("Services()[0].Methods[1] = %+v, want Count described", m)
 	}
-	_ = srv.Shutdown(testContext(t))
+	_ = srv.Shutdown(testutil.Context(t))
 }
 
 func TestShutdownDrains(t *testing.T) {
 	t.Parallel()
-	echoClient, srv := serve(t)
-	ctx := testContext(t)
+	calls := &testutil.Calls{}
+	echoClient, srv := serve(t, server.WithInterceptors(calls))
+	ctx := testutil.Context(t)
 	done := make(chan error, 1)
 	go func() {
 		_, err := echoClient.Echo(ctx, &streaming.EchoRequest{Message: "sleep:300ms"})
 		done <- err
 	}()
-	waitInFlight(t, echoClient)
+	calls.WaitStarted(t, streaming.EchoEchoProcedure, 1)
 	if err := srv.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
@@ -328,14 +452,15 @@ func TestShutdownDrains(t *testing.T) {
 
 func TestShutdownDeadline(t *testing.T) {
 	t.Parallel()
-	echoClient, srv := serve(t)
-	ctx := testContext(t)
+	calls := &testutil.Calls{}
+	echoClient, srv := serve(t, server.WithInterceptors(calls))
+	ctx := testutil.Context(t)
 	done := make(chan error, 1)
 	go func() {
 		_, err := echoClient.Echo(ctx, &streaming.EchoRequest{Message: "sleep:1h"})
 		done <- err
 	}()
-	waitInFlight(t, echoClient)
+	calls.WaitStarted(t, streaming.EchoEchoProcedure, 1)
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	if err := srv.Shutdown(short); !stderrors.Is(err, context.DeadlineExceeded) {
@@ -344,16 +469,6 @@ func TestShutdownDeadline(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Error("a call still running when the grace period ended succeeded, want an error")
 	}
-}
-
-// waitInFlight waits until the server has accepted a call, by calling
-// through the same connection until one succeeds.
-func waitInFlight(t *testing.T, c streaming.EchoClient) {
-	t.Helper()
-	if _, err := c.Echo(testContext(t), &streaming.EchoRequest{}); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(20 * time.Millisecond) // the sleeping call was sent first; give it a moment to reach the handler
 }
 
 func TestHeaders(t *testing.T) {
@@ -372,7 +487,7 @@ func TestHeaders(t *testing.T) {
 	})
 	c := client.New(client.WithAddress(addr))
 	defer c.Close()
-	stream, err := streaming.NewEchoClient("echo", c).Count(testContext(t), &streaming.CountRequest{})
+	stream, err := streaming.NewEchoClient("echo", c).Count(testutil.Context(t), &streaming.CountRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

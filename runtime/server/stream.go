@@ -1,28 +1,12 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"io"
 
 	"github.com/protomicro/micro/runtime/errors"
+	"github.com/protomicro/micro/runtime/rpc"
 )
-
-// Stream is the untyped server side of a streaming call, as stream
-// middleware sees it. Handlers see the typed [ServerStream], [ClientStream]
-// and [BidiStream] instead.
-//
-// SendMsg and RecvMsg may be called from different goroutines, but neither
-// from two goroutines at once.
-type Stream interface {
-	// Context is the call's context, carrying the caller's metadata and deadline.
-	Context() context.Context
-	// SendMsg sends one message to the caller.
-	SendMsg(m any) error
-	// RecvMsg receives one message from the caller into m. It returns io.EOF
-	// once the caller has closed its side of the stream.
-	RecvMsg(m any) error
-}
 
 // ServerStream is how a server-streaming handler sends its responses.
 type ServerStream[Res any] interface {
@@ -49,7 +33,7 @@ type BidiStream[Req, Res any] interface {
 }
 
 // typedStream is the one implementation of the typed streams.
-type typedStream[Req, Res any] struct{ s Stream }
+type typedStream[Req, Res any] struct{ s rpc.HandlerConn }
 
 func (t *typedStream[Req, Res]) Send(res *Res) error { return t.s.SendMsg(res) }
 

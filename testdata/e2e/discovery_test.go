@@ -28,6 +28,7 @@ import (
 	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/testdata/echo"
 	"github.com/protomicro/micro/testdata/golden/streaming"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // The modes in which the tests below run this binary as another process.
@@ -284,18 +285,18 @@ func TestKillNode(t *testing.T) {
 	a, b := startNode(t, env), startNode(t, env)
 	echoClient, reg := localClient(t, dir)
 	l := startLoad(t, echoClient, client.WithIdempotency(rpc.Idempotent))
-	waitFor(t, "both nodes to take calls", func() bool { return l.served(a.id) > 0 && l.served(b.id) > 0 })
+	testutil.WaitFor(t, "both nodes to take calls", func() bool { return l.served(a.id) > 0 && l.served(b.id) > 0 })
 
 	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
 	before := l.calls.Load()
-	waitFor(t, "the dead node to leave the registry", func() bool { return !registered(t, reg, b.id) })
+	testutil.WaitFor(t, "the dead node to leave the registry", func() bool { return !registered(t, reg, b.id) })
 	if gone := time.Since(killed); gone > ttl+time.Second {
 		t.Errorf("the killed node left lookups %v after it died, want within its TTL (%v) and a poll", gone.Round(time.Millisecond), ttl)
 	}
-	waitFor(t, "calls after the kill", func() bool { return l.calls.Load() > before+100 })
+	testutil.WaitFor(t, "calls after the kill", func() bool { return l.calls.Load() > before+100 })
 	l.finish(t)
 }
 
@@ -308,7 +309,7 @@ func TestStopNode(t *testing.T) {
 	a, b := startNode(t, env), startNode(t, env)
 	echoClient, reg := localClient(t, dir)
 	l := startLoad(t, echoClient)
-	waitFor(t, "both nodes to take calls", func() bool { return l.served(a.id) > 0 && l.served(b.id) > 0 })
+	testutil.WaitFor(t, "both nodes to take calls", func() bool { return l.served(a.id) > 0 && l.served(b.id) > 0 })
 
 	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -325,7 +326,7 @@ func TestStopNode(t *testing.T) {
 		t.Error("the stopped node is still registered after it exited")
 	}
 	before := l.calls.Load()
-	waitFor(t, "calls after the stop", func() bool { return l.calls.Load() > before+100 })
+	testutil.WaitFor(t, "calls after the stop", func() bool { return l.calls.Load() > before+100 })
 	l.finish(t)
 }
 
@@ -363,15 +364,4 @@ func registered(t *testing.T, reg registry.Registry, id string) bool {
 		}
 	}
 	return false
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -152,7 +152,7 @@ func TestTwoProcesses(t *testing.T) {
 	ctx := testContext(t)
 
 	t.Run("unary", func(t *testing.T) {
-		res, err := echoClient.Echo(ctx, &streaming.EchoRequest{Message: "hi", Payload: []byte{1, 2}}, client.WithMetadata("k", "v"))
+		res, err := echoClient.Echo(ctx, &streaming.EchoRequest{Message: "hi", Payload: []byte{1, 2}}, client.WithHeaders("k", "v"))
 		if err != nil || res.GetMessage() != "hi" || len(res.GetPayload()) != 2 || res.GetMetadata()["k"] != "v" {
 			t.Errorf("Echo = %v, %v, want the message, payload and metadata back", res, err)
 		}

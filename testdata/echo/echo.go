@@ -43,7 +43,7 @@ func (h Handler) Echo(ctx context.Context, req *streaming.EchoRequest) (*streami
 		return nil, err
 	}
 	res := &streaming.EchoResponse{Message: req.GetMessage(), Payload: req.GetPayload(), Node: h.Node}
-	if md := metadata.FromContext(ctx); len(md) > 0 {
+	if md := metadata.FromIncomingContext(ctx); len(md) > 0 {
 		res.Metadata = make(map[string]string, len(md))
 		for key := range md {
 			res.Metadata[key] = md.Get(key)

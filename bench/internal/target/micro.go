@@ -35,15 +35,15 @@ func Micro() Target {
 }
 
 // MicroNoTimeout is [Micro] with the client's default timeout turned off
-// (client.WithTimeout(0)), as grpc-go has none: the difference between the
+// (client.WithDefaultTimeout(0)), as grpc-go has none: the difference between the
 // two is what the default costs. It is not among [All]; name it in -targets.
 func MicroNoTimeout() Target {
 	return Target{
 		Name:  "micro-notimeout",
-		About: "micro, with client.WithTimeout(0): no default deadline on calls whose context has none",
+		About: "micro, with client.WithDefaultTimeout(0): no default deadline on calls whose context has none",
 		Serve: serveMicro,
 		Dial: func(addr string) (Client, error) {
-			c, err := microClient(addr, client.WithTimeout(0))
+			c, err := microClient(addr, client.WithDefaultTimeout(0))
 			return dialMicro(c), err
 		},
 	}

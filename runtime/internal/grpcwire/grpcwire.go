@@ -83,7 +83,8 @@ type grpcStatusError interface {
 }
 
 // Error converts an error from grpc-go on the calling side into an
-// *errors.Error with the same code, message and details. It passes nil and
+// *errors.Error with the same code, message and details, marked as a wire
+// error (errors.IsWire) unless the call's own context ended it. It passes nil and
 // io.EOF through. A deadline_exceeded error wraps context.DeadlineExceeded,
 // and a canceled one wraps context.Canceled when the call's own context was
 // canceled, so that errors.Is works across the wire.
@@ -100,18 +101,23 @@ func Error(ctx context.Context, err error) error {
 	}
 	code := errors.Code(st.Code())
 	var cause error = &message{text: st.Message()}
+	wire := true
 	switch {
 	case code == errors.CodeDeadlineExceeded && deadlinePassed(ctx):
 		// The call's own deadline, whichever end noticed it first (the
 		// server's timer fires a little early, and grpc-go then reports its
 		// RST_STREAM rather than the deadline): say so the same way each time.
-		cause = context.DeadlineExceeded
+		cause, wire = context.DeadlineExceeded, false
 	case code == errors.CodeDeadlineExceeded:
 		cause = &message{text: st.Message(), is: context.DeadlineExceeded}
 	case code == errors.CodeCanceled && stderrors.Is(ctx.Err(), context.Canceled):
-		cause = &message{text: st.Message(), is: context.Canceled}
+		// The caller canceled its own call.
+		cause, wire = &message{text: st.Message(), is: context.Canceled}, false
 	}
 	e := errors.New(code, cause)
+	if wire {
+		e = errors.NewWire(code, cause)
+	}
 	for _, d := range st.Proto().GetDetails() {
 		_ = e.AddDetail(d) // an Any is attached as it is and cannot fail
 	}
@@ -138,7 +144,7 @@ func (m *message) Unwrap() error { return m.is }
 // sent as gRPC metadata, less the transport's own headers. The metadata is
 // copied out of grpc-go only if someone asks for it.
 func IncomingContext(ctx context.Context) context.Context {
-	return metadata.NewIncomingContext(ctx, incoming)
+	return metadata.NewIncomingContextFunc(ctx, incoming)
 }
 
 func incoming(ctx context.Context) metadata.Metadata {
