@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
@@ -71,19 +72,20 @@ and exits with status 1.`,
 		if err != nil {
 			return err
 		}
-		if kind := streamType(m); kind != rpc.Unary {
-			return fmt.Errorf("%s is a %s method: call it with micro stream", procedure(m), kind)
+		spec := dynamic.Spec(m)
+		if spec.StreamType != rpc.Unary {
+			return fmt.Errorf("%s is a %s method: call it with micro stream", spec.Procedure, spec.StreamType)
 		}
-		req, err := s.decodeMessage(request, m.Input(), inputPosition{line: 1})
+		req, err := s.DecodeJSON(request, m.Input(), dynamic.Position{})
 		if err != nil {
 			return fmt.Errorf("request %w", err)
 		}
 		res := dynamicpb.NewMessage(m.Output())
-		err = c.Invoke(ctx, t.name, spec(m), req, res, client.WithAddress(t.addresses()...), client.WithMetadata(pairs...))
+		err = c.Invoke(ctx, t.name, spec, req, res, client.WithAddress(t.addresses()...), client.WithMetadata(pairs...))
 		if err != nil {
 			return err
 		}
-		return s.encodeMessage(cmd.OutOrStdout(), res, true)
+		return s.EncodeJSON(cmd.OutOrStdout(), res, true)
 	}
 	return cmd
 }
