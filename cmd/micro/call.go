@@ -35,7 +35,8 @@ types through gRPC server reflection, so it needs no proto files, and it
 rejects malformed JSON and fields the request does not have before calling.
 
 A failed call prints its code and message, "micro: not_found: no such book",
-and exits with status 1.`,
+then each detail the error carries (a google.rpc.ErrorInfo, say) on a line
+of its own, as its type and its JSON, and exits with status 1.`,
 		Example: `  micro call greeter Hello '{"name": "Ada"}'
   micro call greeter greeter.v1.Greeter.Hello -d @request.json
   echo '{"name": "Ada"}' | micro call greeter /greeter.v1.Greeter/Hello
@@ -83,7 +84,7 @@ and exits with status 1.`,
 		res := dynamicpb.NewMessage(m.Output())
 		err = c.Invoke(ctx, t.name, spec, req, res, client.WithAddress(t.addresses()...), client.WithMetadata(pairs...))
 		if err != nil {
-			return err
+			return withDetails(s, err)
 		}
 		return s.EncodeJSON(cmd.OutOrStdout(), res, true)
 	}

@@ -108,7 +108,7 @@ JSON for the method, which is not sent.`,
 			}
 		default: // still reading input that the stream no longer needs
 		}
-		return recvErr
+		return withDetails(s, recvErr)
 	}
 	return cmd
 }

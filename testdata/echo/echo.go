@@ -145,7 +145,8 @@ func (h Handler) Sum(ctx context.Context, stream server.ClientStream[streaming.S
 }
 
 // Chat answers each message with "echo: " and the message, until the caller
-// closes its side.
+// closes its side. It obeys the commands of Echo in each message's text,
+// ending the stream with the error asked for.
 func (h Handler) Chat(ctx context.Context, stream server.BidiStream[streaming.ChatRequest, streaming.ChatResponse]) (err error) {
 	defer h.ended(streaming.EchoChatProcedure, &err)
 	for {
@@ -154,6 +155,9 @@ func (h Handler) Chat(ctx context.Context, stream server.BidiStream[streaming.Ch
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		if err := command(ctx, req.GetText()); err != nil {
 			return err
 		}
 		if err := stream.Send(&streaming.ChatResponse{Text: fmt.Sprint("echo: ", req.GetText())}); err != nil {
