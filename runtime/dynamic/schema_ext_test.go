@@ -17,6 +17,8 @@ import (
 
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/dynamic"
+	"github.com/protomicro/micro/runtime/registry"
+	"github.com/protomicro/micro/runtime/registry/memory"
 )
 
 func TestMain(m *testing.M) {
@@ -73,5 +75,27 @@ func TestResolve(t *testing.T) {
 				t.Errorf("Resolve().Files() lacks %s: %v", tt.want, err)
 			}
 		})
+	}
+}
+
+// TestResolveByName checks that without addresses Resolve asks a node that
+// the client finds in its registry.
+func TestResolveByName(t *testing.T) {
+	t.Parallel()
+	address := serveGRPC(t, func(s *grpc.Server) { reflection.Register(s) })
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	reg := memory.New()
+	if err := reg.Register(ctx, &registry.Service{Name: "svc", Version: "v1", Nodes: []*registry.Node{{ID: "svc-1", Address: address}}}); err != nil {
+		t.Fatal(err)
+	}
+	c := client.New(client.WithRegistry(reg))
+	defer func() { _ = c.Close() }()
+	s, err := dynamic.Resolve(ctx, c, "svc")
+	if err != nil {
+		t.Fatalf("Resolve() = %v", err)
+	}
+	if _, err := s.Files().FindDescriptorByName("grpc.health.v1.Health"); err != nil {
+		t.Errorf("Resolve().Files() lacks grpc.health.v1.Health: %v", err)
 	}
 }
