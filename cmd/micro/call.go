@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
@@ -34,7 +35,8 @@ types through gRPC server reflection, so it needs no proto files, and it
 rejects malformed JSON and fields the request does not have before calling.
 
 A failed call prints its code and message, "micro: not_found: no such book",
-and exits with status 1.`,
+then each detail the error carries (a google.rpc.ErrorInfo, say) on a line
+of its own, as its type and its JSON, and exits with status 1.`,
 		Example: `  micro call greeter Hello '{"name": "Ada"}'
   micro call greeter greeter.v1.Greeter.Hello -d @request.json
   echo '{"name": "Ada"}' | micro call greeter /greeter.v1.Greeter/Hello
@@ -71,19 +73,20 @@ and exits with status 1.`,
 		if err != nil {
 			return err
 		}
-		if kind := streamType(m); kind != rpc.Unary {
-			return fmt.Errorf("%s is a %s method: call it with micro stream", procedure(m), kind)
+		spec := dynamic.Spec(m)
+		if spec.StreamType != rpc.Unary {
+			return fmt.Errorf("%s is a %s method: call it with micro stream", spec.Procedure, spec.StreamType)
 		}
-		req, err := s.decodeMessage(request, m.Input(), inputPosition{line: 1})
+		req, err := s.DecodeJSON(request, m.Input(), dynamic.Position{})
 		if err != nil {
 			return fmt.Errorf("request %w", err)
 		}
 		res := dynamicpb.NewMessage(m.Output())
-		err = c.Invoke(ctx, t.name, spec(m), req, res, client.WithAddress(t.addresses()...), client.WithHeaders(pairs...))
+		err = c.Invoke(ctx, t.name, spec, req, res, client.WithAddress(t.addresses()...), client.WithHeaders(pairs...))
 		if err != nil {
-			return err
+			return withDetails(s, err)
 		}
-		return s.encodeMessage(cmd.OutOrStdout(), res, true)
+		return s.EncodeJSON(cmd.OutOrStdout(), res, true)
 	}
 	return cmd
 }

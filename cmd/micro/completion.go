@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
@@ -50,8 +51,8 @@ func completeArgs(where *targetFlags, methods func(rpc.StreamType) bool) cobra.C
 			// short name.
 			var found []protoreflect.MethodDescriptor
 			count := make(map[string]int)
-			for _, m := range s.ownMethods() {
-				if methods(streamType(m)) {
+			for _, m := range s.Methods() {
+				if methods(dynamic.Spec(m).StreamType) {
 					found = append(found, m)
 					count[shortName(m)]++
 				}
@@ -61,7 +62,7 @@ func completeArgs(where *targetFlags, methods func(rpc.StreamType) bool) cobra.C
 				if count[name] > 1 {
 					name = string(m.FullName())
 				}
-				completions = append(completions, cobra.CompletionWithDesc(name, strings.ReplaceAll(streamType(m).String(), "_", " ")))
+				completions = append(completions, cobra.CompletionWithDesc(name, strings.ReplaceAll(dynamic.Spec(m).StreamType.String(), "_", " ")))
 			}
 		}
 		return completions, cobra.ShellCompDirectiveNoFileComp

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
@@ -106,7 +107,7 @@ endpoints its reflection shows, without HTTP routes (those are in the registry).
 
 // describe gathers what micro describe shows of t from its registration and
 // s, its schema (nil when reflection failed).
-func describe(t *target, s *schema) *describeJSON {
+func describe(t *target, s *dynamic.Schema) *describeJSON {
 	d := &describeJSON{Name: t.name, Versions: []versionJSON{}, Nodes: []nodeJSON{}, Endpoints: []endpointJSON{}, Messages: []messageJSON{}}
 	seen := make(map[string]bool)
 	for _, v := range t.versions {
@@ -130,8 +131,8 @@ func describe(t *target, s *schema) *describeJSON {
 		return d
 	}
 	if len(d.Endpoints) == 0 { // given by --address, or registered without endpoints
-		for _, m := range s.ownMethods() {
-			spec := spec(m)
+		for _, m := range s.Methods() {
+			spec := dynamic.Spec(m)
 			d.Endpoints = append(d.Endpoints, endpointJSON{
 				Procedure:   spec.Procedure,
 				StreamType:  spec.StreamType,
@@ -145,7 +146,7 @@ func describe(t *target, s *schema) *describeJSON {
 	for _, e := range d.Endpoints {
 		names = append(names, e.Request, e.Response)
 	}
-	messages, enums := s.usedTypes(names)
+	messages, enums := s.UsedTypes(names...)
 	for _, md := range messages {
 		d.Messages = append(d.Messages, messageToJSON(md))
 	}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
@@ -68,7 +69,7 @@ JSON for the method, which is not sent.`,
 		if err != nil {
 			return err
 		}
-		kind := streamType(m)
+		kind := dynamic.Spec(m).StreamType
 		var first *dynamicpb.Message
 		if kind == rpc.ServerStream { // one request: check it before opening the stream
 			var request []byte
@@ -77,12 +78,12 @@ JSON for the method, which is not sent.`,
 					return fmt.Errorf("read the request: %w", err)
 				}
 			}
-			if first, err = s.decodeMessage(request, m.Input(), inputPosition{line: 1}); err != nil {
+			if first, err = s.DecodeJSON(request, m.Input(), dynamic.Position{}); err != nil {
 				return fmt.Errorf("request %w", err)
 			}
 		}
 
-		stream, err := c.NewStream(ctx, t.name, spec(m), client.WithAddress(t.addresses()...), client.WithHeaders(pairs...))
+		stream, err := c.NewStream(ctx, t.name, dynamic.Spec(m), client.WithAddress(t.addresses()...), client.WithHeaders(pairs...))
 		if err != nil {
 			return err
 		}
@@ -91,14 +92,14 @@ JSON for the method, which is not sent.`,
 			sent <- sendOne(stream, first)
 		} else {
 			go func() {
-				err := s.sendLines(stream, input, m.Input())
+				err := sendLines(s, stream, input, m.Input())
 				sent <- err
 				if err != nil {
 					cancel() // ends the stream, and so the receiving below
 				}
 			}()
 		}
-		recvErr := s.receive(cmd.OutOrStdout(), stream, m)
+		recvErr := receive(s, cmd.OutOrStdout(), stream, m)
 		cancel()
 		select {
 		case err := <-sent:
@@ -107,22 +108,22 @@ JSON for the method, which is not sent.`,
 			}
 		default: // still reading input that the stream no longer needs
 		}
-		return recvErr
+		return withDetails(s, recvErr)
 	}
 	return cmd
 }
 
 // findStreamMethod finds the service and its streaming method, within
 // lookupTimeout.
-func findStreamMethod(ctx context.Context, cmd *cobra.Command, where *targetFlags, c client.Client, service, method string) (*target, *schema, protoreflect.MethodDescriptor, error) {
+func findStreamMethod(ctx context.Context, cmd *cobra.Command, where *targetFlags, c client.Client, service, method string) (*target, *dynamic.Schema, protoreflect.MethodDescriptor, error) {
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
 	t, s, m, err := where.findMethod(ctx, cmd, c, service, method)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if streamType(m) == rpc.Unary {
-		return nil, nil, nil, fmt.Errorf("%s is a unary method: call it with micro call", procedure(m))
+	if spec := dynamic.Spec(m); spec.StreamType == rpc.Unary {
+		return nil, nil, nil, fmt.Errorf("%s is a unary method: call it with micro call", spec.Procedure)
 	}
 	return t, s, m, nil
 }
@@ -141,16 +142,16 @@ func sendOne(stream client.Stream, req *dynamicpb.Message) error {
 // sendLines sends a request for every line of r that is not blank, then
 // closes the sending side. A line that is not a valid request ends the
 // stream with an error saying where it is.
-func (s *schema) sendLines(stream client.Stream, r io.Reader, md protoreflect.MessageDescriptor) error {
+func sendLines(s *dynamic.Schema, stream client.Stream, r io.Reader, md protoreflect.MessageDescriptor) error {
 	reader := bufio.NewReader(r)
-	at := inputPosition{line: 1}
+	at := dynamic.Position{Line: 1}
 	for {
 		line, readErr := reader.ReadBytes('\n')
 		if readErr != nil && !stderrors.Is(readErr, io.EOF) {
 			return fmt.Errorf("read the requests: %w", readErr)
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
-			req, err := s.decodeMessage(line, md, at)
+			req, err := s.DecodeJSON(line, md, at)
 			if err != nil {
 				return fmt.Errorf("request %w", err)
 			}
@@ -164,15 +165,15 @@ func (s *schema) sendLines(stream client.Stream, r io.Reader, md protoreflect.Me
 		if readErr != nil { // io.EOF
 			return stream.CloseSend()
 		}
-		at.offset += int64(len(line))
-		at.line++
+		at.Offset += int64(len(line))
+		at.Line++
 	}
 }
 
 // receive prints every response of the stream, one per line, until the
 // server ends the call; it returns nil when the server ended it
 // successfully.
-func (s *schema) receive(w io.Writer, stream client.Stream, m protoreflect.MethodDescriptor) error {
+func receive(s *dynamic.Schema, w io.Writer, stream client.Stream, m protoreflect.MethodDescriptor) error {
 	for {
 		res := dynamicpb.NewMessage(m.Output())
 		err := stream.RecvMsg(res)
@@ -182,7 +183,7 @@ func (s *schema) receive(w io.Writer, stream client.Stream, m protoreflect.Metho
 		if err != nil {
 			return err
 		}
-		if err := s.encodeMessage(w, res, false); err != nil {
+		if err := s.EncodeJSON(w, res, false); err != nil {
 			return err
 		}
 		if !m.IsStreamingServer() {

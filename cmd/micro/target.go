@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/registry"
 )
 
@@ -67,23 +69,27 @@ func (f *targetFlags) find(ctx context.Context, cmd *cobra.Command, name string)
 // findSchema finds the service called name and reads its schema through c
 // from one of its nodes. When it finds the service but no node tells its
 // schema, it returns the service and the error.
-func (f *targetFlags) findSchema(ctx context.Context, cmd *cobra.Command, c client.Client, name string) (*target, *schema, error) {
+func (f *targetFlags) findSchema(ctx context.Context, cmd *cobra.Command, c client.Client, name string) (*target, *dynamic.Schema, error) {
 	t, err := f.find(ctx, cmd, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := fetchSchema(ctx, c, t)
+	addresses := t.addresses()
+	if len(addresses) == 0 { // Resolve would ask the client's registry, and it has none
+		return t, nil, fmt.Errorf("service %q has no nodes to read its schema from", t.name)
+	}
+	s, err := dynamic.Resolve(ctx, c, t.name, addresses...)
 	return t, s, err
 }
 
 // findMethod finds the service called service, its schema, and the method
-// of it that method names (see [schema.findMethod]).
-func (f *targetFlags) findMethod(ctx context.Context, cmd *cobra.Command, c client.Client, service, method string) (*target, *schema, protoreflect.MethodDescriptor, error) {
+// of it that method names (see [dynamic.Schema.FindMethod]).
+func (f *targetFlags) findMethod(ctx context.Context, cmd *cobra.Command, c client.Client, service, method string) (*target, *dynamic.Schema, protoreflect.MethodDescriptor, error) {
 	t, s, err := f.findSchema(ctx, cmd, c, service)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	m, err := s.findMethod(t.name, method)
+	m, err := s.FindMethod(t.name, method)
 	if err != nil {
 		return nil, nil, nil, err
 	}

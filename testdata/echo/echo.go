@@ -11,6 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/metadata"
 	"github.com/protomicro/micro/runtime/server"
@@ -21,9 +25,11 @@ import (
 //
 // Echo obeys a few commands in its message, so that a test in another process
 // can provoke each kind of failure: "error:<code>:<message>" returns an
-// errors.Error with that code ("error:not_found:no such user"), "plain:<text>"
-// returns a plain error, "panic" panics, and "sleep:<duration>" waits that long
-// or until the call is canceled.
+// errors.Error with that code ("error:not_found:no such user"),
+// "details:<code>:<message>" returns the same with the details of
+// [ErrorDetails] attached, "plain:<text>" returns a plain error, "panic"
+// panics, and "sleep:<duration>" waits that long or until the call is
+// canceled.
 type Handler struct {
 	// Node, if set, is returned in every EchoResponse, so that a caller can
 	// tell which node of a service answered.
@@ -55,16 +61,35 @@ func (h Handler) Echo(ctx context.Context, req *streaming.EchoRequest) (*streami
 	return res, nil
 }
 
+// ErrorDetails returns the details that Echo attaches to the error it is
+// asked for with "details:<code>:<message>": a google.rpc.ErrorInfo (reason
+// ECHO_ASKED, domain echo.micro.test, metadata code and message) and a
+// google.rpc.RetryInfo of 1.5s.
+func ErrorDetails(code, message string) []proto.Message {
+	return []proto.Message{
+		&errdetails.ErrorInfo{Reason: "ECHO_ASKED", Domain: "echo.micro.test", Metadata: map[string]string{"code": code, "message": message}},
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(1500 * time.Millisecond)},
+	}
+}
+
 func command(ctx context.Context, message string) error {
 	verb, arg, _ := strings.Cut(message, ":")
 	switch verb {
-	case "error":
+	case "error", "details":
 		name, text, _ := strings.Cut(arg, ":")
 		var code errors.Code
 		if err := code.UnmarshalText([]byte(name)); err != nil {
 			return errors.New(errors.CodeInvalidArgument, err)
 		}
-		return errors.New(code, stderrors.New(text))
+		e := errors.New(code, stderrors.New(text))
+		if verb == "details" {
+			for _, detail := range ErrorDetails(name, text) {
+				if err := e.AddDetail(detail); err != nil {
+					return err
+				}
+			}
+		}
+		return e
 	case "plain":
 		return stderrors.New(arg)
 	case "panic":
@@ -120,7 +145,8 @@ func (h Handler) Sum(ctx context.Context, stream server.ClientStream[streaming.S
 }
 
 // Chat answers each message with "echo: " and the message, until the caller
-// closes its side.
+// closes its side. It obeys the commands of Echo in each message's text,
+// ending the stream with the error asked for.
 func (h Handler) Chat(ctx context.Context, stream server.BidiStream[streaming.ChatRequest, streaming.ChatResponse]) (err error) {
 	defer h.ended(streaming.EchoChatProcedure, &err)
 	for {
@@ -129,6 +155,9 @@ func (h Handler) Chat(ctx context.Context, stream server.BidiStream[streaming.Ch
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		if err := command(ctx, req.GetText()); err != nil {
 			return err
 		}
 		if err := stream.Send(&streaming.ChatResponse{Text: fmt.Sprint("echo: ", req.GetText())}); err != nil {

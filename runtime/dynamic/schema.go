@@ -1,4 +1,4 @@
-package main
+package dynamic
 
 import (
 	"context"
@@ -23,46 +23,62 @@ import (
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
-// schema is what a node told through gRPC server reflection about the
-// services it serves: everything micro needs to turn JSON into their
-// messages and back, without their proto files. It is built from the
-// node's answers alone, never from the descriptors linked into micro.
-type schema struct {
+// Schema is what a node told through gRPC server reflection about the
+// services it serves: everything needed to turn JSON into their messages and
+// back, without their proto files. It is built from the node's answers
+// alone, never from the descriptors linked into the program.
+//
+// A Schema does not change once made, and is safe for concurrent use.
+type Schema struct {
 	files *protoregistry.Files
-	types *dynamicpb.Types
+	types resolver
 	// services are those the node lists, by name, infrastructure included.
 	services []protoreflect.ServiceDescriptor
 }
 
-// fetchSchema asks the nodes of t in turn for their schema and returns the
-// first answer.
-func fetchSchema(ctx context.Context, c client.Client, t *target) (*schema, error) {
+// Resolve reads the schema of the service called service through server
+// reflection over c. It asks the nodes at addresses in turn and returns the
+// first answer; with no addresses, it asks the node that c picks for the
+// service, which needs a c with a registry. A node that serves only
+// grpc.reflection.v1alpha is asked with that.
+func Resolve(ctx context.Context, c client.Client, service string, addresses ...string) (*Schema, error) {
+	if len(addresses) == 0 {
+		s, err := reflectNode(ctx, c, service)
+		if err != nil {
+			return nil, fmt.Errorf("read the schema of service %q through server reflection: %w", service, err)
+		}
+		return s, nil
+	}
 	var errs []error
-	for _, n := range t.nodes {
-		s, err := reflectNode(ctx, c, n.address)
+	for _, address := range addresses {
+		s, err := reflectNode(ctx, c, service, client.WithAddress(address))
 		if err == nil {
 			return s, nil
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", n.address, err))
+		errs = append(errs, fmt.Errorf("%s: %w", address, err))
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	return nil, fmt.Errorf("read the schema of service %q through server reflection: %w", t.name, stderrors.Join(errs...))
+	return nil, fmt.Errorf("read the schema of service %q through server reflection: %w", service, stderrors.Join(errs...))
 }
 
-// reflectNode reads the schema of the node at address with grpc.reflection.v1,
-// or with v1alpha for servers that serve only the older version. The two
-// versions' messages are the same on the wire, so the v1 Go types serve for
-// both.
-func reflectNode(ctx context.Context, c client.Client, address string) (*schema, error) {
+// Files returns the files that declare the schema's services and every file
+// those import.
+func (s *Schema) Files() *protoregistry.Files { return s.files }
+
+// reflectNode reads the schema of a node of service, the one opts choose,
+// with grpc.reflection.v1, or with v1alpha for servers that serve only the
+// older version. The two versions' messages are the same on the wire, so
+// the v1 Go types serve for both.
+func reflectNode(ctx context.Context, c client.Client, service string, opts ...client.CallOption) (*Schema, error) {
 	var err error
 	for _, procedure := range []string{
 		rpb.ServerReflection_ServerReflectionInfo_FullMethodName,
 		rpbalpha.ServerReflection_ServerReflectionInfo_FullMethodName,
 	} {
-		var s *schema
-		s, err = reflectWith(ctx, c, address, procedure)
+		var s *Schema
+		s, err = reflectWith(ctx, c, service, procedure, opts)
 		if errors.CodeOf(err) != errors.CodeUnimplemented {
 			return s, err
 		}
@@ -70,13 +86,13 @@ func reflectNode(ctx context.Context, c client.Client, address string) (*schema,
 	return nil, fmt.Errorf("the node serves no gRPC server reflection, which micro needs to read its messages: %w", err)
 }
 
-// reflectWith reads the schema of the node at address through procedure:
-// the services it lists, the files that declare them and every file those
+// reflectWith reads the schema of a node of service through procedure: the
+// services it lists, the files that declare them and every file those
 // import.
-func reflectWith(ctx context.Context, c client.Client, address, procedure string) (*schema, error) {
+func reflectWith(ctx context.Context, c client.Client, service, procedure string, opts []client.CallOption) (*Schema, error) {
 	ctx, cancel := context.WithCancel(ctx) // ends the stream
 	defer cancel()
-	stream, err := c.NewStream(ctx, "", rpc.Spec{Procedure: procedure, StreamType: rpc.BidiStream}, client.WithAddress(address))
+	stream, err := c.NewStream(ctx, service, rpc.Spec{Procedure: procedure, StreamType: rpc.BidiStream}, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -124,14 +140,14 @@ func reflectWith(ctx context.Context, c client.Client, address, procedure string
 // newSchema builds the schema of the services called names from the files
 // that declare them and every file those import, in any order. Names that
 // the files do not declare as services are left out.
-func newSchema(files []*descriptorpb.FileDescriptorProto, names []string) (*schema, error) {
+func newSchema(files []*descriptorpb.FileDescriptorProto, names []string) (*Schema, error) {
 	set := &descriptorpb.FileDescriptorSet{File: slices.Clone(files)}
 	slices.SortFunc(set.File, func(a, b *descriptorpb.FileDescriptorProto) int { return strings.Compare(a.GetName(), b.GetName()) })
 	registry, err := protodesc.NewFiles(set)
 	if err != nil {
 		return nil, fmt.Errorf("the server's descriptors: %w", err)
 	}
-	s := &schema{files: registry, types: dynamicpb.NewTypes(registry)}
+	s := &Schema{files: registry, types: resolver{dynamicpb.NewTypes(registry)}}
 	for _, name := range names {
 		if d, err := registry.FindDescriptorByName(protoreflect.FullName(name)); err == nil {
 			if service, ok := d.(protoreflect.ServiceDescriptor); ok {

@@ -1,4 +1,4 @@
-package main
+package dynamic
 
 import (
 	"bytes"
@@ -6,29 +6,35 @@ import (
 	stderrors "errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
-// inputPosition is where a request starts in what the user gave: its
-// offset in bytes from 0 and its line from 1.
-type inputPosition struct {
-	offset int64
-	line   int
+// Position is where a message starts in a larger input, such as the third
+// line of a stream of requests, so that errors say where a mistake is in the
+// whole input. The zero Position is the start of the input.
+type Position struct {
+	// Offset is the message's offset in bytes from the start of the input.
+	Offset int64
+	// Line is the line the message starts on, from 1; 0 is taken as 1.
+	Line int
 }
 
-// decodeMessage parses data, one JSON object in protobuf's JSON mapping, into
-// a new message of type md; blank data is the empty message. Malformed JSON,
-// and fields and values that md does not have, are errors naming the field
-// and where it is in the input, which data begins at start.
-func (s *schema) decodeMessage(data []byte, md protoreflect.MessageDescriptor, start inputPosition) (*dynamicpb.Message, error) {
+// DecodeJSON parses data, one JSON object in protobuf's JSON mapping, into a
+// new message of type md, which must be one of the schema's; blank data is
+// the empty message. Malformed JSON, and fields and values that md does not
+// have, are errors naming the message type, where the mistake is in the
+// input (which data begins at start) and the field:
+//
+//	greeter.v1.HelloRequest at line 1, column 2 (offset 1): unknown field "nme"
+func (s *Schema) DecodeJSON(data []byte, md protoreflect.MessageDescriptor, start Position) (*dynamicpb.Message, error) {
 	msg := dynamicpb.NewMessage(md)
 	if len(bytes.TrimSpace(data)) == 0 {
 		data = []byte("{}") // and so required fields are checked
@@ -66,13 +72,13 @@ func (s *schema) decodeMessage(data []byte, md protoreflect.MessageDescriptor, s
 
 var protojsonPosition = regexp.MustCompile(`^(.*?) ?\(line (\d+):(\d+)\): (.*)$`)
 
-// errorAt returns the error what about the request of type md in data, at
+// errorAt returns the error what about the message of type md in data, at
 // the byte index i of data.
-func (p inputPosition) errorAt(md protoreflect.MessageDescriptor, data []byte, i int, what string) error {
+func (p Position) errorAt(md protoreflect.MessageDescriptor, data []byte, i int, what string) error {
 	i = max(0, min(i, len(data)))
 	line := bytes.Count(data[:i], []byte("\n"))
 	column := utf8.RuneCount(data[bytes.LastIndexByte(data[:i], '\n')+1:i]) + 1
-	return fmt.Errorf("%s at line %d, column %d (offset %d): %s", md.FullName(), p.line+line, column, p.offset+int64(i), what)
+	return fmt.Errorf("%s at line %d, column %d (offset %d): %s", md.FullName(), max(p.Line, 1)+line, column, p.Offset+int64(i), what)
 }
 
 // indexOf returns the byte index in data of a line (from 1) and column
@@ -104,11 +110,11 @@ func protoMessage(err error) string {
 	return strings.TrimLeft(text, " \u00a0")
 }
 
-// encodeMessage writes msg in protobuf's JSON mapping, as grpcurl does:
-// lowerCamelCase names, no fields that hold their zero value, on several
-// indented lines (indent) or on one. The layout is encoding/json's, because
-// protojson's changes at random from build to build.
-func (s *schema) encodeMessage(w io.Writer, msg protoreflect.ProtoMessage, indent bool) error {
+// EncodeJSON writes msg and a newline in protobuf's JSON mapping, as grpcurl
+// does: lowerCamelCase names, no fields that hold their zero value, on
+// several indented lines (indent) or on one. The layout is encoding/json's,
+// because protojson's changes at random from build to build.
+func (s *Schema) EncodeJSON(w io.Writer, msg proto.Message, indent bool) error {
 	data, err := protojson.MarshalOptions{Resolver: s.types}.Marshal(msg)
 	if err != nil {
 		return fmt.Errorf("encode %s as JSON: %s", msg.ProtoReflect().Descriptor().FullName(), protoMessage(err))
@@ -125,44 +131,4 @@ func (s *schema) encodeMessage(w io.Writer, msg protoreflect.ProtoMessage, inden
 	out.WriteByte('\n')
 	_, err = w.Write(out.Bytes())
 	return err
-}
-
-// openBody opens where the request comes from, or the requests of a stream,
-// one per line: the argument, or -d, or else standard input. An argument or
-// -d value "@file" reads a file, "@-" standard input, and anything else is
-// the JSON itself. terminal reports that the requests come from a terminal,
-// where a person types them.
-func openBody(arg, data string, argGiven, dataGiven bool, stdin io.Reader) (body io.ReadCloser, terminal bool, err error) {
-	source := "@-"
-	switch {
-	case argGiven && dataGiven:
-		return nil, false, &usageError{stderrors.New("give the request as an argument or with -d, not both")}
-	case argGiven:
-		source = arg
-	case dataGiven:
-		source = data
-	}
-	switch name, ok := strings.CutPrefix(source, "@"); {
-	case !ok:
-		return io.NopCloser(strings.NewReader(source)), false, nil
-	case name == "-":
-		return io.NopCloser(stdin), isTerminal(stdin), nil
-	default:
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, false, fmt.Errorf("read the request: %w", err)
-		}
-		return f, false, nil
-	}
-}
-
-// isTerminal reports whether r is a terminal (a character device) rather
-// than a pipe, a file or a buffer.
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

@@ -1,4 +1,4 @@
-package main
+package dynamic
 
 import (
 	"fmt"
@@ -10,14 +10,15 @@ import (
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
-// findMethod returns the method that arg names on the service called
-// service, in any of the spellings micro accepts: the procedure
+// FindMethod returns the method that arg names on the service called
+// service (which the schema is of, for the errors), in any of the spellings
+// micro accepts: the procedure
 // ("/greeter.v1.Greeter/Hello", with or without the leading slash), the
 // service and method ("greeter.v1.Greeter.Hello", "Greeter.Hello"), or the
 // method alone ("Hello") when one service has it. The short spellings look
 // only at the service's own services, not at health checking or reflection.
 // When arg names no method, or several, the error lists the candidates.
-func (s *schema) findMethod(service, arg string) (protoreflect.MethodDescriptor, error) {
+func (s *Schema) FindMethod(service, arg string) (protoreflect.MethodDescriptor, error) {
 	var matches []protoreflect.MethodDescriptor
 	for _, sd := range s.services {
 		own := !infrastructure(sd)
@@ -48,10 +49,10 @@ func (s *schema) findMethod(service, arg string) (protoreflect.MethodDescriptor,
 	return nil, fmt.Errorf("method %q of service %q is ambiguous; name one of:\n  %s", arg, service, strings.Join(names, "\n  "))
 }
 
-// ownMethods returns the methods of the service's own services, not those
-// of health checking and reflection, in the order the node lists the
-// services and they declare their methods.
-func (s *schema) ownMethods() []protoreflect.MethodDescriptor {
+// Methods returns the methods of the service's own services, not those of
+// health checking and reflection, in the order the node lists the services
+// and they declare their methods.
+func (s *Schema) Methods() []protoreflect.MethodDescriptor {
 	var out []protoreflect.MethodDescriptor
 	for _, sd := range s.services {
 		if infrastructure(sd) {
@@ -64,11 +65,11 @@ func (s *schema) ownMethods() []protoreflect.MethodDescriptor {
 	return out
 }
 
-// procedures returns the procedures of [schema.ownMethods], with the kind of
+// procedures returns the procedures of [Schema.Methods], with the kind of
 // the streaming ones.
-func (s *schema) procedures() []string {
+func (s *Schema) procedures() []string {
 	var out []string
-	for _, m := range s.ownMethods() {
+	for _, m := range s.Methods() {
 		p := procedure(m)
 		if kind := streamType(m); kind != rpc.Unary {
 			p += " (" + kind.String() + ")"
@@ -99,9 +100,11 @@ func streamType(m protoreflect.MethodDescriptor) rpc.StreamType {
 	return rpc.Unary
 }
 
-// spec returns the [rpc.Spec] of m, with the idempotency_level of its
-// options, which lets the client retry a call that may be retried.
-func spec(m protoreflect.MethodDescriptor) rpc.Spec {
+// Spec returns what a client needs to call m: its procedure
+// ("/greeter.v1.Greeter/Hello"), which sides stream, and the
+// idempotency_level of its options, which lets the client retry a call that
+// may be retried.
+func Spec(m protoreflect.MethodDescriptor) rpc.Spec {
 	s := rpc.Spec{Procedure: procedure(m), StreamType: streamType(m)}
 	if opts, ok := m.Options().(*descriptorpb.MethodOptions); ok {
 		s.Idempotency = rpc.Idempotency(opts.GetIdempotencyLevel())
