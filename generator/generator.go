@@ -45,12 +45,13 @@ const (
 	clientPackage  = protogen.GoImportPath("github.com/protomicro/micro/runtime/client")
 	serverPackage  = protogen.GoImportPath("github.com/protomicro/micro/runtime/server")
 	errorsPackage  = protogen.GoImportPath("github.com/protomicro/micro/runtime/errors")
-	microPackage   = protogen.GoImportPath("github.com/protomicro/micro/runtime/micro")
 	rpcPackage     = protogen.GoImportPath("github.com/protomicro/micro/runtime/rpc")
 )
 
-// versionMarker is the runtime constant every generated file refers to: the
-// oldest runtime with everything the generated code uses.
+// versionMarker is the constant of package rpc every generated file refers
+// to: the oldest runtime with everything the generated code uses. It is in
+// rpc, not in the service package, so that a client links no registry
+// backend.
 const versionMarker = "IsAtLeastVersion0_1_0"
 
 // Options are protoc-gen-micro's own parameters. The protogen parameters
@@ -140,7 +141,7 @@ func genHeader(g *protogen.GeneratedFile, file *protogen.File, pkg protogen.GoPa
 	g.P("// defined, the runtime is older than this code: upgrade it with")
 	g.P("// go get -u github.com/protomicro/micro, or regenerate this file with the")
 	g.P("// protoc-gen-micro of the runtime's version.")
-	g.P("const _ = ", microPackage.Ident(versionMarker))
+	g.P("const _ = ", rpcPackage.Ident(versionMarker))
 	g.P()
 }
 
