@@ -79,11 +79,29 @@ func (o *Options) Set(name, value string) error {
 	return fmt.Errorf("unknown parameter %q: protoc-gen-micro takes package_suffix, and protoc-gen-go's paths, module and M", name)
 }
 
+// Generate declares the features and editions protoc-gen-micro supports on
+// gen and generates the micro code of every file gen is asked to generate. It
+// is the function [protogen.Options.Run] takes: protoc-gen-micro and micro
+// generate both run it, so that the two cannot drift apart. Mistakes in the
+// protos are reported through gen.Error, so the error it returns is always
+// nil.
+func (o *Options) Generate(gen *protogen.Plugin) error {
+	gen.SupportedFeatures = SupportedFeatures
+	gen.SupportedEditionsMinimum = SupportedEditionsMinimum
+	gen.SupportedEditionsMaximum = SupportedEditionsMaximum
+	for _, file := range gen.Files {
+		if file.Generate {
+			o.GenerateFile(gen, file)
+		}
+	}
+	return nil
+}
+
 // GenerateFile generates the micro code of one proto file and returns it, or
 // returns nil when the file has no services. Mistakes in the proto (a
 // generated name that collides with a message, a malformed google.api.http
 // rule) are reported through gen.Error, naming the proto element.
-func (o Options) GenerateFile(gen *protogen.Plugin, file *protogen.File) *protogen.GeneratedFile {
+func (o *Options) GenerateFile(gen *protogen.Plugin, file *protogen.File) *protogen.GeneratedFile {
 	if len(file.Services) == 0 {
 		return nil
 	}
@@ -113,7 +131,7 @@ type output struct {
 	packageName protogen.GoPackageName
 }
 
-func (o Options) output(file *protogen.File) output {
+func (o *Options) output(file *protogen.File) output {
 	if o.PackageSuffix == "" {
 		return output{
 			filename:    file.GeneratedFilenamePrefix + fileSuffix,

@@ -195,14 +195,9 @@ func runMicro(req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorRespon
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range gen.Files {
-		if f.Generate {
-			opts.GenerateFile(gen, f)
-		}
+	if err := opts.Generate(gen); err != nil {
+		gen.Error(err)
 	}
-	gen.SupportedFeatures = generator.SupportedFeatures
-	gen.SupportedEditionsMinimum = generator.SupportedEditionsMinimum
-	gen.SupportedEditionsMaximum = generator.SupportedEditionsMaximum
 	return gen.Response(), nil
 }
 
