@@ -44,6 +44,7 @@ var goldenCases = []goldenCase{
 	{name: "unary", params: module},
 	{name: "streaming", params: module},
 	{name: "comments", params: module},
+	{name: "commentbytes", params: module},
 	{name: "deprecated", params: module},
 	{name: "proto2", params: module},
 	{name: "editions", params: module},
