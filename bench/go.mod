@@ -81,4 +81,5 @@ tool (
 	connectrpc.com/connect/cmd/protoc-gen-connect-go
 	go-micro.dev/v5/cmd/protoc-gen-micro
 	google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	google.golang.org/protobuf/cmd/protoc-gen-go
 )

@@ -2,6 +2,8 @@ package generator
 
 import (
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -27,7 +29,7 @@ func genComment(g *protogen.GeneratedFile, leading protogen.Comments, isDeprecat
 		if prose != "" {
 			g.P("//")
 		}
-		g.P(strings.TrimSuffix(leading.String(), "\n"))
+		g.P(sanitize(strings.TrimSuffix(leading.String(), "\n")))
 	}
 	if isDeprecated {
 		if prose != "" || leading != "" {
@@ -35,6 +37,27 @@ func genComment(g *protogen.GeneratedFile, leading protogen.Comments, isDeprecat
 		}
 		g.P(deprecationComment)
 	}
+}
+
+// sanitize makes a comment's text valid in Go source whatever bytes the
+// proto file held: the Go scanner rejects NUL, invalid UTF-8 and a byte
+// order mark anywhere but at the start of a file, so the generated file
+// would not parse. Invalid UTF-8 and control characters other than tab and
+// newline become U+FFFD, which shows the reader that something was there; a
+// carriage return (a CRLF proto file) and a byte order mark, both invisible
+// in the source, are dropped.
+func sanitize(text string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n':
+			return r
+		case r == '\r' || r == '\uFEFF':
+			return -1
+		case unicode.IsControl(r):
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(text, string(utf8.RuneError)))
 }
 
 // wrap breaks text into lines of at most commentWidth bytes, at spaces; a

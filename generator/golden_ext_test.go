@@ -44,6 +44,7 @@ var goldenCases = []goldenCase{
 	{name: "unary", params: module},
 	{name: "streaming", params: module},
 	{name: "comments", params: module},
+	{name: "commentbytes", params: module},
 	{name: "deprecated", params: module},
 	{name: "proto2", params: module},
 	{name: "editions", params: module},
@@ -140,7 +141,7 @@ func compileRequest(t *testing.T, name, params string) *pluginpb.CodeGeneratorRe
 
 func runGo(t *testing.T, req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse {
 	t.Helper()
-	resp, err := bufgen.RunPlugin("protoc-gen-go", req)
+	resp, err := bufgen.RunPlugin(t.Context(), repoRoot, "protoc-gen-go", req)
 	if err != nil || resp.Error != nil {
 		t.Fatalf("protoc-gen-go: %v %s", err, resp.GetError())
 	}
@@ -149,7 +150,7 @@ func runGo(t *testing.T, req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGener
 
 func runMicro(t *testing.T, req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse {
 	t.Helper()
-	resp, err := bufgen.RunPlugin("protoc-gen-micro", req)
+	resp, err := bufgen.RunPlugin(t.Context(), repoRoot, "protoc-gen-micro", req)
 	if err != nil {
 		return &pluginpb.CodeGeneratorResponse{Error: proto.String(err.Error())}
 	}

@@ -59,17 +59,8 @@ func main() {
 		}
 	}
 	var opts generator.Options
-	protogen.Options{ParamFunc: opts.Set}.Run(func(gen *protogen.Plugin) error {
-		gen.SupportedFeatures = generator.SupportedFeatures
-		gen.SupportedEditionsMinimum = generator.SupportedEditionsMinimum
-		gen.SupportedEditionsMaximum = generator.SupportedEditionsMaximum
-		for _, file := range gen.Files {
-			if file.Generate {
-				opts.GenerateFile(gen, file)
-			}
-		}
-		return nil
-	})
+	// opts.Generate binds &opts, so it sees the parameters Set records.
+	protogen.Options{ParamFunc: opts.Set}.Run(opts.Generate)
 }
 
 // version is the module version the binary was built from: a tag when

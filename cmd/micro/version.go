@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/protomicro/micro/runtime/micro"
+	"github.com/protomicro/micro/runtime/rpc"
 )
 
 func newVersionCommand() *cobra.Command {
@@ -18,7 +18,7 @@ from, "(devel)" for a build from a checkout) and of the runtime it carries.`,
 		Example: "  micro version",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "micro %s (runtime %s)\n", buildVersion(), micro.Version)
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "micro %s (runtime %s)\n", buildVersion(), rpc.Version)
 			return err
 		},
 	}

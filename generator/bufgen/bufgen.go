@@ -1,8 +1,9 @@
 // Package bufgen does what `buf generate` does for a project whose
 // buf.gen.yaml runs protoc-gen-go and protoc-gen-micro, with neither buf,
 // protoc nor any plugin installed: it compiles the project's protos with
-// protocompile, runs both generators in-process and writes the same bytes buf
-// would. micro generate and micro new use it.
+// protocompile, runs protoc-gen-micro in-process and protoc-gen-go through the
+// Go toolchain, and writes the same bytes buf would. micro generate and micro
+// new use it.
 //
 // Imports resolve from the project's module roots (buf.yaml), then from the
 // well-known types and google/api's annotations.proto and http.proto, which
@@ -142,7 +143,7 @@ func Generate(ctx context.Context, dir string, paths ...string) ([]File, error) 
 	for _, p := range w.plugins {
 		pluginReq := proto.Clone(req).(*pluginpb.CodeGeneratorRequest)
 		pluginReq.Parameter = proto.String(p.opt)
-		res, err := p.run(pluginReq)
+		res, err := p.run(ctx, dir, pluginReq)
 		if err != nil {
 			return nil, fmt.Errorf("plugin %s: %w", p.name, err)
 		}

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/mod/modfile"
+
+	"github.com/protomicro/micro/generator"
 )
 
 // project writes files (path to content) into a new directory and returns it.
@@ -201,6 +204,66 @@ func TestGoogleAPIsMatchTestdata(t *testing.T) {
 		}
 		if !bytes.Equal(builtIn, copied) {
 			t.Errorf("generator/bufgen/googleapis/google/api/%s and testdata/proto/google/api/%s differ; keep them the same", name, name)
+		}
+	}
+}
+
+// TestEditionsMatchProtocGenGo keeps the editions protoc-gen-micro declares
+// the same as protoc-gen-go's, which protobuf-go does not export: the
+// generator refers to messages protoc-gen-go generates.
+func TestEditionsMatchProtocGenGo(t *testing.T) {
+	t.Parallel()
+	dir := project(t, map[string]string{"a/a.proto": "edition = \"2023\";\npackage a;\noption go_package = \"example.com/a\";\nmessage M {}\n"})
+	req, err := Compile(t.Context(), dir, []string{"."}, []string{"a/a.proto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := RunPlugin(t.Context(), filepath.Join("..", ".."), "protoc-gen-go", req)
+	if err != nil || resp.Error != nil {
+		t.Fatalf("protoc-gen-go: %v %s", err, resp.GetError())
+	}
+	if got, want := resp.GetMinimumEdition(), int32(generator.SupportedEditionsMinimum); got != want {
+		t.Errorf("protoc-gen-go's minimum edition = %v, generator.SupportedEditionsMinimum = %v; make them the same", got, want)
+	}
+	if got, want := resp.GetMaximumEdition(), int32(generator.SupportedEditionsMaximum); got != want {
+		t.Errorf("protoc-gen-go's maximum edition = %v, generator.SupportedEditionsMaximum = %v; make them the same", got, want)
+	}
+}
+
+func TestDeclaresTool(t *testing.T) {
+	t.Parallel()
+	const mod = "module example.com/m\n\ngo 1.26\n\ntool " + protocGenGo + "\n"
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		want  bool
+	}{
+		{"tool and go.sum", map[string]string{"go.mod": mod, "go.sum": ""}, true},
+		{"no go.sum", map[string]string{"go.mod": mod}, false},
+		{"no tool", map[string]string{"go.mod": "module example.com/m\n", "go.sum": ""}, false},
+		{"no go.mod", map[string]string{"a.proto": ""}, false},
+	} {
+		if got := declaresTool(project(t, tt.files), protocGenGo); got != tt.want {
+			t.Errorf("%s: declaresTool = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestProtobufVersionMatchesGoMod keeps the protoc-gen-go run for projects
+// that pin none at the protobuf version micro is built and tested with.
+func TestProtobufVersionMatchesGoMod(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := modfile.Parse("go.mod", data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range mod.Require {
+		if req.Mod.Path == "google.golang.org/protobuf" && req.Mod.Version != protobufVersion {
+			t.Errorf("go.mod requires google.golang.org/protobuf %s, but protobufVersion is %s; make them the same", req.Mod.Version, protobufVersion)
 		}
 	}
 }

@@ -1,8 +1,8 @@
 package bufgen
 
 import (
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-	"google.golang.org/protobuf/cmd/protoc-gen-go/internal_gengo"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/types/pluginpb"
 
@@ -32,8 +31,11 @@ type plugin struct {
 	name string // "protoc-gen-go" or "protoc-gen-micro"
 	out  string // relative to the project directory
 	opt  string
-	run  func(*pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error)
+	run  runFunc
 }
+
+// runFunc runs a plugin on a request for the project in dir.
+type runFunc func(ctx context.Context, dir string, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error)
 
 // bufYAML is the part of buf.yaml (v1 or v2) that locates protos.
 type bufYAML struct {
@@ -151,58 +153,36 @@ func builtIn(local []string, remote, v1Plugin, v1Name string) string {
 }
 
 // RunPlugin runs the built-in plugin named name, "protoc-gen-go" or
-// "protoc-gen-micro", on req, as protoc would run its binary. Malformed
-// parameters are an error; mistakes in the protos are reported in the
-// response, as plugins report them.
-func RunPlugin(name string, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
+// "protoc-gen-micro", on req for the Go module in dir, as protoc would run its
+// binary. protoc-gen-micro runs in-process; protoc-gen-go runs through the Go
+// toolchain, at the version the module in dir pins as a tool, or else at the
+// version this program is built with. Malformed parameters are an error;
+// mistakes in the protos are reported in the response, as plugins report
+// them.
+func RunPlugin(ctx context.Context, dir, name string, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
 	run, ok := plugins[name]
 	if !ok {
 		return nil, fmt.Errorf("no built-in plugin %q: there are protoc-gen-go and protoc-gen-micro", name)
 	}
-	return run(req)
+	return run(ctx, dir, req)
 }
 
 // plugins are the plugins built in, by their command name.
-var plugins = map[string]func(*pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error){
+var plugins = map[string]runFunc{
 	"protoc-gen-go":    runGo,
 	"protoc-gen-micro": runMicro,
 }
 
-// runGo is protoc-gen-go, with the same parameters.
-func runGo(req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
-	var flags flag.FlagSet
-	flags.String("plugins", "", "deprecated option")
-	flags.Bool("experimental_strip_nonfunctional_codegen", false, "")
-	gen, err := protogen.Options{ParamFunc: flags.Set}.New(req)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range gen.Files {
-		if f.Generate {
-			internal_gengo.GenerateFile(gen, f)
-		}
-	}
-	gen.SupportedFeatures = internal_gengo.SupportedFeatures
-	gen.SupportedEditionsMinimum = internal_gengo.SupportedEditionsMinimum
-	gen.SupportedEditionsMaximum = internal_gengo.SupportedEditionsMaximum
-	return gen.Response(), nil
-}
-
 // runMicro is protoc-gen-micro.
-func runMicro(req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
+func runMicro(_ context.Context, _ string, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
 	var opts generator.Options
 	gen, err := protogen.Options{ParamFunc: opts.Set}.New(req)
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range gen.Files {
-		if f.Generate {
-			opts.GenerateFile(gen, f)
-		}
+	if err := opts.Generate(gen); err != nil {
+		gen.Error(err)
 	}
-	gen.SupportedFeatures = generator.SupportedFeatures
-	gen.SupportedEditionsMinimum = generator.SupportedEditionsMinimum
-	gen.SupportedEditionsMaximum = generator.SupportedEditionsMaximum
 	return gen.Response(), nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/registry"
+	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/runtime/server"
 )
 
@@ -249,7 +250,7 @@ func (s *Service) describe(addr net.Addr) (*registry.Service, error) {
 			Address: advertise,
 			Metadata: map[string]string{
 				"protocol": "grpc",
-				"runtime":  "micro/" + Version,
+				"runtime":  "micro/" + rpc.Version,
 				"hostname": hostname,
 			},
 		}},

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/protomicro/micro/runtime/server"
+	"github.com/protomicro/micro/testdata/golden/commentbytes"
 	"github.com/protomicro/micro/testdata/golden/comments"
 	"github.com/protomicro/micro/testdata/golden/deprecated"
 	"github.com/protomicro/micro/testdata/golden/editions"
@@ -70,6 +71,29 @@ func TestGoldenComments(t *testing.T) {
 	wantUnimplemented(t, err, comments.LibraryUndocumentedProcedure)
 	_, err = c.Return(ctx, &comments.LendRequest{})
 	wantUnimplemented(t, err, comments.LibraryReturnProcedure)
+}
+
+type pasted struct {
+	commentbytes.UnimplementedPastedHandler
+}
+
+func (pasted) Echo(_ context.Context, req *commentbytes.EchoRequest) (*commentbytes.EchoResponse, error) {
+	return &commentbytes.EchoResponse{Text: req.GetText()}, nil
+}
+
+// TestGoldenCommentBytes runs the package whose proto comments hold bytes
+// that are illegal in Go source: that it compiles is most of the test.
+func TestGoldenCommentBytes(t *testing.T) {
+	t.Parallel()
+	c := commentbytes.NewPastedClient("pasted", inMemory(t, func(s server.Server) error {
+		return commentbytes.RegisterPastedHandler(s, pasted{})
+	}))
+	ctx := testContext(t)
+	if res, err := c.Echo(ctx, &commentbytes.EchoRequest{Text: "hi"}); err != nil || res.GetText() != "hi" {
+		t.Errorf("Echo = %v, %v, want %q", res, err, "hi")
+	}
+	_, err := c.Block(ctx, &commentbytes.EchoRequest{})
+	wantUnimplemented(t, err, commentbytes.PastedBlockProcedure)
 }
 
 type old struct {

@@ -76,7 +76,7 @@ func run(ctx context.Context, root string) error {
 		return codegen.Program{Label: label, Command: "go", Args: []string{"tool", pkg}, Dir: root}
 	}
 	var (
-		goPlugin = codegen.Go{}
+		goPlugin = tool("protoc-gen-go", "google.golang.org/protobuf/cmd/protoc-gen-go")
 		micro    = codegen.Micro{}
 		grpc     = tool("protoc-gen-go-grpc", "google.golang.org/grpc/cmd/protoc-gen-go-grpc")
 		connect  = tool("protoc-gen-connect-go", "connectrpc.com/connect/cmd/protoc-gen-connect-go")

@@ -1,6 +1,6 @@
 // Package codegen compiles .proto files into the request protoc sends its
-// plugins, and runs plugins on it: protoc-gen-go and protoc-gen-micro
-// in-process, any other plugin as a program, the way protoc runs it. The
+// plugins, and runs plugins on it: protoc-gen-micro in-process, any other
+// plugin (protoc-gen-go among them) as a program, the way protoc runs it. The
 // benchmarks generate their code with it (cmd/benchgen), and time the
 // generators with it, so that neither needs protoc.
 package codegen
@@ -39,17 +39,6 @@ type Plugin interface {
 	Generate(ctx context.Context, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error)
 }
 
-// Go is protoc-gen-go, run in-process.
-type Go struct{}
-
-// Name returns "protoc-gen-go".
-func (Go) Name() string { return "protoc-gen-go" }
-
-// Generate runs protoc-gen-go's generator on req.
-func (p Go) Generate(_ context.Context, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
-	return builtIn(p, req)
-}
-
 // Micro is protoc-gen-micro, run in-process from the micro module beside
 // the benchmarks.
 type Micro struct{}
@@ -58,13 +47,8 @@ type Micro struct{}
 func (Micro) Name() string { return "protoc-gen-micro" }
 
 // Generate runs micro's generator on req.
-func (p Micro) Generate(_ context.Context, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
-	return builtIn(p, req)
-}
-
-// builtIn runs one of the plugins micro generate has built in.
-func builtIn(p Plugin, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
-	resp, err := bufgen.RunPlugin(p.Name(), req)
+func (p Micro) Generate(ctx context.Context, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
+	resp, err := bufgen.RunPlugin(ctx, ".", p.Name(), req)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Name(), err)
 	}

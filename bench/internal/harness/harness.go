@@ -117,9 +117,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Binaries {
 		cfg.progress("bench: building the hello-world programs")
-		if r.Binaries, err = measureBinaries(ctx, cfg.ModuleDir); err != nil {
+		if r.Binaries, err = measureBinaries(ctx, cfg.ModuleDir, helloPrograms); err != nil {
 			return nil, err
 		}
+		r.Verdicts = append(r.Verdicts, sizeVerdict(r.Binaries))
 	}
 	return r, nil
 }

@@ -53,7 +53,7 @@ func (r *Report) Markdown() string {
 	}
 	if len(r.Binaries) > 0 {
 		p("\n### Hello-world binaries\n\n")
-		p("The greeter service (proto/greeter/v1) served the way each framework's hello world does it, built with `go build` and default flags.\n\n")
+		p("The greeter service (proto/greeter/v1) served the way each framework's hello world does it, and called once by a program that only calls it (%s: hello/microclient, through micro's generated client at a fixed address; %s: hello/grpcclient), built with `go build` and default flags.\n\n", microClient, grpcClient)
 		p("| program | size | modules linked |\n|---|--:|--:|\n")
 		for _, bin := range r.Binaries {
 			p("| %s | %.1f MiB | %d |\n", bin.Name, float64(bin.Size)/(1<<20), bin.Modules)

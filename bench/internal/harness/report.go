@@ -214,15 +214,7 @@ const (
 func verdicts(cells []Cell) []Verdict {
 	var out []Verdict
 	add := func(goal string, w measure.Workload, value, limit float64, atMost, measured bool) {
-		v := Verdict{Goal: goal, Workload: w.String(), Value: value, Limit: limit, AtMost: atMost, Status: "n/a"}
-		switch {
-		case !measured:
-		case atMost && value <= limit, !atMost && value >= limit:
-			v.Status = "met"
-		default:
-			v.Status = "MISSED"
-		}
-		out = append(out, v)
+		out = append(out, newVerdict(goal, w.String(), value, limit, atMost, measured))
 	}
 	for _, c := range cells {
 		if c.Target != microName {
@@ -254,6 +246,20 @@ func verdicts(cells []Cell) []Verdict {
 		}
 	}
 	return out
+}
+
+// newVerdict judges value against limit: at most limit when atMost, else at
+// least; "n/a" when a side was not measured.
+func newVerdict(goal, workload string, value, limit float64, atMost, measured bool) Verdict {
+	v := Verdict{Goal: goal, Workload: workload, Value: value, Limit: limit, AtMost: atMost, Status: "n/a"}
+	switch {
+	case !measured:
+	case atMost && value <= limit, !atMost && value >= limit:
+		v.Status = "met"
+	default:
+		v.Status = "MISSED"
+	}
+	return v
 }
 
 // Summary returns one line per verdict, for the terminal.

@@ -7,7 +7,7 @@ import (
 	context "context"
 	client "github.com/protomicro/micro/runtime/client"
 	errors "github.com/protomicro/micro/runtime/errors"
-	micro "github.com/protomicro/micro/runtime/micro"
+	rpc "github.com/protomicro/micro/runtime/rpc"
 	server "github.com/protomicro/micro/runtime/server"
 )
 
@@ -16,7 +16,7 @@ import (
 // defined, the runtime is older than this code: upgrade it with
 // go get -u github.com/protomicro/micro, or regenerate this file with the
 // protoc-gen-micro of the runtime's version.
-const _ = micro.IsAtLeastVersion0_1_0
+const _ = rpc.IsAtLeastVersion0_1_0
 
 // The fully-qualified names of the services in mparam/mparam.proto.
 const (

@@ -1,0 +1,27 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/protomicro/micro/testdata/testutil"
+)
+
+// TestClientOnlyDependencies checks that a program that only calls services
+// through generated code links none of the backends a service brings in:
+// generated code refers to the runtime's version marker in runtime/rpc, not
+// in runtime/micro, for this.
+func TestClientOnlyDependencies(t *testing.T) {
+	t.Parallel()
+	deps := testutil.Go(t, "", nil, "list", "-deps", "github.com/protomicro/micro/testdata/clientonly")
+	for _, pkg := range strings.Fields(deps) {
+		for _, backend := range []string{"go.etcd.io/", "github.com/hashicorp/mdns", "go.uber.org/zap"} {
+			if strings.HasPrefix(pkg, backend) {
+				t.Errorf("testdata/clientonly depends on %s; a client-only program must not link %s", pkg, backend)
+			}
+		}
+	}
+	if !strings.Contains(deps, "github.com/protomicro/micro/runtime/rpc\n") {
+		t.Errorf("go list -deps printed no runtime/rpc; is the program still a client of generated code?\n%s", deps)
+	}
+}
