@@ -179,7 +179,7 @@ func genNameConstants(g *protogen.GeneratedFile, file *protogen.File) {
 		return
 	}
 	genComment(g, "", false, "The procedures of the RPCs in "+file.Desc.Path()+
-		": the paths they are called by on the wire, which middleware sees as the Procedure of an rpc.Spec.")
+		": the paths they are called by on the wire, which interceptors see as the Procedure of an rpc.Spec.")
 	g.P("const (")
 	for _, service := range file.Services {
 		n := newNames(service)

@@ -49,6 +49,11 @@ func genRegister(g *protogen.GeneratedFile, service *protogen.Service, n names, 
 		n.Register+" registers h on s as the "+string(service.Desc.FullName())+
 			" service. opts apply to this service's methods only.")
 	g.P("func ", n.Register, "(s ", serverPackage.Ident("Server"), ", h ", n.Handler, ", opts ...", serverPackage.Ident("HandlerOption"), ") error {")
+	// Taking h's methods below would panic on a nil handler, or on a nil
+	// embedded Unimplemented handler: say so as an error instead.
+	g.P("if err := ", serverPackage.Ident("CheckHandler"), "(", n.ServiceName, ", h); err != nil {")
+	g.P("return err")
+	g.P("}")
 	g.P("return s.Register(", serverPackage.Ident("NewServiceDesc"), "(", n.ServiceName, ",")
 	for i, method := range service.Methods {
 		var constructor string

@@ -22,7 +22,6 @@
 //
 // [rpc.Interceptor]: https://pkg.go.dev/github.com/protomicro/micro/runtime/rpc#Interceptor
 // [errors.IsWire]: https://pkg.go.dev/github.com/protomicro/micro/runtime/errors#IsWire
-//
 // [metadata]: https://pkg.go.dev/github.com/protomicro/micro/runtime/metadata
 // [errors.Error]: https://pkg.go.dev/github.com/protomicro/micro/runtime/errors#Error
 package client

@@ -414,6 +414,25 @@ func TestRegisterErrors(t *testing.T) {
 			t.Errorf("%s: Register error = %v, want one containing %q", tt.name, err, tt.want)
 		}
 	}
+	// Handlers that would panic when their methods are taken: an error
+	// naming the service instead.
+	type embedsNil struct {
+		*streaming.UnimplementedEchoHandler
+	}
+	var nilPointer *embedsNil
+	for _, tt := range []struct {
+		name    string
+		handler streaming.EchoHandler
+		want    string
+	}{
+		{"nil", nil, "register service streaming.v1.Echo: the handler is nil"},
+		{"nil pointer", nilPointer, "the handler is a nil *server_test.embedsNil"},
+		{"nil embedded Unimplemented", &embedsNil{}, "embeds a nil *UnimplementedEchoHandler; embed UnimplementedEchoHandler by value"},
+	} {
+		if err := streaming.RegisterEchoHandler(srv, tt.handler); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("RegisterEchoHandler(%s) = %v, want an error containing %q", tt.name, err, tt.want)
+		}
+	}
 	if err := streaming.RegisterEchoHandler(srv, echo.Handler{}); err != nil {
 		t.Fatal(err)
 	}

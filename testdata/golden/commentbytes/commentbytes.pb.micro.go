@@ -25,7 +25,7 @@ const (
 )
 
 // The procedures of the RPCs in commentbytes/commentbytes.proto: the paths they
-// are called by on the wire, which middleware sees as the Procedure of an
+// are called by on the wire, which interceptors see as the Procedure of an
 // rpc.Spec.
 const (
 	// PastedEchoProcedure is the procedure of commentbytes.v1.Pasted.Echo.
@@ -106,6 +106,9 @@ func (UnimplementedPastedHandler) Block(context.Context, *EchoRequest) (*EchoRes
 // RegisterPastedHandler registers h on s as the commentbytes.v1.Pasted service.
 // opts apply to this service's methods only.
 func RegisterPastedHandler(s server.Server, h PastedHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(PastedName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(PastedName,
 		server.NewUnaryMethod(PastedEchoProcedure, h.Echo),
 		server.NewUnaryMethod(PastedBlockProcedure, h.Block),

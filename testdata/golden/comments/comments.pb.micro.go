@@ -25,7 +25,8 @@ const (
 )
 
 // The procedures of the RPCs in comments/comments.proto: the paths they are
-// called by on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// called by on the wire, which interceptors see as the Procedure of an
+// rpc.Spec.
 const (
 	// LibraryLendProcedure is the procedure of comments.v1.Library.Lend.
 	LibraryLendProcedure = "/comments.v1.Library/Lend"
@@ -132,6 +133,9 @@ func (UnimplementedLibraryHandler) Return(context.Context, *LendRequest) (*LendR
 // RegisterLibraryHandler registers h on s as the comments.v1.Library service.
 // opts apply to this service's methods only.
 func RegisterLibraryHandler(s server.Server, h LibraryHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(LibraryName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(LibraryName,
 		server.NewUnaryMethod(LibraryLendProcedure, h.Lend),
 		server.NewUnaryMethod(LibraryUndocumentedProcedure, h.Undocumented),

@@ -27,7 +27,8 @@ const (
 )
 
 // The procedures of the RPCs in deprecated/deprecated.proto: the paths they are
-// called by on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// called by on the wire, which interceptors see as the Procedure of an
+// rpc.Spec.
 const (
 	// OldPingProcedure is the procedure of deprecated.v1.Old.Ping.
 	OldPingProcedure = "/deprecated.v1.Old/Ping"
@@ -102,6 +103,9 @@ func (UnimplementedOldHandler) Ping(context.Context, *PingRequest) (*PingRespons
 //
 // Deprecated: do not use.
 func RegisterOldHandler(s server.Server, h OldHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(OldName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(OldName,
 		server.NewUnaryMethod(OldPingProcedure, h.Ping),
 	), opts...)
@@ -193,6 +197,9 @@ func (UnimplementedMixedHandler) LegacyUndocumented(context.Context, server.Clie
 // RegisterMixedHandler registers h on s as the deprecated.v1.Mixed service.
 // opts apply to this service's methods only.
 func RegisterMixedHandler(s server.Server, h MixedHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(MixedName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(MixedName,
 		server.NewUnaryMethod(MixedCurrentProcedure, h.Current),
 		server.NewServerStreamMethod(MixedLegacyProcedure, h.Legacy),

@@ -25,7 +25,8 @@ const (
 )
 
 // The procedures of the RPCs in editions/editions.proto: the paths they are
-// called by on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// called by on the wire, which interceptors see as the Procedure of an
+// rpc.Spec.
 const (
 	// NotesAddProcedure is the procedure of editions.v1.Notes.Add.
 	NotesAddProcedure = "/editions.v1.Notes/Add"
@@ -95,6 +96,9 @@ func (UnimplementedNotesHandler) Stream(context.Context, server.BidiStream[AddRe
 // RegisterNotesHandler registers h on s as the editions.v1.Notes service. opts
 // apply to this service's methods only.
 func RegisterNotesHandler(s server.Server, h NotesHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(NotesName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(NotesName,
 		server.NewUnaryMethod(NotesAddProcedure, h.Add),
 		server.NewBidiStreamMethod(NotesStreamProcedure, h.Stream),

@@ -25,7 +25,7 @@ const (
 )
 
 // The procedures of the RPCs in http/http.proto: the paths they are called by
-// on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// on the wire, which interceptors see as the Procedure of an rpc.Spec.
 const (
 	// BooksGetBookProcedure is the procedure of http.v1.Books.GetBook.
 	BooksGetBookProcedure = "/http.v1.Books/GetBook"
@@ -191,6 +191,9 @@ func (UnimplementedBooksHandler) NoRoute(context.Context, *GetBookRequest) (*Boo
 // RegisterBooksHandler registers h on s as the http.v1.Books service. opts
 // apply to this service's methods only.
 func RegisterBooksHandler(s server.Server, h BooksHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(BooksName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(BooksName,
 		server.NewUnaryMethod(BooksGetBookProcedure, h.GetBook,
 			server.WithIdempotency(rpc.NoSideEffects),

@@ -28,7 +28,8 @@ const (
 )
 
 // The procedures of the RPCs in importmsg/importmsg.proto: the paths they are
-// called by on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// called by on the wire, which interceptors see as the Procedure of an
+// rpc.Spec.
 const (
 	// RelayHelloProcedure is the procedure of importmsg.v1.Relay.Hello.
 	RelayHelloProcedure = "/importmsg.v1.Relay/Hello"
@@ -114,6 +115,9 @@ func (UnimplementedRelayHandler) Names(context.Context, *emptypb.Empty, server.S
 // RegisterRelayHandler registers h on s as the importmsg.v1.Relay service. opts
 // apply to this service's methods only.
 func RegisterRelayHandler(s server.Server, h RelayHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(RelayName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(RelayName,
 		server.NewUnaryMethod(RelayHelloProcedure, h.Hello),
 		server.NewUnaryMethod(RelayPingProcedure, h.Ping),

@@ -28,7 +28,8 @@ const (
 )
 
 // The procedures of the RPCs in keywords/keywords.proto: the paths they are
-// called by on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// called by on the wire, which interceptors see as the Procedure of an
+// rpc.Spec.
 const (
 	// FuncTypeProcedure is the procedure of keywords.v1.func.type.
 	FuncTypeProcedure = "/keywords.v1.func/type"
@@ -197,6 +198,9 @@ func (UnimplementedFuncHandler) String(context.Context, *Struct) (*Struct, error
 // RegisterFuncHandler registers h on s as the keywords.v1.func service. opts
 // apply to this service's methods only.
 func RegisterFuncHandler(s server.Server, h FuncHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(FuncName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(FuncName,
 		server.NewUnaryMethod(FuncTypeProcedure, h.Type),
 		server.NewServerStreamMethod(FuncGoProcedure, h.Go),
@@ -257,6 +261,9 @@ func (UnimplementedOdd_2Handler) Range(context.Context, server.BidiStream[Struct
 // RegisterOdd_2Handler registers h on s as the keywords.v1.Odd_2 service. opts
 // apply to this service's methods only.
 func RegisterOdd_2Handler(s server.Server, h Odd_2Handler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(Odd_2Name, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(Odd_2Name,
 		server.NewBidiStreamMethod(Odd_2RangeProcedure, h.Range),
 	), opts...)

@@ -25,7 +25,7 @@ const (
 )
 
 // The procedures of the RPCs in mparam/mparam.proto: the paths they are called
-// by on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// by on the wire, which interceptors see as the Procedure of an rpc.Spec.
 const (
 	// MappedGetProcedure is the procedure of mparam.v1.Mapped.Get.
 	MappedGetProcedure = "/mparam.v1.Mapped/Get"
@@ -79,6 +79,9 @@ func (UnimplementedMappedHandler) Get(context.Context, *Msg) (*Msg, error) {
 // RegisterMappedHandler registers h on s as the mparam.v1.Mapped service. opts
 // apply to this service's methods only.
 func RegisterMappedHandler(s server.Server, h MappedHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(MappedName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(MappedName,
 		server.NewUnaryMethod(MappedGetProcedure, h.Get),
 	), opts...)

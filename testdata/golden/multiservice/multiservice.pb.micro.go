@@ -29,7 +29,7 @@ const (
 )
 
 // The procedures of the RPCs in multiservice/multiservice.proto: the paths they
-// are called by on the wire, which middleware sees as the Procedure of an
+// are called by on the wire, which interceptors see as the Procedure of an
 // rpc.Spec.
 const (
 	// UsersGetProcedure is the procedure of multiservice.v1.Users.Get.
@@ -104,6 +104,9 @@ func (UnimplementedUsersHandler) List(context.Context, *ListRequest, server.Serv
 // RegisterUsersHandler registers h on s as the multiservice.v1.Users service.
 // opts apply to this service's methods only.
 func RegisterUsersHandler(s server.Server, h UsersHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(UsersName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(UsersName,
 		server.NewUnaryMethod(UsersGetProcedure, h.Get),
 		server.NewServerStreamMethod(UsersListProcedure, h.List),
@@ -172,6 +175,9 @@ func (UnimplementedOrdersHandler) Place(context.Context, server.ClientStream[Ite
 // RegisterOrdersHandler registers h on s as the multiservice.v1.Orders service.
 // opts apply to this service's methods only.
 func RegisterOrdersHandler(s server.Server, h OrdersHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(OrdersName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(OrdersName,
 		server.NewUnaryMethod(OrdersGetProcedure, h.Get),
 		server.NewClientStreamMethod(OrdersPlaceProcedure, h.Place),
@@ -211,5 +217,8 @@ type UnimplementedEmptyHandler struct{}
 // RegisterEmptyHandler registers h on s as the multiservice.v1.Empty service.
 // opts apply to this service's methods only.
 func RegisterEmptyHandler(s server.Server, h EmptyHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(EmptyName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(EmptyName), opts...)
 }

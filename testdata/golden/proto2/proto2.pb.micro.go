@@ -25,7 +25,7 @@ const (
 )
 
 // The procedures of the RPCs in proto2/proto2.proto: the paths they are called
-// by on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// by on the wire, which interceptors see as the Procedure of an rpc.Spec.
 const (
 	// InventoryReserveProcedure is the procedure of proto2.v1.Inventory.Reserve.
 	InventoryReserveProcedure = "/proto2.v1.Inventory/Reserve"
@@ -91,6 +91,9 @@ func (UnimplementedInventoryHandler) Watch(context.Context, *ReserveRequest, ser
 // RegisterInventoryHandler registers h on s as the proto2.v1.Inventory service.
 // opts apply to this service's methods only.
 func RegisterInventoryHandler(s server.Server, h InventoryHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(InventoryName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(InventoryName,
 		server.NewUnaryMethod(InventoryReserveProcedure, h.Reserve),
 		server.NewServerStreamMethod(InventoryWatchProcedure, h.Watch),

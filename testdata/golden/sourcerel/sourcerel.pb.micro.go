@@ -25,7 +25,8 @@ const (
 )
 
 // The procedures of the RPCs in sourcerel/sourcerel.proto: the paths they are
-// called by on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// called by on the wire, which interceptors see as the Procedure of an
+// rpc.Spec.
 const (
 	// PathsGetProcedure is the procedure of sourcerel.v1.Paths.Get.
 	PathsGetProcedure = "/sourcerel.v1.Paths/Get"
@@ -81,6 +82,9 @@ func (UnimplementedPathsHandler) Get(context.Context, *Msg) (*Msg, error) {
 // RegisterPathsHandler registers h on s as the sourcerel.v1.Paths service. opts
 // apply to this service's methods only.
 func RegisterPathsHandler(s server.Server, h PathsHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(PathsName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(PathsName,
 		server.NewUnaryMethod(PathsGetProcedure, h.Get),
 	), opts...)

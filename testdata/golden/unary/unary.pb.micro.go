@@ -25,7 +25,7 @@ const (
 )
 
 // The procedures of the RPCs in unary/unary.proto: the paths they are called by
-// on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// on the wire, which interceptors see as the Procedure of an rpc.Spec.
 const (
 	// GreeterHelloProcedure is the procedure of unary.v1.Greeter.Hello.
 	GreeterHelloProcedure = "/unary.v1.Greeter/Hello"
@@ -81,6 +81,9 @@ func (UnimplementedGreeterHandler) Hello(context.Context, *HelloRequest) (*Hello
 // RegisterGreeterHandler registers h on s as the unary.v1.Greeter service. opts
 // apply to this service's methods only.
 func RegisterGreeterHandler(s server.Server, h GreeterHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(GreeterName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(GreeterName,
 		server.NewUnaryMethod(GreeterHelloProcedure, h.Hello),
 	), opts...)

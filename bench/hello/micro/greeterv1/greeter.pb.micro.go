@@ -26,7 +26,8 @@ const (
 )
 
 // The procedures of the RPCs in greeter/v1/greeter.proto: the paths they are
-// called by on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// called by on the wire, which interceptors see as the Procedure of an
+// rpc.Spec.
 const (
 	// GreeterServiceHelloProcedure is the procedure of
 	// greeter.v1.GreeterService.Hello.
@@ -86,6 +87,9 @@ func (UnimplementedGreeterServiceHandler) Hello(context.Context, *HelloRequest) 
 // RegisterGreeterServiceHandler registers h on s as the
 // greeter.v1.GreeterService service. opts apply to this service's methods only.
 func RegisterGreeterServiceHandler(s server.Server, h GreeterServiceHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(GreeterServiceName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(GreeterServiceName,
 		server.NewUnaryMethod(GreeterServiceHelloProcedure, h.Hello),
 	), opts...)

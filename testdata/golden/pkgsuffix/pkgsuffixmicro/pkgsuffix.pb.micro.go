@@ -26,7 +26,8 @@ const (
 )
 
 // The procedures of the RPCs in pkgsuffix/pkgsuffix.proto: the paths they are
-// called by on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// called by on the wire, which interceptors see as the Procedure of an
+// rpc.Spec.
 const (
 	// EchoEchoProcedure is the procedure of pkgsuffix.v1.Echo.Echo.
 	EchoEchoProcedure = "/pkgsuffix.v1.Echo/Echo"
@@ -132,6 +133,9 @@ func (UnimplementedEchoHandler) Chat(context.Context, server.BidiStream[pkgsuffi
 // RegisterEchoHandler registers h on s as the pkgsuffix.v1.Echo service. opts
 // apply to this service's methods only.
 func RegisterEchoHandler(s server.Server, h EchoHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(EchoName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(EchoName,
 		server.NewUnaryMethod(EchoEchoProcedure, h.Echo),
 		server.NewServerStreamMethod(EchoCountProcedure, h.Count),

@@ -27,7 +27,7 @@ const (
 )
 
 // The procedures of the RPCs in echo/v1/echo.proto: the paths they are called
-// by on the wire, which middleware sees as the Procedure of an rpc.Spec.
+// by on the wire, which interceptors see as the Procedure of an rpc.Spec.
 const (
 	// EchoServiceEchoProcedure is the procedure of echo.v1.EchoService.Echo.
 	EchoServiceEchoProcedure = "/echo.v1.EchoService/Echo"
@@ -125,6 +125,9 @@ func (UnimplementedEchoServiceHandler) Chat(context.Context, server.BidiStream[v
 // RegisterEchoServiceHandler registers h on s as the echo.v1.EchoService
 // service. opts apply to this service's methods only.
 func RegisterEchoServiceHandler(s server.Server, h EchoServiceHandler, opts ...server.HandlerOption) error {
+	if err := server.CheckHandler(EchoServiceName, h); err != nil {
+		return err
+	}
 	return s.Register(server.NewServiceDesc(EchoServiceName,
 		server.NewUnaryMethod(EchoServiceEchoProcedure, h.Echo),
 		server.NewServerStreamMethod(EchoServiceStreamProcedure, h.Stream),
