@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/build"
 	"io"
 	"io/fs"
 	"os"
@@ -168,11 +169,11 @@ func newTemplateData(arg, modulePath, replace string) (*templateData, error) {
 	name := strings.ToLower(arg)
 	switch {
 	case name == "":
-		return nil, errors.New("the name is empty")
+		return nil, &usageError{errors.New("the name is empty")}
 	case strings.ContainsAny(name, `/\`) || strings.Contains(name, ".."):
-		return nil, fmt.Errorf("name %q contains a path; give a plain name, and --dir to choose where the project goes", arg)
+		return nil, &usageError{fmt.Errorf("name %q contains a path; give a plain name, and --dir to choose where the project goes", arg)}
 	case !isName(name):
-		return nil, fmt.Errorf("name %q is not usable: use letters, digits, '-' and '_', starting with a letter (it becomes the proto package and Go identifiers)", arg)
+		return nil, &usageError{fmt.Errorf("name %q is not usable: use letters, digits, '-' and '_', starting with a letter (it becomes the proto package and Go identifiers)", arg)}
 	}
 	words := strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' })
 	service := ""
@@ -183,10 +184,13 @@ func newTemplateData(arg, modulePath, replace string) (*templateData, error) {
 		service += "Service"
 	}
 	if modulePath == "" {
+		if err := checkModulePath(name); err != nil {
+			return nil, &usageError{fmt.Errorf("name %q is not usable as the module path: %w; choose another name, or give --module a path such as example.com/%s", arg, err, name)}
+		}
 		modulePath = name
 	}
-	if err := module.CheckImportPath(modulePath); err != nil {
-		return nil, fmt.Errorf("module path %q: %w", modulePath, err)
+	if err := checkModulePath(modulePath); err != nil {
+		return nil, &usageError{fmt.Errorf("--module %q: %w", modulePath, err)}
 	}
 	version, replace, err := runtimeRequirement(replace)
 	if err != nil {
@@ -208,6 +212,45 @@ func newTemplateData(arg, modulePath, replace string) (*templateData, error) {
 		GoMinor:      goMinor,
 		BufVersion:   bufVersion,
 	}, nil
+}
+
+// reservedPaths are the first path elements the go command keeps for
+// itself: its package patterns ("go help packages") and the modules of the
+// Go toolchain.
+var reservedPaths = map[string]string{
+	"main":      "the name of every program's top-level package",
+	"all":       "a package pattern of the go command",
+	"std":       "a package pattern of the go command",
+	"cmd":       "a package pattern of the go command",
+	"tool":      "a package pattern of the go command",
+	"work":      "a package pattern of the go command",
+	"go":        "the module path of the Go toolchain",
+	"toolchain": "the module path of the Go toolchain",
+}
+
+// checkModulePath reports why the go command could not build a module at
+// path: a malformed path, a name the go command reserves, or a first
+// element that is a standard library package, which the module's packages
+// would clash with. Paths whose first element has a dot are held to the
+// rules of published modules ([module.CheckPath]); others, which go mod init
+// also accepts, to those of import paths.
+func checkModulePath(path string) error {
+	first, _, _ := strings.Cut(path, "/")
+	if strings.Contains(first, ".") {
+		return module.CheckPath(path)
+	}
+	if err := module.CheckImportPath(path); err != nil {
+		return err
+	}
+	if why, ok := reservedPaths[first]; ok {
+		return fmt.Errorf("%q is reserved: it is %s", first, why)
+	}
+	if goroot := build.Default.GOROOT; goroot != "" {
+		if info, err := os.Stat(filepath.Join(goroot, "src", first)); err == nil && info.IsDir() {
+			return fmt.Errorf("%q is a package of the standard library, which the module's packages would clash with", first)
+		}
+	}
+	return nil
 }
 
 func isName(name string) bool {
