@@ -34,7 +34,10 @@ types through gRPC server reflection, so it needs no proto files, and it
 rejects malformed JSON and fields the request does not have before calling.
 
 A failed call prints its code and message, "micro: not_found: no such book",
-and exits with status 1.`,
+and exits with status 1. A mistake in the command line (a method the service
+does not have, a streaming method, a request that does not fit the method)
+exits with status 2 before anything is sent, and an interrupted call with
+status 130.`,
 		Example: `  micro call greeter Hello '{"name": "Ada"}'
   micro call greeter greeter.v1.Greeter.Hello -d @request.json
   echo '{"name": "Ada"}' | micro call greeter /greeter.v1.Greeter/Hello
@@ -72,11 +75,11 @@ and exits with status 1.`,
 			return err
 		}
 		if kind := streamType(m); kind != rpc.Unary {
-			return fmt.Errorf("%s is a %s method: call it with micro stream", procedure(m), kind)
+			return &usageError{fmt.Errorf("%s is a %s method: call it with micro stream", procedure(m), kind)}
 		}
 		req, err := s.decodeMessage(request, m.Input(), inputPosition{line: 1})
 		if err != nil {
-			return fmt.Errorf("request %w", err)
+			return &usageError{fmt.Errorf("request %w", err)}
 		}
 		res := dynamicpb.NewMessage(m.Output())
 		err = c.Invoke(ctx, t.name, spec(m), req, res, client.WithAddress(t.addresses()...), client.WithMetadata(pairs...))

@@ -32,7 +32,8 @@ versions and how many nodes serve it, sorted by name.`,
 	}
 	where := addRegistryFlags(cmd, env)
 	output := addOutputFlag(cmd)
-	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "how long to wait for the registry (0 for no limit)")
+	timeout = 10 * time.Second
+	cmd.Flags().Var((*duration)(&timeout), "timeout", "how long to wait for the registry (0 for no limit)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx, cancel := commandContext(cmd, timeout)
 		defer cancel()

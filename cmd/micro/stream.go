@@ -38,8 +38,11 @@ whole input (none is the empty request). Responses are printed as they
 arrive, one JSON object per line.
 
 METHOD is spelled as for micro call. A failed stream prints its code and
-message and exits with status 1; so does a request line that is not valid
-JSON for the method, which is not sent.`,
+message and exits with status 1; an interrupted one exits with status 130. A
+request line that is not valid JSON for the method is not sent, nor any line
+after it, and micro exits with status 2: a bidirectional stream is closed
+there as at the end of the input, and the responses to the lines before it
+are printed; a client stream is aborted.`,
 		Example: `  micro stream echo Count '{"n": 3}'
   printf '{"number": 1}\n{"number": 2}\n' | micro stream echo Sum
   micro stream echo streaming.v1.Echo.Chat -d @messages.jsonl
@@ -78,7 +81,7 @@ JSON for the method, which is not sent.`,
 				}
 			}
 			if first, err = s.decodeMessage(request, m.Input(), inputPosition{line: 1}); err != nil {
-				return fmt.Errorf("request %w", err)
+				return &usageError{fmt.Errorf("request %w", err)}
 			}
 		}
 
@@ -93,8 +96,16 @@ JSON for the method, which is not sent.`,
 			go func() {
 				err := s.sendLines(stream, input, m.Input())
 				sent <- err
-				if err != nil {
-					cancel() // ends the stream, and so the receiving below
+				switch {
+				case err == nil:
+				case m.IsStreamingServer():
+					// Bidi: end the input here, so that the server answers
+					// the requests it has and the responses are printed.
+					_ = stream.CloseSend()
+				default:
+					// A client stream's one response comes after the input,
+					// which is wrong: abort rather than send part of it.
+					cancel()
 				}
 			}()
 		}
@@ -122,7 +133,7 @@ func findStreamMethod(ctx context.Context, cmd *cobra.Command, where *targetFlag
 		return nil, nil, nil, err
 	}
 	if streamType(m) == rpc.Unary {
-		return nil, nil, nil, fmt.Errorf("%s is a unary method: call it with micro call", procedure(m))
+		return nil, nil, nil, &usageError{fmt.Errorf("%s is a unary method: call it with micro call", procedure(m))}
 	}
 	return t, s, m, nil
 }
@@ -152,7 +163,7 @@ func (s *schema) sendLines(stream client.Stream, r io.Reader, md protoreflect.Me
 		if len(bytes.TrimSpace(line)) > 0 {
 			req, err := s.decodeMessage(line, md, at)
 			if err != nil {
-				return fmt.Errorf("request %w", err)
+				return &usageError{fmt.Errorf("request %w; it was not sent, nor any line after it", err)}
 			}
 			if err := stream.SendMsg(req); err != nil {
 				if stderrors.Is(err, io.EOF) {
