@@ -78,9 +78,16 @@ workflow and a README. It then runs go mod tidy, so that go run . works at once.
 
 NAME is lower-cased; it may hold letters, digits, '-' and '_', starting with a
 letter. The kinds of project are "service" (the default) and "client", a
-program that calls the service NAME through its generated client; --template
-can also name a directory of templates that override the built-in service
-templates file by file.
+program that calls the service NAME through its generated client.
+
+--template can also name a directory laid over the built-in service
+templates. Its files are matched to the built-in ones by the path they render
+to: a file ending in .tmpl is a text/template whose name and content are
+rendered (with .Name, .Module, .ProtoName, .ProtoPackage, .GoPackage,
+.Service) and lose the suffix, and any other file is copied as it is. A file
+of the directory replaces the built-in file that renders to the same path,
+whichever of the two ends in .tmpl (README.md replaces README.md.tmpl);
+the directory's other files are added.
 
 The project requires the runtime at this binary's version. A development build
 of micro (go build ./cmd/micro in a checkout) instead makes go.mod replace the
@@ -118,11 +125,11 @@ func (o *newOptions) run(ctx context.Context, log io.Writer, arg string) error {
 	if err := checkDestination(dir, o.force); err != nil {
 		return err
 	}
-	tmpl, err := templateFS(o.template)
+	layers, err := templateLayers(o.template)
 	if err != nil {
 		return err
 	}
-	files, err := render(tmpl, data)
+	files, err := render(layers, data)
 	if err != nil {
 		return err
 	}
@@ -335,90 +342,74 @@ func checkDestination(dir string, force bool) error {
 	return nil
 }
 
-// templateFS returns the templates of a kind, or those of a directory laid
-// over the service templates.
-func templateFS(kind string) (fs.FS, error) {
+// templateLayers returns the templates of a kind, or those of a directory
+// and, under them, the service templates it overrides: the first layer wins.
+func templateLayers(kind string) ([]fs.FS, error) {
 	if info, err := os.Stat(kind); err == nil && info.IsDir() && (strings.ContainsAny(kind, `/\`) || strings.HasPrefix(kind, ".") || !slices.Contains(templates.Kinds(), kind)) {
 		base, err := templates.FS("service")
 		if err != nil {
 			return nil, err
 		}
-		return overlay{top: os.DirFS(kind), base: base}, nil
+		return []fs.FS{os.DirFS(kind), base}, nil
 	}
-	return templates.FS(kind)
+	tmpl, err := templates.FS(kind)
+	if err != nil {
+		return nil, err
+	}
+	return []fs.FS{tmpl}, nil
 }
 
-// overlay is a file system whose files come from top, or else from base.
-type overlay struct{ top, base fs.FS }
-
-func (o overlay) Open(name string) (fs.File, error) {
-	if f, err := o.top.Open(name); err == nil {
-		if info, err := f.Stat(); err == nil && !info.IsDir() {
-			return f, nil
-		}
-		_ = f.Close()
-	}
-	return o.base.Open(name)
-}
-
-// files lists the files of both layers.
-func (o overlay) files() ([]string, error) {
-	var names []string
-	for _, layer := range []fs.FS{o.top, o.base} {
-		err := fs.WalkDir(layer, ".", func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && !slices.Contains(names, p) {
-				names = append(names, p)
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return names, nil
-}
-
-// render renders every template of tmpl with data: names and contents of
-// files ending in .tmpl are templates and lose the suffix; other files are
-// copied.
-func render(tmpl fs.FS, data *templateData) ([]bufgen.File, error) {
-	var names []string
-	if o, ok := tmpl.(overlay); ok {
-		var err error
-		if names, err = o.files(); err != nil {
-			return nil, err
-		}
-	} else {
-		err := fs.WalkDir(tmpl, ".", func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				names = append(names, p)
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
+// render renders every template of the layers with data: names and contents
+// of files ending in .tmpl are templates and lose the suffix; other files are
+// copied. A file of a layer replaces the files of the layers after it that
+// render to the same path, whichever of them are templates.
+func render(layers []fs.FS, data *templateData) ([]bufgen.File, error) {
 	var out []bufgen.File
-	for _, name := range names {
-		content, err := fs.ReadFile(tmpl, name)
+	for _, layer := range layers {
+		files, err := renderLayer(layer, data)
 		if err != nil {
 			return nil, err
+		}
+		for _, f := range files {
+			if !slices.ContainsFunc(out, func(o bufgen.File) bool { return o.Path == f.Path }) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out, nil
+}
+
+// renderLayer renders the files of one layer of templates.
+func renderLayer(layer fs.FS, data *templateData) ([]bufgen.File, error) {
+	var out []bufgen.File
+	sources := map[string]string{} // target path -> template it came from
+	err := fs.WalkDir(layer, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		content, err := fs.ReadFile(layer, name)
+		if err != nil {
+			return err
 		}
 		target := name
 		if strings.HasSuffix(name, ".tmpl") {
 			if target, err = execute(name, strings.TrimSuffix(name, ".tmpl"), data); err != nil {
-				return nil, err
+				return err
 			}
 			rendered, err := execute(name, string(content), data)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			content = []byte(rendered)
 		}
+		if other, ok := sources[target]; ok {
+			return fmt.Errorf("templates %s and %s both render to %s; keep one", other, name, target)
+		}
+		sources[target] = name
 		out = append(out, bufgen.File{Path: target, Content: content})
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 func execute(name, text string, data *templateData) (string, error) {
