@@ -64,6 +64,9 @@ type templateData struct {
 type newOptions struct {
 	module, dir, template, replace    string
 	dryRun, force, noGenerate, noTidy bool
+	// writeFile writes one file of the project, [os.WriteFile] when nil;
+	// tests make it fail.
+	writeFile func(name string, data []byte, perm fs.FileMode) error
 }
 
 func newNewCommand() *cobra.Command {
@@ -106,7 +109,7 @@ runtime with that checkout, found without flags; --replace names another.`,
 	flags.StringVar(&o.dir, "dir", "", "directory to create (default NAME)")
 	flags.StringVar(&o.template, "template", "service", `kind of project ("service", "client") or a directory of templates`)
 	flags.BoolVar(&o.dryRun, "dry-run", false, "list the files that would be written, and write nothing")
-	flags.BoolVar(&o.force, "force", false, "write into a directory that exists and is not empty")
+	flags.BoolVar(&o.force, "force", false, "write into a directory that exists and is not empty, replacing its files of the same paths (listed as replaced)")
 	flags.BoolVar(&o.noGenerate, "no-generate", false, "do not generate code from the proto")
 	flags.BoolVar(&o.noTidy, "no-tidy", false, "do not run go mod tidy (the project needs it before it builds)")
 	flags.StringVar(&o.replace, "replace", "", "micro checkout to replace the runtime with (default: the checkout of a development build)")
@@ -143,19 +146,28 @@ func (o *newOptions) run(ctx context.Context, log io.Writer, arg string) error {
 	slices.SortFunc(files, func(a, b bufgen.File) int { return strings.Compare(a.Path, b.Path) })
 	if o.dryRun {
 		for _, f := range files {
-			logf(log, "would create %s\n", path.Join(filepath.ToSlash(dir), f.Path))
+			verb := "would create"
+			if exists(filepath.Join(dir, filepath.FromSlash(f.Path))) {
+				verb = "would overwrite"
+			}
+			logf(log, "%s %s\n", verb, path.Join(filepath.ToSlash(dir), f.Path))
 		}
 		return nil
 	}
-	for _, f := range files {
-		target := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
+	write := o.writeFile
+	if write == nil {
+		write = os.WriteFile
+	}
+	replaced, err := writeProject(dir, files, write)
+	if err != nil {
+		return err
+	}
+	for i, f := range files {
+		verb := "created"
+		if replaced[i] {
+			verb = "replaced"
 		}
-		if err := os.WriteFile(target, f.Content, 0o644); err != nil {
-			return err
-		}
-		logf(log, "created %s\n", path.Join(filepath.ToSlash(dir), f.Path))
+		logf(log, "%s %s\n", verb, path.Join(filepath.ToSlash(dir), f.Path))
 	}
 	if !o.noTidy {
 		logf(log, "running go mod tidy (this fetches the modules the project needs)\n")
@@ -422,6 +434,57 @@ func execute(name, text string, data *templateData) (string, error) {
 		return "", fmt.Errorf("template %s: %w", name, err)
 	}
 	return b.String(), nil
+}
+
+// writeProject writes files into dir through a staging directory beside
+// it, so that a failure to write them (a full disk) leaves dir as it was: a
+// dir that is not there or is empty becomes the staging directory by one
+// rename, and a dir with files in it (--force) receives each file by rename
+// once all are written. It returns which files replaced one that was there.
+func writeProject(dir string, files []bufgen.File, write func(string, []byte, fs.FileMode) error) ([]bool, error) {
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	staging, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".micro-new-")
+	if err != nil {
+		return nil, fmt.Errorf("write the project: %w", err)
+	}
+	defer func() { _ = os.RemoveAll(staging) }() // gone already when renamed whole
+	for _, f := range files {
+		staged := filepath.Join(staging, filepath.FromSlash(f.Path))
+		err := os.MkdirAll(filepath.Dir(staged), 0o755)
+		if err == nil {
+			err = write(staged, f.Content, 0o644)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("write the project: %w; nothing was written to %s", err, dir)
+		}
+	}
+	replaced := make([]bool, len(files))
+	if err := os.Remove(dir); err == nil || errors.Is(err, fs.ErrNotExist) {
+		if err := os.Chmod(staging, 0o755); err != nil { // MkdirTemp's is 0700
+			return nil, err
+		}
+		return replaced, os.Rename(staging, dir)
+	}
+	for i, f := range files {
+		target := filepath.Join(dir, filepath.FromSlash(f.Path))
+		replaced[i] = exists(target)
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(filepath.Join(staging, filepath.FromSlash(f.Path)), target); err != nil {
+			return nil, err
+		}
+	}
+	return replaced, nil
+}
+
+// exists reports whether there is a file (of any kind) at name.
+func exists(name string) bool {
+	_, err := os.Lstat(name)
+	return err == nil
 }
 
 // generateInStaging writes files to a temporary directory and generates
