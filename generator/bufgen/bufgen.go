@@ -79,6 +79,12 @@ func Compile(ctx context.Context, dir string, roots, files []string) (*pluginpb.
 		}, nil),
 	}
 	compiled, err := compiler.Compile(ctx, files...)
+	var posErr reporter.ErrorWithPos
+	if len(problems) == 0 && errors.As(err, &posErr) {
+		// A missing import is returned, not reported: it is an error in
+		// the protos all the same.
+		problems = append(problems, describe(dir, roots, posErr))
+	}
 	if len(problems) > 0 {
 		return nil, &CompileError{Errors: problems}
 	}
@@ -115,7 +121,18 @@ func describe(dir string, roots []string, err reporter.ErrorWithPos) string {
 			break
 		}
 	}
-	return fmt.Sprintf("%s:%d:%d: %v", name, pos.Line, pos.Col, errors.Unwrap(err))
+	msg := errors.Unwrap(err)
+	var missing *fs.PathError
+	if errors.As(err, &missing) && errors.Is(missing, fs.ErrNotExist) {
+		imported := missing.Path // as the first root resolved it
+		if len(roots) > 0 {
+			if rel, err := filepath.Rel(filepath.Join(dir, roots[0]), imported); err == nil {
+				imported = filepath.ToSlash(rel)
+			}
+		}
+		msg = fmt.Errorf("import %q not found: it is in no module of the project (%s) and is not built in (the well-known types, google/api/annotations.proto, google/api/http.proto)", imported, strings.Join(roots, ", "))
+	}
+	return fmt.Sprintf("%s:%d:%d: %v", name, pos.Line, pos.Col, msg)
 }
 
 // Generate compiles the project in dir and runs the plugins of its
