@@ -23,8 +23,8 @@
 //
 //	micro services
 //	micro describe greeter
-//	micro call greeter Hello '{"name": "Ada"}'
-//	echo '{"n": 3}' | micro stream echo Count
+//	micro call greeter SayHello '{"name": "Ada"}'
+//	echo '{"count": 3}' | micro stream greeter CountTo
 //	micro health
 package main
 
@@ -87,10 +87,11 @@ The commands that talk to running services find them in a registry, chosen
 with --registry and --registry_address or MICRO_REGISTRY and
 MICRO_REGISTRY_ADDRESS as for services (the local registry by default), and
 read their schemas through gRPC server reflection: no proto files needed.`,
-		Example: `  micro services
+		Example: `  micro new greeter
+  micro services
   micro describe greeter
-  micro call greeter Hello '{"name": "Ada"}'
-  micro completion bash > /etc/bash_completion.d/micro`,
+  micro call greeter SayHello '{"name": "Ada"}'
+  source <(micro completion bash)`,
 		Args:          usageArgs(cobra.NoArgs),
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		SilenceErrors: true,

@@ -27,7 +27,7 @@ func newServicesCommand(env lookupEnv) *cobra.Command {
 versions and how many nodes serve it, sorted by name.`,
 		Example: `  micro services
   micro services -o json
-  micro services --registry etcd --registry_address 10.0.0.1:2379`,
+  micro services --registry local --registry_address "${TMPDIR:-/tmp}/micro-$(id -u)/registry"`,
 		Args: usageArgs(cobra.NoArgs),
 	}
 	where := addRegistryFlags(cmd, env)

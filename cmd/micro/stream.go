@@ -43,10 +43,9 @@ request line that is not valid JSON for the method is not sent, nor any line
 after it, and micro exits with status 2: a bidirectional stream is closed
 there as at the end of the input, and the responses to the lines before it
 are printed; a client stream is aborted.`,
-		Example: `  micro stream echo Count '{"n": 3}'
-  printf '{"number": 1}\n{"number": 2}\n' | micro stream echo Sum
-  micro stream echo streaming.v1.Echo.Chat -d @messages.jsonl
-  micro stream echo Chat          # type one JSON message per line, then Ctrl-D`,
+		Example: `  micro stream greeter CountTo '{"count": 3}'
+  echo '{"count": 3}' | micro stream greeter greeter.v1.GreeterService.CountTo
+  micro stream greeter CountTo -d '{"count": 2}'`,
 		Args: usageArgs(cobra.RangeArgs(2, 3)),
 	}
 	where := addTargetFlags(cmd, env, 0, "how long the whole stream may take")
