@@ -22,7 +22,7 @@ func TestRun(t *testing.T) {
 		status         int
 		stdout, stderr string
 	}{
-		{args: []string{"version"}, stdout: "micro (devel) (runtime "},
+		{args: []string{"version"}, stdout: "micro (devel) (runtime ", stderr: "micro has no release yet"},
 		{args: []string{"version", "extra"}, status: 2, stderr: `micro: unknown command "extra" for "micro version"`},
 		{args: []string{"--bogus"}, status: 2, stderr: "micro: unknown flag: --bogus"},
 		{args: []string{"nosuch"}, status: 2, stderr: `micro: unknown command "nosuch" for "micro"`},
