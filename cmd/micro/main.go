@@ -88,6 +88,7 @@ with --registry and --registry_address or MICRO_REGISTRY and
 MICRO_REGISTRY_ADDRESS as for services (the local registry by default), and
 read their schemas through gRPC server reflection: no proto files needed.`,
 		Example: `  micro new greeter
+  micro proto export third_party
   micro services
   micro describe greeter
   micro call greeter SayHello '{"name": "Ada"}'
@@ -103,6 +104,7 @@ read their schemas through gRPC server reflection: no proto files needed.`,
 	root.AddCommand(
 		newNewCommand(),
 		newGenerateCommand(),
+		newProtoCommand(),
 		newServicesCommand(env),
 		newDescribeCommand(env),
 		newCallCommand(env),

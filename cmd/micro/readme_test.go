@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/protomicro/micro/runtime/registry/local"
 	"github.com/protomicro/micro/testdata/testutil"
 )
@@ -104,8 +106,11 @@ func TestReadmeCommands(t *testing.T) {
 	// (and a build cache already warm).
 	newCtx, cancel := context.WithTimeout(t.Context(), testutil.BuildTimeout)
 	defer cancel()
-	root := newRootCommand(noEnv)
-	for _, cmd := range append(root.Commands(), root) {
+	commands := []*cobra.Command{newRootCommand(noEnv)}
+	for i := 0; i < len(commands); i++ {
+		commands = append(commands, commands[i].Commands()...)
+	}
+	for _, cmd := range commands {
 		for _, line := range strings.Split(cmd.Example, "\n") {
 			if line = strings.TrimSpace(line); line == "" {
 				continue
@@ -119,27 +124,24 @@ func TestReadmeCommands(t *testing.T) {
 	}
 }
 
-// shellLines returns the lines of the first ```sh block after heading in
-// markdown, without blank lines.
+// shellLines returns the lines of the first ```sh block of the section
+// under heading in markdown, without blank lines.
 func shellLines(t *testing.T, markdown []byte, heading string) []string {
 	t.Helper()
 	_, section, ok := bytes.Cut(markdown, []byte("\n"+heading+"\n"))
 	if !ok {
 		t.Fatalf("README.md has no section %q", heading)
 	}
-	_, block, ok := bytes.Cut(section, []byte("```sh\n"))
-	if next := bytes.Index(section, []byte("\n## ")); !ok || next >= 0 && next < bytes.Index(section, []byte("```sh\n")) {
+	section, _, _ = bytes.Cut(section, []byte("\n## "))
+	blocks := fencedBlocks(section)["sh"]
+	if len(blocks) == 0 {
 		t.Fatalf("README.md section %q has no ```sh block", heading)
 	}
-	block, _, _ = bytes.Cut(block, []byte("```"))
 	var lines []string
-	for _, line := range strings.Split(string(block), "\n") {
+	for _, line := range strings.Split(blocks[0], "\n") {
 		if strings.TrimSpace(line) != "" {
 			lines = append(lines, line)
 		}
-	}
-	if len(lines) == 0 {
-		t.Fatalf("README.md section %q has an empty ```sh block", heading)
 	}
 	return lines
 }

@@ -53,6 +53,18 @@ func (e *CompileError) Error() string {
 	return strings.Join(e.Errors, "\n")
 }
 
+// Imports returns the protos that imports resolve to besides the project's
+// own and the well-known types, by import path: google/api/annotations.proto
+// and google/api/http.proto. micro proto export writes them out for protoc
+// and buf.
+func Imports() fs.FS {
+	builtIn, err := fs.Sub(googleAPIs, "googleapis")
+	if err != nil {
+		panic(err) // a constant, valid path into the embedded files
+	}
+	return builtIn
+}
+
 // Compile compiles files (import paths, "greeter/v1/greeter.proto") found in
 // the roots, directories relative to dir, and returns the request protoc would
 // send plugins for them, without parameters. A proto that does not compile
@@ -62,10 +74,7 @@ func Compile(ctx context.Context, dir string, roots, files []string) (*pluginpb.
 	for _, root := range roots {
 		importPaths = append(importPaths, filepath.Join(dir, root))
 	}
-	builtIn, err := fs.Sub(googleAPIs, "googleapis")
-	if err != nil {
-		return nil, err
-	}
+	builtIn := Imports()
 	var problems []string
 	compiler := protocompile.Compiler{
 		Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
