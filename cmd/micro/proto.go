@@ -26,7 +26,7 @@ google.api.http imports. Give DIR to protoc with -I DIR, or list it as a module
 in buf.yaml, and protoc and buf find them as micro generate does. Files already
 there with the same content are left alone.`,
 		Example: `  micro proto export third_party`,
-		Args: usageArgs(cobra.ExactArgs(1)),
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return exportProtos(cmd.ErrOrStderr(), args[0])
 		},
