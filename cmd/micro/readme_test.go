@@ -57,6 +57,7 @@ func TestReadmeCommands(t *testing.T) {
 		setup = append(setup, serving[:i])
 		serving = serving[i+2:]
 	}
+	untracked := gitUntracked(t, checkout)
 	script := "set -euxo pipefail\n" + strings.Join(setup, "\n") + "\nexport -p > " + state + "\npwd >> " + state + "\n"
 	ctx, cancel := context.WithTimeout(t.Context(), 2*testutil.BuildTimeout) // go build, then micro new's go mod tidy
 	defer cancel()
@@ -64,6 +65,9 @@ func TestReadmeCommands(t *testing.T) {
 	stateText, err := os.ReadFile(state)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := gitUntracked(t, checkout); got != untracked {
+		t.Errorf("following Start a service left files in the checkout that git does not ignore:\n%s\nbefore:\n%s", got, untracked)
 	}
 	lines := strings.Split(strings.TrimSpace(string(stateText)), "\n")
 	project := lines[len(lines)-1]
@@ -159,6 +163,18 @@ func runShell(ctx context.Context, t *testing.T, dir string, env []string, scrip
 		t.Fatalf("%s (in %s): %v\nstdout:\n%s\nstderr:\n%s", command, dir, err, stdout.String(), stderr.String())
 	}
 	return stdout.String()
+}
+
+// gitUntracked returns the files of the checkout that git neither tracks nor
+// ignores, or "" when git is not there to ask.
+func gitUntracked(t *testing.T, checkout string) string {
+	t.Helper()
+	out, err := exec.CommandContext(t.Context(), "git", "-C", checkout, "ls-files", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Logf("git ls-files in %s: %v; not checking for untracked files", checkout, err)
+		return ""
+	}
+	return string(out)
 }
 
 // waitForNode waits until a node of service is registered in the local
