@@ -31,6 +31,16 @@ import (
 // bufVersion is the buf the projects micro new makes run through Go.
 const bufVersion = "v1.75.0"
 
+// The images a new service's Dockerfile builds on and runs on, pinned by
+// digest so that its builds do not change under it. goImage's Go must be
+// this micro's Go release line, the go directive of the projects it makes
+// (TestImages checks). To update, choose the tags and read each digest with
+// docker buildx imagetools inspect IMAGE:TAG.
+const (
+	goImage      = "golang:1.26.8-bookworm@sha256:dc9ad6c05acc7a88e5b71bde60a5fe3bd4b9f0db209011711b464107438a8107"
+	runtimeImage = "gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab"
+)
+
 // templateData is what project templates see. Everything in it is derived
 // from the command line and the micro binary itself.
 type templateData struct {
@@ -59,6 +69,9 @@ type templateData struct {
 	GoVersion, GoMinor string
 	// BufVersion is the buf that Makefile and CI run through Go.
 	BufVersion string
+	// GoImage and RuntimeImage are the Dockerfile's build and run images,
+	// pinned by digest.
+	GoImage, RuntimeImage string
 }
 
 type newOptions struct {
@@ -230,6 +243,8 @@ func newTemplateData(arg, modulePath, replace string) (*templateData, error) {
 		GoVersion:    goMinor + ".0",
 		GoMinor:      goMinor,
 		BufVersion:   bufVersion,
+		GoImage:      goImage,
+		RuntimeImage: runtimeImage,
 	}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -95,4 +96,23 @@ func tree(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// TestImages checks that the Dockerfile's Go image is of the Go release line
+// that the projects' go directive names (this micro's own), since the image
+// does not download another toolchain, and that both images are pinned.
+func TestImages(t *testing.T) {
+	t.Parallel()
+	data, err := newTemplateData("greeter", "", filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "golang:" + data.GoMinor + "."; !strings.HasPrefix(data.GoImage, want) {
+		t.Errorf("goImage = %q, want an image of Go %s (%s), the go directive of new projects; see its comment", data.GoImage, data.GoMinor, want)
+	}
+	for _, image := range []string{data.GoImage, data.RuntimeImage} {
+		if !strings.Contains(image, "@sha256:") {
+			t.Errorf("image %q is not pinned by digest", image)
+		}
+	}
 }
