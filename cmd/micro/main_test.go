@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -73,4 +74,14 @@ func TestInterrupt(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("micro stream did not return after the interrupt")
 	}
+}
+
+// checkoutDir returns the absolute path of this checkout.
+func checkoutDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := filepath.Abs("../..")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return dir
 }

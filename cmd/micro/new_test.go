@@ -18,10 +18,7 @@ import (
 // and that with --force it leaves the directory's files as they were.
 func TestNewWriteFailure(t *testing.T) {
 	t.Parallel()
-	checkout, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkout := checkoutDir(t)
 	fullDisk := func() func(string, []byte, fs.FileMode) error {
 		written := 0
 		return func(name string, data []byte, perm fs.FileMode) error {

@@ -30,10 +30,7 @@ func TestReadmeCommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds micro and a scaffolded service; skipped with -short")
 	}
-	checkout, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkout := checkoutDir(t)
 	readme, err := os.ReadFile(filepath.Join(checkout, "README.md"))
 	if err != nil {
 		t.Fatal(err)
