@@ -74,6 +74,9 @@ func (o *Options) Set(name, value string) error {
 		if value == "" || !token.IsIdentifier("x"+value) {
 			return fmt.Errorf("parameter package_suffix=%q: want the letters and digits to append to the Go package name, as in package_suffix=micro", value)
 		}
+		if o.PackageSuffix != "" {
+			return fmt.Errorf("parameter package_suffix given twice (%q, then %q): give it once", o.PackageSuffix, value)
+		}
 		o.PackageSuffix = value
 		return nil
 	}

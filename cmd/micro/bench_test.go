@@ -23,10 +23,7 @@ import (
 // seconds; with a warm module and build cache the target is under 10s. Run it
 // with -benchtime=1x.
 func BenchmarkNewToFirstCall(b *testing.B) {
-	checkout, err := filepath.Abs("../..")
-	if err != nil {
-		b.Fatal(err)
-	}
+	checkout := checkoutDir(b)
 	for b.Loop() {
 		work, tmp := b.TempDir(), b.TempDir()
 		dir := filepath.Join(work, "greeter")

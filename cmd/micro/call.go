@@ -24,9 +24,9 @@ func newCallCommand(env lookupEnv) *cobra.Command {
 		Short: "Call a unary method of a service with a JSON request",
 		Long: `Call a unary method of a registered service and print the response as JSON.
 
-METHOD is the procedure (/greeter.v1.Greeter/Hello), the service and method
-(greeter.v1.Greeter.Hello or Greeter.Hello), or the method alone (Hello) when
-only one of the service's services has it.
+METHOD is the procedure (/greeter.v1.GreeterService/SayHello), the service
+and method (greeter.v1.GreeterService.SayHello or GreeterService.SayHello), or
+the method alone (SayHello) when only one of the service's services has it.
 
 The request is JSON in protobuf's JSON mapping: the argument, or -d (where
 @file reads a file and @- standard input), or else standard input when it is
@@ -36,12 +36,15 @@ rejects malformed JSON and fields the request does not have before calling.
 
 A failed call prints its code and message, "micro: not_found: no such book",
 then each detail the error carries (a google.rpc.ErrorInfo, say) on a line
-of its own, as its type and its JSON, and exits with status 1.`,
-		Example: `  micro call greeter Hello '{"name": "Ada"}'
-  micro call greeter greeter.v1.Greeter.Hello -d @request.json
-  echo '{"name": "Ada"}' | micro call greeter /greeter.v1.Greeter/Hello
-  micro call greeter Hello --metadata authorization="Bearer $TOKEN" --timeout 2s '{}'
-  micro call --address localhost:8080 greeter Hello '{"name": "Ada"}'`,
+of its own, as its type and its JSON, and exits with status 1. A mistake in
+the command line (a method the service does not have, a streaming method, a
+request that does not fit the method) exits with status 2 before anything is
+sent, and an interrupted call with status 130.`,
+		Example: `  micro call greeter SayHello '{"name": "Ada"}'
+  micro call greeter greeter.v1.GreeterService.SayHello -d @req.json
+  echo '{"name": "Ada"}' | micro call greeter /greeter.v1.GreeterService/SayHello
+  micro call greeter SayHello --metadata authorization="Bearer $TOKEN" --timeout 2s '{"name": "Ada"}'
+  micro call --address "$ADDRESS" greeter SayHello '{"name": "Ada"}'   # a node's host:port`,
 		Args: usageArgs(cobra.RangeArgs(2, 3)),
 	}
 	where := addTargetFlags(cmd, env, 10*time.Second, "how long the whole call may take: the lookup, reading the schema and the call")
@@ -75,11 +78,11 @@ of its own, as its type and its JSON, and exits with status 1.`,
 		}
 		spec := dynamic.Spec(m)
 		if spec.StreamType != rpc.Unary {
-			return fmt.Errorf("%s is a %s method: call it with micro stream", spec.Procedure, spec.StreamType)
+			return &usageError{fmt.Errorf("%s is a %s method: call it with micro stream", spec.Procedure, spec.StreamType)}
 		}
 		req, err := s.DecodeJSON(request, m.Input(), dynamic.Position{})
 		if err != nil {
-			return fmt.Errorf("request %w", err)
+			return &usageError{fmt.Errorf("request %w", err)}
 		}
 		res := dynamicpb.NewMessage(m.Output())
 		err = c.Invoke(ctx, t.name, spec, req, res, client.WithAddress(t.addresses()...), client.WithHeaders(pairs...))

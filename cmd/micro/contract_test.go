@@ -29,10 +29,7 @@ func TestScaffoldContract(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a scaffolded project; skipped with -short")
 	}
-	checkout, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkout := checkoutDir(t)
 	work := t.TempDir()
 	service, clientDir := filepath.Join(work, "greeter"), filepath.Join(work, "greeter-client")
 	runMicro(t, "new", "greeter", "--dir", service, "--replace", checkout)

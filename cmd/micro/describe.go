@@ -69,7 +69,7 @@ With --address, describe asks the node at that address and lists the
 endpoints its reflection shows, without HTTP routes (those are in the registry).`,
 		Example: `  micro describe greeter
   micro describe greeter -o json
-  micro describe --address localhost:8080 greeter`,
+  micro describe --address "$ADDRESS" greeter   # a node's host:port`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 	}
 	where := addTargetFlags(cmd, env, 10*time.Second, "how long to wait for the registry and the service")

@@ -56,8 +56,18 @@ func runGenerate(ctx context.Context, log io.Writer, dir string, paths []string)
 		return err
 	}
 	warnVersions(log, dir)
+	return writeFiles(log, dir, files, false)
+}
+
+// writeFiles writes files under dir with [bufgen.Write] and says which it
+// wrote (by their path under dir, or with dir when withDir) and how many
+// were already up to date.
+func writeFiles(log io.Writer, dir string, files []bufgen.File, withDir bool) error {
 	written, err := bufgen.Write(dir, files)
 	for _, p := range written {
+		if withDir {
+			p = filepath.Join(dir, p)
+		}
 		logf(log, "wrote %s\n", filepath.ToSlash(p))
 	}
 	if err != nil {

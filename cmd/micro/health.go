@@ -44,7 +44,7 @@ The exit status is 0 when every node answers SERVING and 1 otherwise.`,
 		Example: `  micro health
   micro health greeter
   micro health greeter -o json
-  micro health --address localhost:8080`,
+  micro health --address "$ADDRESS"   # a node's host:port`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 	}
 	where := addTargetFlags(cmd, env, 10*time.Second, "how long to wait for the registry and the nodes' answers")

@@ -7,8 +7,10 @@
 //
 // Run micro help for the list of commands, and micro help <command> for the
 // flags of one. Every command writes its results to standard output; errors go
-// to standard error as "micro: <error>" with exit status 1 (2 for a mistake in
-// the command line).
+// to standard error as "micro: <error>". The exit status is 1 when something
+// failed (a lookup, a connection, a call), 2 for a mistake in the command line
+// (a flag, a name or a method that does not exist, a request that does not
+// fit the method), and 130 when micro was interrupted.
 //
 // The commands that talk to running services (services, describe, call,
 // stream, health) find them in the registry named by --registry and
@@ -21,8 +23,8 @@
 //
 //	micro services
 //	micro describe greeter
-//	micro call greeter Hello '{"name": "Ada"}'
-//	echo '{"n": 3}' | micro stream echo Count
+//	micro call greeter SayHello '{"name": "Ada"}'
+//	echo '{"count": 3}' | micro stream greeter CountTo
 //	micro health
 package main
 
@@ -58,15 +60,21 @@ func run(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, std
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := root.ExecuteContext(ctx); err != nil {
+	err := root.ExecuteContext(ctx)
+	var usage *usageError
+	switch {
+	case err == nil:
+		return 0
+	case ctx.Err() != nil:
+		// What failed did so because it was interrupted, whatever it says.
+		_, _ = fmt.Fprintln(stderr, "micro: interrupted")
+		return 130
+	case errors.As(err, &usage):
 		_, _ = fmt.Fprintln(stderr, "micro:", err)
-		var usage *usageError
-		if errors.As(err, &usage) {
-			return 2
-		}
-		return 1
+		return 2
 	}
-	return 0
+	_, _ = fmt.Fprintln(stderr, "micro:", err)
+	return 1
 }
 
 func newRootCommand(env lookupEnv) *cobra.Command {
@@ -79,10 +87,12 @@ The commands that talk to running services find them in a registry, chosen
 with --registry and --registry_address or MICRO_REGISTRY and
 MICRO_REGISTRY_ADDRESS as for services (the local registry by default), and
 read their schemas through gRPC server reflection: no proto files needed.`,
-		Example: `  micro services
+		Example: `  micro new greeter
+  micro proto export third_party
+  micro services
   micro describe greeter
-  micro call greeter Hello '{"name": "Ada"}'
-  micro completion bash > /etc/bash_completion.d/micro`,
+  micro call greeter SayHello '{"name": "Ada"}'
+  source <(micro completion bash)`,
 		Args:          usageArgs(cobra.NoArgs),
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		SilenceErrors: true,
@@ -94,6 +104,7 @@ read their schemas through gRPC server reflection: no proto files needed.`,
 	root.AddCommand(
 		newNewCommand(),
 		newGenerateCommand(),
+		newProtoCommand(),
 		newServicesCommand(env),
 		newDescribeCommand(env),
 		newCallCommand(env),
@@ -111,6 +122,25 @@ func commandContext(cmd *cobra.Command, timeout time.Duration) (context.Context,
 		return context.WithTimeout(cmd.Context(), timeout)
 	}
 	return context.WithCancel(cmd.Context())
+}
+
+// duration is a [time.Duration] flag that refuses negative durations, which
+// would otherwise end a command before it starts.
+type duration time.Duration
+
+func (d *duration) String() string { return time.Duration(*d).String() }
+func (d *duration) Type() string   { return "duration" }
+
+func (d *duration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return fmt.Errorf("%s is negative: want a duration such as 2s, or 0 for no limit", s)
+	}
+	*d = duration(v)
+	return nil
 }
 
 // usageArgs makes a positional-argument check's error a usage error.

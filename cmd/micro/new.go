@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/build"
 	"io"
 	"io/fs"
 	"os"
@@ -29,6 +30,16 @@ import (
 
 // bufVersion is the buf the projects micro new makes run through Go.
 const bufVersion = "v1.75.0"
+
+// The images a new service's Dockerfile builds on and runs on, pinned by
+// digest so that its builds do not change under it. goImage's Go must be
+// this micro's Go release line, the go directive of the projects it makes
+// (TestImages checks). To update, choose the tags and read each digest with
+// docker buildx imagetools inspect IMAGE:TAG.
+const (
+	goImage      = "golang:1.26.8-bookworm@sha256:dc9ad6c05acc7a88e5b71bde60a5fe3bd4b9f0db209011711b464107438a8107"
+	runtimeImage = "gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab"
+)
 
 // templateData is what project templates see. Everything in it is derived
 // from the command line and the micro binary itself.
@@ -58,11 +69,17 @@ type templateData struct {
 	GoVersion, GoMinor string
 	// BufVersion is the buf that Makefile and CI run through Go.
 	BufVersion string
+	// GoImage and RuntimeImage are the Dockerfile's build and run images,
+	// pinned by digest.
+	GoImage, RuntimeImage string
 }
 
 type newOptions struct {
 	module, dir, template, replace    string
 	dryRun, force, noGenerate, noTidy bool
+	// writeFile writes one file of the project, [os.WriteFile] when nil;
+	// tests make it fail.
+	writeFile func(name string, data []byte, perm fs.FileMode) error
 }
 
 func newNewCommand() *cobra.Command {
@@ -77,9 +94,16 @@ workflow and a README. It then runs go mod tidy, so that go run . works at once.
 
 NAME is lower-cased; it may hold letters, digits, '-' and '_', starting with a
 letter. The kinds of project are "service" (the default) and "client", a
-program that calls the service NAME through its generated client; --template
-can also name a directory of templates that override the built-in service
-templates file by file.
+program that calls the service NAME through its generated client.
+
+--template can also name a directory laid over the built-in service
+templates. Its files are matched to the built-in ones by the path they render
+to: a file ending in .tmpl is a text/template whose name and content are
+rendered (with .Name, .Module, .ProtoName, .ProtoPackage, .GoPackage,
+.Service) and lose the suffix, and any other file is copied as it is. A file
+of the directory replaces the built-in file that renders to the same path,
+whichever of the two ends in .tmpl (README.md replaces README.md.tmpl);
+the directory's other files are added.
 
 The project requires the runtime at this binary's version. A development build
 of micro (go build ./cmd/micro in a checkout) instead makes go.mod replace the
@@ -98,7 +122,7 @@ runtime with that checkout, found without flags; --replace names another.`,
 	flags.StringVar(&o.dir, "dir", "", "directory to create (default NAME)")
 	flags.StringVar(&o.template, "template", "service", `kind of project ("service", "client") or a directory of templates`)
 	flags.BoolVar(&o.dryRun, "dry-run", false, "list the files that would be written, and write nothing")
-	flags.BoolVar(&o.force, "force", false, "write into a directory that exists and is not empty")
+	flags.BoolVar(&o.force, "force", false, "write into a directory that exists and is not empty, replacing its files of the same paths (listed as replaced)")
 	flags.BoolVar(&o.noGenerate, "no-generate", false, "do not generate code from the proto")
 	flags.BoolVar(&o.noTidy, "no-tidy", false, "do not run go mod tidy (the project needs it before it builds)")
 	flags.StringVar(&o.replace, "replace", "", "micro checkout to replace the runtime with (default: the checkout of a development build)")
@@ -117,11 +141,11 @@ func (o *newOptions) run(ctx context.Context, log io.Writer, arg string) error {
 	if err := checkDestination(dir, o.force); err != nil {
 		return err
 	}
-	tmpl, err := templateFS(o.template)
+	layers, err := templateLayers(o.template)
 	if err != nil {
 		return err
 	}
-	files, err := render(tmpl, data)
+	files, err := render(layers, data)
 	if err != nil {
 		return err
 	}
@@ -135,19 +159,28 @@ func (o *newOptions) run(ctx context.Context, log io.Writer, arg string) error {
 	slices.SortFunc(files, func(a, b bufgen.File) int { return strings.Compare(a.Path, b.Path) })
 	if o.dryRun {
 		for _, f := range files {
-			logf(log, "would create %s\n", path.Join(filepath.ToSlash(dir), f.Path))
+			verb := "would create"
+			if exists(filepath.Join(dir, filepath.FromSlash(f.Path))) {
+				verb = "would overwrite"
+			}
+			logf(log, "%s %s\n", verb, path.Join(filepath.ToSlash(dir), f.Path))
 		}
 		return nil
 	}
-	for _, f := range files {
-		target := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
+	write := o.writeFile
+	if write == nil {
+		write = os.WriteFile
+	}
+	replaced, err := writeProject(dir, files, write)
+	if err != nil {
+		return err
+	}
+	for i, f := range files {
+		verb := "created"
+		if replaced[i] {
+			verb = "replaced"
 		}
-		if err := os.WriteFile(target, f.Content, 0o644); err != nil {
-			return err
-		}
-		logf(log, "created %s\n", path.Join(filepath.ToSlash(dir), f.Path))
+		logf(log, "%s %s\n", verb, path.Join(filepath.ToSlash(dir), f.Path))
 	}
 	if !o.noTidy {
 		logf(log, "running go mod tidy (this fetches the modules the project needs)\n")
@@ -168,11 +201,11 @@ func newTemplateData(arg, modulePath, replace string) (*templateData, error) {
 	name := strings.ToLower(arg)
 	switch {
 	case name == "":
-		return nil, errors.New("the name is empty")
+		return nil, &usageError{errors.New("the name is empty")}
 	case strings.ContainsAny(name, `/\`) || strings.Contains(name, ".."):
-		return nil, fmt.Errorf("name %q contains a path; give a plain name, and --dir to choose where the project goes", arg)
+		return nil, &usageError{fmt.Errorf("name %q contains a path; give a plain name, and --dir to choose where the project goes", arg)}
 	case !isName(name):
-		return nil, fmt.Errorf("name %q is not usable: use letters, digits, '-' and '_', starting with a letter (it becomes the proto package and Go identifiers)", arg)
+		return nil, &usageError{fmt.Errorf("name %q is not usable: use letters, digits, '-' and '_', starting with a letter (it becomes the proto package and Go identifiers)", arg)}
 	}
 	words := strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' })
 	service := ""
@@ -183,10 +216,13 @@ func newTemplateData(arg, modulePath, replace string) (*templateData, error) {
 		service += "Service"
 	}
 	if modulePath == "" {
+		if err := checkModulePath(name); err != nil {
+			return nil, &usageError{fmt.Errorf("name %q is not usable as the module path: %w; choose another name, or give --module a path such as example.com/%s", arg, err, name)}
+		}
 		modulePath = name
 	}
-	if err := module.CheckImportPath(modulePath); err != nil {
-		return nil, fmt.Errorf("module path %q: %w", modulePath, err)
+	if err := checkModulePath(modulePath); err != nil {
+		return nil, &usageError{fmt.Errorf("--module %q: %w", modulePath, err)}
 	}
 	version, replace, err := runtimeRequirement(replace)
 	if err != nil {
@@ -207,7 +243,48 @@ func newTemplateData(arg, modulePath, replace string) (*templateData, error) {
 		GoVersion:    goMinor + ".0",
 		GoMinor:      goMinor,
 		BufVersion:   bufVersion,
+		GoImage:      goImage,
+		RuntimeImage: runtimeImage,
 	}, nil
+}
+
+// reservedPaths are the first path elements the go command keeps for
+// itself: its package patterns ("go help packages") and the modules of the
+// Go toolchain.
+var reservedPaths = map[string]string{
+	"main":      "the name of every program's top-level package",
+	"all":       "a package pattern of the go command",
+	"std":       "a package pattern of the go command",
+	"cmd":       "a package pattern of the go command",
+	"tool":      "a package pattern of the go command",
+	"work":      "a package pattern of the go command",
+	"go":        "the module path of the Go toolchain",
+	"toolchain": "the module path of the Go toolchain",
+}
+
+// checkModulePath reports why the go command could not build a module at
+// path: a malformed path, a name the go command reserves, or a first
+// element that is a standard library package, which the module's packages
+// would clash with. Paths whose first element has a dot are held to the
+// rules of published modules ([module.CheckPath]); others, which go mod init
+// also accepts, to those of import paths.
+func checkModulePath(path string) error {
+	first, _, _ := strings.Cut(path, "/")
+	if strings.Contains(first, ".") {
+		return module.CheckPath(path)
+	}
+	if err := module.CheckImportPath(path); err != nil {
+		return err
+	}
+	if why, ok := reservedPaths[first]; ok {
+		return fmt.Errorf("%q is reserved: it is %s", first, why)
+	}
+	if goroot := build.Default.GOROOT; goroot != "" {
+		if info, err := os.Stat(filepath.Join(goroot, "src", first)); err == nil && info.IsDir() {
+			return fmt.Errorf("%q is a package of the standard library, which the module's packages would clash with", first)
+		}
+	}
+	return nil
 }
 
 func isName(name string) bool {
@@ -292,90 +369,74 @@ func checkDestination(dir string, force bool) error {
 	return nil
 }
 
-// templateFS returns the templates of a kind, or those of a directory laid
-// over the service templates.
-func templateFS(kind string) (fs.FS, error) {
+// templateLayers returns the templates of a kind, or those of a directory
+// and, under them, the service templates it overrides: the first layer wins.
+func templateLayers(kind string) ([]fs.FS, error) {
 	if info, err := os.Stat(kind); err == nil && info.IsDir() && (strings.ContainsAny(kind, `/\`) || strings.HasPrefix(kind, ".") || !slices.Contains(templates.Kinds(), kind)) {
 		base, err := templates.FS("service")
 		if err != nil {
 			return nil, err
 		}
-		return overlay{top: os.DirFS(kind), base: base}, nil
+		return []fs.FS{os.DirFS(kind), base}, nil
 	}
-	return templates.FS(kind)
+	tmpl, err := templates.FS(kind)
+	if err != nil {
+		return nil, err
+	}
+	return []fs.FS{tmpl}, nil
 }
 
-// overlay is a file system whose files come from top, or else from base.
-type overlay struct{ top, base fs.FS }
-
-func (o overlay) Open(name string) (fs.File, error) {
-	if f, err := o.top.Open(name); err == nil {
-		if info, err := f.Stat(); err == nil && !info.IsDir() {
-			return f, nil
-		}
-		_ = f.Close()
-	}
-	return o.base.Open(name)
-}
-
-// files lists the files of both layers.
-func (o overlay) files() ([]string, error) {
-	var names []string
-	for _, layer := range []fs.FS{o.top, o.base} {
-		err := fs.WalkDir(layer, ".", func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && !slices.Contains(names, p) {
-				names = append(names, p)
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return names, nil
-}
-
-// render renders every template of tmpl with data: names and contents of
-// files ending in .tmpl are templates and lose the suffix; other files are
-// copied.
-func render(tmpl fs.FS, data *templateData) ([]bufgen.File, error) {
-	var names []string
-	if o, ok := tmpl.(overlay); ok {
-		var err error
-		if names, err = o.files(); err != nil {
-			return nil, err
-		}
-	} else {
-		err := fs.WalkDir(tmpl, ".", func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				names = append(names, p)
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
+// render renders every template of the layers with data: names and contents
+// of files ending in .tmpl are templates and lose the suffix; other files are
+// copied. A file of a layer replaces the files of the layers after it that
+// render to the same path, whichever of them are templates.
+func render(layers []fs.FS, data *templateData) ([]bufgen.File, error) {
 	var out []bufgen.File
-	for _, name := range names {
-		content, err := fs.ReadFile(tmpl, name)
+	for _, layer := range layers {
+		files, err := renderLayer(layer, data)
 		if err != nil {
 			return nil, err
+		}
+		for _, f := range files {
+			if !slices.ContainsFunc(out, func(o bufgen.File) bool { return o.Path == f.Path }) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out, nil
+}
+
+// renderLayer renders the files of one layer of templates.
+func renderLayer(layer fs.FS, data *templateData) ([]bufgen.File, error) {
+	var out []bufgen.File
+	sources := map[string]string{} // target path -> template it came from
+	err := fs.WalkDir(layer, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		content, err := fs.ReadFile(layer, name)
+		if err != nil {
+			return err
 		}
 		target := name
 		if strings.HasSuffix(name, ".tmpl") {
 			if target, err = execute(name, strings.TrimSuffix(name, ".tmpl"), data); err != nil {
-				return nil, err
+				return err
 			}
 			rendered, err := execute(name, string(content), data)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			content = []byte(rendered)
 		}
+		if other, ok := sources[target]; ok {
+			return fmt.Errorf("templates %s and %s both render to %s; keep one", other, name, target)
+		}
+		sources[target] = name
 		out = append(out, bufgen.File{Path: target, Content: content})
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 func execute(name, text string, data *templateData) (string, error) {
@@ -388,6 +449,57 @@ func execute(name, text string, data *templateData) (string, error) {
 		return "", fmt.Errorf("template %s: %w", name, err)
 	}
 	return b.String(), nil
+}
+
+// writeProject writes files into dir through a staging directory beside
+// it, so that a failure to write them (a full disk) leaves dir as it was: a
+// dir that is not there or is empty becomes the staging directory by one
+// rename, and a dir with files in it (--force) receives each file by rename
+// once all are written. It returns which files replaced one that was there.
+func writeProject(dir string, files []bufgen.File, write func(string, []byte, fs.FileMode) error) ([]bool, error) {
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	staging, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".micro-new-")
+	if err != nil {
+		return nil, fmt.Errorf("write the project: %w", err)
+	}
+	defer func() { _ = os.RemoveAll(staging) }() // gone already when renamed whole
+	for _, f := range files {
+		staged := filepath.Join(staging, filepath.FromSlash(f.Path))
+		err := os.MkdirAll(filepath.Dir(staged), 0o755)
+		if err == nil {
+			err = write(staged, f.Content, 0o644)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("write the project: %w; nothing was written to %s", err, dir)
+		}
+	}
+	replaced := make([]bool, len(files))
+	if err := os.Remove(dir); err == nil || errors.Is(err, fs.ErrNotExist) {
+		if err := os.Chmod(staging, 0o755); err != nil { // MkdirTemp's is 0700
+			return nil, err
+		}
+		return replaced, os.Rename(staging, dir)
+	}
+	for i, f := range files {
+		target := filepath.Join(dir, filepath.FromSlash(f.Path))
+		replaced[i] = exists(target)
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(filepath.Join(staging, filepath.FromSlash(f.Path)), target); err != nil {
+			return nil, err
+		}
+	}
+	return replaced, nil
+}
+
+// exists reports whether there is a file (of any kind) at name.
+func exists(name string) bool {
+	_, err := os.Lstat(name)
+	return err == nil
 }
 
 // generateInStaging writes files to a temporary directory and generates

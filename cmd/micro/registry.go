@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
 
@@ -32,7 +34,7 @@ func addRegistryFlags(cmd *cobra.Command, env lookupEnv) *registryFlags {
 	flags.StringVar(&f.name, "registry", "",
 		fmt.Sprintf("the registry services are in: %s (default $MICRO_REGISTRY, else local)", strings.Join(micro.RegistryNames(), ", ")))
 	flags.StringVar(&f.address, "registry_address", "",
-		"the registry's address: a directory for local, host:2379,... for etcd (default $MICRO_REGISTRY_ADDRESS, else the registry's own)")
+		"the registry's address: a directory for local, which a service must have created, host:2379,... for etcd (default $MICRO_REGISTRY_ADDRESS, else the registry's own)")
 	_ = cmd.RegisterFlagCompletionFunc("registry", cobra.FixedCompletions(micro.RegistryNames(), cobra.ShellCompDirectiveNoFileComp))
 	return f
 }
@@ -59,11 +61,34 @@ func (f *registryFlags) open(cmd *cobra.Command) (registry.Registry, error) {
 	if !slices.Contains(micro.RegistryNames(), name) {
 		return nil, &usageError{fmt.Errorf("unknown registry %q: want one of %s", name, strings.Join(micro.RegistryNames(), ", "))}
 	}
-	reg, err := micro.NewRegistry(name, f.setting(cmd, "registry_address", f.address, "MICRO_REGISTRY_ADDRESS"))
+	address := f.setting(cmd, "registry_address", f.address, "MICRO_REGISTRY_ADDRESS")
+	if name == "local" && address != "" {
+		// The local backend creates its directory, as a service starting
+		// first must; a command that only reads would create an empty
+		// registry where a mistyped path should be an error.
+		if err := checkRegistryDir(address); err != nil {
+			return nil, err
+		}
+	}
+	reg, err := micro.NewRegistry(name, address)
 	if err != nil {
 		return nil, fmt.Errorf("open the %s registry: %w", name, err)
 	}
 	return reg, nil
+}
+
+// checkRegistryDir returns an error naming dir unless it is a directory.
+func checkRegistryDir(dir string) error {
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("local registry directory %s does not exist: no service has registered there (a service creates it when it starts; check --registry_address and MICRO_REGISTRY_ADDRESS)", dir)
+	case err != nil:
+		return fmt.Errorf("local registry directory: %w", err)
+	case !info.IsDir():
+		return fmt.Errorf("local registry directory %s is not a directory", dir)
+	}
+	return nil
 }
 
 // closeRegistry releases what reg holds, for the backends that hold

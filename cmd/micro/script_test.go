@@ -21,10 +21,7 @@ import (
 // (and output, if any), and the resulting directory tree under out/.
 // go test ./cmd/micro -update rewrites the expectations.
 func TestScripts(t *testing.T) {
-	checkout, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkout := checkoutDir(t)
 	cases, err := filepath.Glob("testdata/*/*.txtar")
 	if err != nil {
 		t.Fatal(err)

@@ -27,12 +27,13 @@ func newServicesCommand(env lookupEnv) *cobra.Command {
 versions and how many nodes serve it, sorted by name.`,
 		Example: `  micro services
   micro services -o json
-  micro services --registry etcd --registry_address 10.0.0.1:2379`,
+  micro services --registry local --registry_address "${TMPDIR:-/tmp}/micro-$(id -u)/registry"`,
 		Args: usageArgs(cobra.NoArgs),
 	}
 	where := addRegistryFlags(cmd, env)
 	output := addOutputFlag(cmd)
-	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "how long to wait for the registry (0 for no limit)")
+	timeout = 10 * time.Second
+	cmd.Flags().Var((*duration)(&timeout), "timeout", "how long to wait for the registry (0 for no limit)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx, cancel := commandContext(cmd, timeout)
 		defer cancel()

@@ -39,12 +39,14 @@ whole input (none is the empty request). Responses are printed as they
 arrive, one JSON object per line.
 
 METHOD is spelled as for micro call. A failed stream prints its code and
-message and exits with status 1; so does a request line that is not valid
-JSON for the method, which is not sent.`,
-		Example: `  micro stream echo Count '{"n": 3}'
-  printf '{"number": 1}\n{"number": 2}\n' | micro stream echo Sum
-  micro stream echo streaming.v1.Echo.Chat -d @messages.jsonl
-  micro stream echo Chat          # type one JSON message per line, then Ctrl-D`,
+message and exits with status 1; an interrupted one exits with status 130. A
+request line that is not valid JSON for the method is not sent, nor any line
+after it, and micro exits with status 2: a bidirectional stream is closed
+there as at the end of the input, and the responses to the lines before it
+are printed; a client stream is aborted.`,
+		Example: `  micro stream greeter CountTo '{"count": 3}'
+  echo '{"count": 3}' | micro stream greeter greeter.v1.GreeterService.CountTo
+  micro stream greeter CountTo -d '{"count": 2}'`,
 		Args: usageArgs(cobra.RangeArgs(2, 3)),
 	}
 	where := addTargetFlags(cmd, env, 0, "how long the whole stream may take")
@@ -79,7 +81,7 @@ JSON for the method, which is not sent.`,
 				}
 			}
 			if first, err = s.DecodeJSON(request, m.Input(), dynamic.Position{}); err != nil {
-				return fmt.Errorf("request %w", err)
+				return &usageError{fmt.Errorf("request %w", err)}
 			}
 		}
 
@@ -94,8 +96,16 @@ JSON for the method, which is not sent.`,
 			go func() {
 				err := sendLines(s, stream, input, m.Input())
 				sent <- err
-				if err != nil {
-					cancel() // ends the stream, and so the receiving below
+				switch {
+				case err == nil:
+				case m.IsStreamingServer():
+					// Bidi: end the input here, so that the server answers
+					// the requests it has and the responses are printed.
+					_ = stream.CloseSend()
+				default:
+					// A client stream's one response comes after the input,
+					// which is wrong: abort rather than send part of it.
+					cancel()
 				}
 			}()
 		}
@@ -123,7 +133,7 @@ func findStreamMethod(ctx context.Context, cmd *cobra.Command, where *targetFlag
 		return nil, nil, nil, err
 	}
 	if spec := dynamic.Spec(m); spec.StreamType == rpc.Unary {
-		return nil, nil, nil, fmt.Errorf("%s is a unary method: call it with micro call", spec.Procedure)
+		return nil, nil, nil, &usageError{fmt.Errorf("%s is a unary method: call it with micro call", spec.Procedure)}
 	}
 	return t, s, m, nil
 }
@@ -153,7 +163,7 @@ func sendLines(s *dynamic.Schema, stream client.Stream, r io.Reader, md protoref
 		if len(bytes.TrimSpace(line)) > 0 {
 			req, err := s.DecodeJSON(line, md, at)
 			if err != nil {
-				return fmt.Errorf("request %w", err)
+				return &usageError{fmt.Errorf("request %w; it was not sent, nor any line after it", err)}
 			}
 			if err := stream.SendMsg(req); err != nil {
 				if stderrors.Is(err, io.EOF) {

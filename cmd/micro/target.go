@@ -31,7 +31,8 @@ func addTargetFlags(cmd *cobra.Command, env lookupEnv, timeout time.Duration, ti
 	f := &targetFlags{registry: addRegistryFlags(cmd, env)}
 	cmd.Flags().StringSliceVar(&f.addresses, "address", nil,
 		"call these host:port addresses instead of looking the service up (repeat or separate with commas)")
-	cmd.Flags().DurationVar(&f.timeout, "timeout", timeout, timeoutUsage+" (0 for no limit)")
+	f.timeout = timeout
+	cmd.Flags().Var((*duration)(&f.timeout), "timeout", timeoutUsage+" (0 for no limit)")
 	return f
 }
 
@@ -91,7 +92,7 @@ func (f *targetFlags) findMethod(ctx context.Context, cmd *cobra.Command, c clie
 	}
 	m, err := s.FindMethod(t.name, method)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, &usageError{err} // the service is there; METHOD is wrong
 	}
 	return t, s, m, nil
 }

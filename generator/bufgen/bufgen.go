@@ -54,6 +54,18 @@ func (e *CompileError) Error() string {
 	return strings.Join(e.Errors, "\n")
 }
 
+// Imports returns the protos that imports resolve to besides the project's
+// own and the well-known types, by import path: google/api/annotations.proto
+// and google/api/http.proto. micro proto export writes them out for protoc
+// and buf.
+func Imports() fs.FS {
+	builtIn, err := fs.Sub(googleAPIs, "googleapis")
+	if err != nil {
+		panic(err) // a constant, valid path into the embedded files
+	}
+	return builtIn
+}
+
 // Compile compiles files (import paths, "greeter/v1/greeter.proto") found in
 // the roots, directories relative to dir, and returns the request protoc would
 // send plugins for them, without parameters. A proto that does not compile
@@ -63,10 +75,7 @@ func Compile(ctx context.Context, dir string, roots, files []string) (*pluginpb.
 	for _, root := range roots {
 		importPaths = append(importPaths, filepath.Join(dir, root))
 	}
-	builtIn, err := fs.Sub(googleAPIs, "googleapis")
-	if err != nil {
-		return nil, err
-	}
+	builtIn := Imports()
 	var problems []string
 	compiler := protocompile.Compiler{
 		Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
@@ -80,6 +89,12 @@ func Compile(ctx context.Context, dir string, roots, files []string) (*pluginpb.
 		}, nil),
 	}
 	compiled, err := compiler.Compile(ctx, files...)
+	var posErr reporter.ErrorWithPos
+	if len(problems) == 0 && errors.As(err, &posErr) {
+		// A missing import is returned, not reported: it is an error in
+		// the protos all the same.
+		problems = append(problems, describe(dir, roots, posErr))
+	}
 	if len(problems) > 0 {
 		return nil, &CompileError{Errors: problems}
 	}
@@ -116,7 +131,18 @@ func describe(dir string, roots []string, err reporter.ErrorWithPos) string {
 			break
 		}
 	}
-	return fmt.Sprintf("%s:%d:%d: %v", name, pos.Line, pos.Col, errors.Unwrap(err))
+	msg := errors.Unwrap(err)
+	var missing *fs.PathError
+	if errors.As(err, &missing) && errors.Is(missing, fs.ErrNotExist) {
+		imported := missing.Path // as the first root resolved it
+		if len(roots) > 0 {
+			if rel, err := filepath.Rel(filepath.Join(dir, roots[0]), imported); err == nil {
+				imported = filepath.ToSlash(rel)
+			}
+		}
+		msg = fmt.Errorf("import %q not found: it is in no module of the project (%s) and is not built in (the well-known types, google/api/annotations.proto, google/api/http.proto)", imported, strings.Join(roots, ", "))
+	}
+	return fmt.Sprintf("%s:%d:%d: %v", name, pos.Line, pos.Col, msg)
 }
 
 // Generate compiles the project in dir and runs the plugins of its
