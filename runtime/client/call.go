@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/peer"
 
 	"github.com/protomicro/micro/runtime/codec"
@@ -29,15 +30,32 @@ type call struct {
 // [rpc.Response] so that a call needs one allocation for both.
 type request struct {
 	call
-	header   metadata.Metadata // what is sent: outgoing metadata, propagated and call headers
-	message  any               // nil when opening a stream
-	response response
-	peer     peer.Peer
+	header metadata.Metadata // what is sent: outgoing metadata, propagated and call headers
+	// headerOwned says header is the request's own copy, which an
+	// interceptor may change; until Header is called it may be the
+	// context's.
+	headerOwned bool
+	message     any // nil when opening a stream
+	response    response
+	peer        peer.Peer
+	// callOptions backs the grpc-go options of a unary call (a codec and
+	// the response's header, trailer and peer at most), so that they cost
+	// no allocation of their own.
+	callOptions [4]grpc.CallOption
 }
 
-func (r *request) Spec() rpc.Spec            { return r.spec }
-func (r *request) Header() metadata.Metadata { return r.header }
-func (r *request) Any() any                  { return r.message }
+func (r *request) Spec() rpc.Spec { return r.spec }
+func (r *request) Any() any       { return r.message }
+
+// Header returns the metadata the call sends, copied on first use so that
+// an interceptor may change it without changing the context's: interceptors
+// that never look at headers cost no copy.
+func (r *request) Header() metadata.Metadata {
+	if !r.headerOwned {
+		r.header, r.headerOwned = r.header.Clone(), true
+	}
+	return r.header
+}
 
 func (r *request) Peer() rpc.Peer {
 	if r.peer.Addr == nil {
@@ -58,15 +76,16 @@ func (r *response) Any() any                   { return r.message }
 
 // headers returns what a call made with ctx sends: the outgoing metadata of
 // ctx, the incoming headers the client propagates, and the call's own.
-// owned says the result must be a private copy (interceptors may change it).
-func (c *grpcClient) headers(ctx context.Context, call *call, owned bool) metadata.Metadata {
-	md := metadata.FromOutgoingContext(ctx)
+// owned says the result is a copy of its own; otherwise it is the context's,
+// not to be changed.
+func (c *grpcClient) headers(ctx context.Context, call *call) (md metadata.Metadata, owned bool) {
+	md = metadata.FromOutgoingContext(ctx)
 	var incoming metadata.Metadata
 	if len(c.config.propagate) > 0 {
 		incoming = metadata.FromIncomingContext(ctx)
 	}
-	if !owned && len(call.header) == 0 && len(incoming) == 0 {
-		return md
+	if len(call.header) == 0 && len(incoming) == 0 {
+		return md, false
 	}
 	md = md.Clone()
 	for _, key := range c.config.propagate {
@@ -79,5 +98,5 @@ func (c *grpcClient) headers(ctx context.Context, call *call, owned bool) metada
 	for key, values := range call.header {
 		md.Append(key, values...)
 	}
-	return md
+	return md, true
 }

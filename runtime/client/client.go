@@ -108,7 +108,7 @@ func (c *grpcClient) newRequest(ctx context.Context, service string, spec rpc.Sp
 	for _, opt := range opts {
 		opt.applyCall(&r.call)
 	}
-	r.header = c.headers(ctx, &r.call, len(c.config.interceptors) > 0)
+	r.header, r.headerOwned = c.headers(ctx, &r.call)
 	return r
 }
 
@@ -218,7 +218,7 @@ func (c *grpcClient) newStream(ctx context.Context, req rpc.Request) (rpc.Client
 // where to put the response's header, trailer and peer when interceptors or
 // the caller want them.
 func (c *grpcClient) callOptions(r *request) []grpc.CallOption {
-	var opts []grpc.CallOption
+	opts := r.callOptions[:0] // no allocation: r is on the heap already
 	if r.codec != nil && r.codec.Name() != "proto" {
 		opts = append(opts, grpc.ForceCodecV2(grpcwire.CodecV2(r.codec)))
 	}

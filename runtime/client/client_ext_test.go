@@ -382,6 +382,32 @@ func TestInterceptors(t *testing.T) {
 	}
 }
 
+// TestInterceptorHeaderCopy checks that headers an interceptor adds are sent
+// without changing the outgoing metadata of the caller's context, which the
+// request's headers start as.
+func TestInterceptorHeaderCopy(t *testing.T) {
+	t.Parallel()
+	addHeader := rpc.UnaryInterceptorFunc(func(next rpc.UnaryFunc) rpc.UnaryFunc {
+		return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
+			req.Header().Set("x-added", "1")
+			return next(ctx, req)
+		}
+	})
+	addr := startEcho(t, echo.Handler{})
+	c := newClient(t, client.WithAddress(addr), client.WithInterceptors(addHeader))
+	ctx := metadata.AppendToOutgoingContext(testutil.Context(t), "x-caller", "ada")
+	res, err := streaming.NewEchoClient("echo", c).Echo(ctx, &streaming.EchoRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.GetMetadata(); got["x-caller"] != "ada" || got["x-added"] != "1" {
+		t.Errorf("headers the server received = %v, want x-caller: ada and x-added: 1", got)
+	}
+	if got := metadata.FromOutgoingContext(ctx); got.Get("x-added") != "" {
+		t.Errorf("outgoing metadata of the caller's context = %v, want it without the interceptor's x-added", got)
+	}
+}
+
 // interceptor is an rpc.Interceptor of functions; nil ones pass through.
 type interceptor struct {
 	unary  func(rpc.UnaryFunc) rpc.UnaryFunc

@@ -257,17 +257,19 @@ func (s *grpcServer) unaryCall(spec rpc.Spec, interceptors []rpc.Interceptor) fu
 		if err != nil {
 			return nil, err
 		}
-		return &response{message: res}, nil
+		r.response.message = res
+		return &r.response, nil
 	}, interceptors)
 	return func(ctx context.Context, req any, h func(context.Context, any) (any, error)) (_ any, err error) {
 		defer s.recoverInto(ctx, spec, &err)
 		res, err := chain(ctx, &request{spec: &spec, ctx: ctx, message: req, handler: h})
 		if res != nil {
-			if md := res.Header(); len(md) > 0 {
-				_ = grpc.SetHeader(ctx, grpcwire.MD(md)) // fails only once headers are sent, and then they are
+			header, trailer := responseMetadata(res)
+			if len(header) > 0 {
+				_ = grpc.SetHeader(ctx, grpcwire.MD(header)) // fails only once headers are sent, and then they are
 			}
-			if md := res.Trailer(); len(md) > 0 {
-				_ = grpc.SetTrailer(ctx, grpcwire.MD(md))
+			if len(trailer) > 0 {
+				_ = grpc.SetTrailer(ctx, grpcwire.MD(trailer))
 			}
 		}
 		if err != nil {
@@ -313,12 +315,14 @@ func (s *grpcServer) status(ctx context.Context, spec rpc.Spec, err error) error
 	return st.Err()
 }
 
-// request is the [rpc.Request] of a unary call a server received.
+// request is the [rpc.Request] of a unary call a server received, and holds
+// its [rpc.Response] so that a call needs one allocation for both.
 type request struct {
-	spec    *rpc.Spec
-	ctx     context.Context
-	message any
-	handler func(context.Context, any) (any, error)
+	spec     *rpc.Spec
+	ctx      context.Context
+	message  any
+	handler  func(context.Context, any) (any, error)
+	response response
 }
 
 func (r *request) Spec() rpc.Spec            { return *r.spec }
@@ -348,6 +352,17 @@ func (r *response) Trailer() metadata.Metadata {
 }
 
 func (r *response) Any() any { return r.message }
+
+// responseMetadata returns the header and trailer interceptors added to res.
+// It reads the server's own response directly, because its Header and
+// Trailer make the maps they return, which a call whose interceptors add
+// nothing need not pay for.
+func responseMetadata(res rpc.Response) (header, trailer metadata.Metadata) {
+	if r, ok := res.(*response); ok {
+		return r.header, r.trailer
+	}
+	return res.Header(), res.Trailer()
+}
 
 func peerOf(ctx context.Context) rpc.Peer {
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {

@@ -309,6 +309,45 @@ func TestInterceptorOrder(t *testing.T) {
 	}
 }
 
+// TestInterceptorOwnResponse checks that a response an interceptor made of
+// its own, instead of passing on the one it was given, is sent with its
+// header and trailer.
+func TestInterceptorOwnResponse(t *testing.T) {
+	t.Parallel()
+	replace := rpc.UnaryInterceptorFunc(func(next rpc.UnaryFunc) rpc.UnaryFunc {
+		return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
+			res, err := next(ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			return ownResponse{message: res.Any(), header: metadata.New("x-own", "h"), trailer: metadata.New("x-own", "t")}, nil
+		}
+	})
+	_, addr := testserver.Start(t, func(s server.Server) error {
+		return streaming.RegisterEchoHandler(s, echo.Handler{})
+	}, server.WithInterceptors(replace))
+	c := client.New(client.WithAddress(addr))
+	defer c.Close()
+	var header, trailer metadata.Metadata
+	res, err := streaming.NewEchoClient("echo", c).Echo(testutil.Context(t), &streaming.EchoRequest{Message: "hi"},
+		client.WithResponseHeader(&header), client.WithResponseTrailer(&trailer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GetMessage() != "hi" || header.Get("x-own") != "h" || trailer.Get("x-own") != "t" {
+		t.Errorf("Echo = %q, header %v, trailer %v; want %q and the interceptor's x-own", res.GetMessage(), header, trailer, "hi")
+	}
+}
+
+type ownResponse struct {
+	message         any
+	header, trailer metadata.Metadata
+}
+
+func (r ownResponse) Header() metadata.Metadata  { return r.header }
+func (r ownResponse) Trailer() metadata.Metadata { return r.trailer }
+func (r ownResponse) Any() any                   { return r.message }
+
 func TestHealthAndReflection(t *testing.T) {
 	t.Parallel()
 	_, addr := testserver.Start(t, func(s server.Server) error {

@@ -1,9 +1,10 @@
 // Microbench compares micro with grpc-go, connect-go (gRPC and Connect
 // protocols), go-micro and a raw TCP floor, serving and calling one echo
-// service, with the server and the load generator in separate processes
-// pinned to one CPU each:
+// service, and micro with grpc-go again with an interceptor on each side,
+// with the server and the load generator in separate processes pinned to one
+// CPU each:
 //
-//	cd bench && go run ./cmd/microbench            # make bench: about 12 minutes
+//	cd bench && go run ./cmd/microbench            # make bench: about 15 minutes
 //	BENCH_QUICK=1 go run ./cmd/microbench          # under 3 minutes
 //
 // It prints which measurement it is running to stderr, and the results as

@@ -200,51 +200,54 @@ type Verdict struct {
 
 // The goals. The first two were set by the foundation issue (for unary
 // calls at 16 concurrent callers and for server streaming) and extended to
-// 128 callers; the last compares micro with go-micro on every workload.
+// 128 callers; the interceptor goal holds micro to the same bound with an
+// interceptor installed on both sides, against grpc-go with the equivalent
+// interceptors; the last compares micro with go-micro on every workload.
 const (
 	maxCPURatio        = 1.10
 	minStreamRatio     = 0.90
 	minGoMicroSpeedup  = 5.0
 	goalCPU            = "micro CPU per call / grpc-go's"
+	goalInterceptedCPU = "micro-intercepted CPU per call / grpc-go-intercepted's"
 	goalStream         = "micro messages/s / grpc-go's"
 	goalGoMicroSpeedup = "micro ops/s / go-micro's"
 	microName, goMicro = "micro", "go-micro"
+	microIntercepted   = "micro-intercepted"
+	grpcIntercepted    = "grpc-go-intercepted"
 )
 
+// verdicts checks the goals on the cells, goal by goal, on each workload a
+// goal covers where both of its targets ran.
 func verdicts(cells []Cell) []Verdict {
 	var out []Verdict
-	add := func(goal string, w measure.Workload, value, limit float64, atMost, measured bool) {
-		out = append(out, newVerdict(goal, w.String(), value, limit, atMost, measured))
-	}
-	for _, c := range cells {
-		if c.Target != microName {
-			continue
-		}
-		base, ok := find(cells, target.Baseline, c.Workload)
-		if !ok {
-			continue
-		}
-		measured := c.measured() && base.measured()
-		switch {
-		case c.Kind == measure.Unary && c.Concurrency >= 16:
-			add(goalCPU, c.Workload, c.CPURatio, maxCPURatio, true, measured)
-		case c.Kind == measure.Stream:
-			add(goalStream, c.Workload, c.OpsRatio, minStreamRatio, false, measured)
-		}
-	}
-	for _, c := range cells {
-		if c.Target != microName {
-			continue
-		}
-		if other, ok := find(cells, goMicro, c.Workload); ok {
-			measured := c.measured() && other.measured()
-			speedup := 0.0
-			if measured {
-				speedup = c.OpsPerSec / other.OpsPerSec
+	// check adds a verdict for each workload covers accepts: value of the
+	// cells of target name and target other, against limit.
+	check := func(goal, name, other string, covers func(measure.Workload) bool, value func(c, o Cell) float64, limit float64, atMost bool) {
+		for _, c := range cells {
+			if c.Target != name || !covers(c.Workload) {
+				continue
 			}
-			add(goalGoMicroSpeedup, c.Workload, speedup, minGoMicroSpeedup, false, measured)
+			o, ok := find(cells, other, c.Workload)
+			if !ok {
+				continue
+			}
+			measured := c.measured() && o.measured()
+			v := 0.0
+			if measured {
+				v = value(c, o)
+			}
+			out = append(out, newVerdict(goal, c.Workload.String(), v, limit, atMost, measured))
 		}
 	}
+	unary := func(w measure.Workload) bool { return w.Kind == measure.Unary && w.Concurrency >= 16 }
+	stream := func(w measure.Workload) bool { return w.Kind == measure.Stream }
+	every := func(measure.Workload) bool { return true }
+	cpu := func(c, o Cell) float64 { return c.CPU / o.CPU }
+	ops := func(c, o Cell) float64 { return c.OpsPerSec / o.OpsPerSec }
+	check(goalCPU, microName, target.Baseline, unary, cpu, maxCPURatio, true)
+	check(goalInterceptedCPU, microIntercepted, grpcIntercepted, unary, cpu, maxCPURatio, true)
+	check(goalStream, microName, target.Baseline, stream, ops, minStreamRatio, false)
+	check(goalGoMicroSpeedup, microName, goMicro, every, ops, minGoMicroSpeedup, false)
 	return out
 }
 
@@ -265,8 +268,12 @@ func newVerdict(goal, workload string, value, limit float64, atMost, measured bo
 // Summary returns one line per verdict, for the terminal.
 func (r *Report) Summary() string {
 	var b strings.Builder
+	width := 0
 	for _, v := range r.Verdicts {
-		fmt.Fprintf(&b, "%-32s %-20s %6s, target %s %.2fx: %s\n", v.Goal, v.Workload, v.value(), bound(v), v.Limit, v.Status)
+		width = max(width, len(v.Goal))
+	}
+	for _, v := range r.Verdicts {
+		fmt.Fprintf(&b, "%-*s %-20s %6s, target %s %.2fx: %s\n", width, v.Goal, v.Workload, v.value(), bound(v), v.Limit, v.Status)
 	}
 	return b.String()
 }

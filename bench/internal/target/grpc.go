@@ -16,19 +16,21 @@ func GRPC() Target {
 	return Target{
 		Name:  "grpc-go",
 		About: "grpc-go: protoc-gen-go-grpc stubs, grpc.NewServer and grpc.NewClient with defaults",
-		Serve: serveGRPC,
-		Dial: func(addr string) (Client, error) {
-			conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-			if err != nil {
-				return nil, err
-			}
-			return grpcCaller{echo: echov1.NewEchoServiceClient(conn), conn: conn}, nil
-		},
+		Serve: func(addr string) (Server, error) { return serveGRPC(addr) },
+		Dial:  func(addr string) (Client, error) { return dialGRPC(addr) },
 	}
 }
 
-func serveGRPC(addr string) (Server, error) {
-	srv := grpc.NewServer()
+func dialGRPC(addr string, opts ...grpc.DialOption) (Client, error) {
+	conn, err := grpc.NewClient(addr, append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		return nil, err
+	}
+	return grpcCaller{echo: echov1.NewEchoServiceClient(conn), conn: conn}, nil
+}
+
+func serveGRPC(addr string, opts ...grpc.ServerOption) (Server, error) {
+	srv := grpc.NewServer(opts...)
 	echov1.RegisterEchoServiceServer(srv, grpcHandler{})
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {

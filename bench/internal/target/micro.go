@@ -26,7 +26,7 @@ func Micro() Target {
 	return Target{
 		Name:  "micro",
 		About: "micro: generated client and handler, runtime/server and runtime/client with defaults (gRPC over HTTP/2, grpc-go engine)",
-		Serve: serveMicro,
+		Serve: func(addr string) (Server, error) { return serveMicro(addr) },
 		Dial: func(addr string) (Client, error) {
 			c, err := microClient(addr)
 			return dialMicro(c), err
@@ -41,7 +41,7 @@ func MicroNoTimeout() Target {
 	return Target{
 		Name:  "micro-notimeout",
 		About: "micro, with client.WithDefaultTimeout(0): no default deadline on calls whose context has none",
-		Serve: serveMicro,
+		Serve: func(addr string) (Server, error) { return serveMicro(addr) },
 		Dial: func(addr string) (Client, error) {
 			c, err := microClient(addr, client.WithDefaultTimeout(0))
 			return dialMicro(c), err
@@ -71,8 +71,8 @@ func dialMicro(c client.Client) Client {
 	return microCaller{echo: echov1micro.NewEchoServiceClient(serviceName, c), client: c}
 }
 
-func serveMicro(addr string) (Server, error) {
-	srv := microserver.New()
+func serveMicro(addr string, opts ...microserver.Option) (Server, error) {
+	srv := microserver.New(opts...)
 	if err := echov1micro.RegisterEchoServiceHandler(srv, microHandler{}); err != nil {
 		return nil, err
 	}

@@ -1,7 +1,8 @@
 // Package target serves and calls the benchmarks' echo service
 // (proto/echo/v1) through each framework compared: micro, grpc-go,
 // connect-go (gRPC and Connect protocols), go-micro and a hand-written
-// length-prefixed protobuf protocol over TCP that marks the floor.
+// length-prefixed protobuf protocol over TCP that marks the floor; and
+// through micro and grpc-go again with an interceptor on each side.
 //
 // Every target runs the same handler logic and the same calls, through the
 // code its own generator wrote, with the framework's defaults except where a
@@ -71,11 +72,14 @@ type Chat interface {
 	Recv() (*echov1.ChatResponse, error)
 }
 
-// All returns every target, micro first and grpc-go, the baseline, second.
+// All returns every target, micro first and grpc-go, the baseline, second,
+// then the two with interceptors.
 func All() []Target {
 	return []Target{
 		Micro(),
 		GRPC(),
+		MicroIntercepted(),
+		GRPCIntercepted(),
 		ConnectGRPC(),
 		Connect(),
 		GoMicro(),
