@@ -114,7 +114,7 @@ func (g *Gateway) rebuild(old *table) error {
 	var services []*vanguard.Service
 	var rules []*annotations.HttpRule
 	owners := make(map[protoreflect.FullName]*backend) // proto service to the backend serving it
-	claims := make(map[string]Route)                    // route key to the route served
+	claims := make(map[string]Route)                   // route key to the route served
 	for _, name := range names {
 		b := g.backends[name]
 		if b.err != nil {
