@@ -8,7 +8,8 @@
 // Run micro help for the list of commands, and micro help <command> for the
 // flags of one. Every command writes its results to standard output; errors go
 // to standard error as "micro: <error>" with exit status 1 (2 for a mistake in
-// the command line).
+// the command line, 130 when a command that serves until stopped is
+// interrupted).
 //
 // The commands that talk to running services (services, describe, call,
 // stream, health) find them in the registry named by --registry and
@@ -61,8 +62,11 @@ func run(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, std
 	if err := root.ExecuteContext(ctx); err != nil {
 		_, _ = fmt.Fprintln(stderr, "micro:", err)
 		var usage *usageError
-		if errors.As(err, &usage) {
+		switch {
+		case errors.As(err, &usage):
 			return 2
+		case errors.Is(err, errInterrupted):
+			return 130
 		}
 		return 1
 	}
@@ -99,6 +103,7 @@ read their schemas through gRPC server reflection: no proto files needed.`,
 		newCallCommand(env),
 		newStreamCommand(env),
 		newHealthCommand(env),
+		newAPICommand(env),
 		newVersionCommand(),
 	)
 	return root
