@@ -32,7 +32,7 @@ var quiet = slog.New(slog.DiscardHandler)
 
 // startBooks runs the Books service as name, registered in reg, until the
 // test ends or stop is called.
-func startBooks(t *testing.T, reg registry.Registry, name string) (stop func()) {
+func startBooks(t testing.TB, reg registry.Registry, name string) (stop func()) {
 	t.Helper()
 	svc, err := micro.NewService(name, micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
 	if err != nil {
