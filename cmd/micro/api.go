@@ -71,7 +71,7 @@ address, or behind something that authenticates.`,
 		if err != nil {
 			return err
 		}
-		defer g.Close()
+		defer func() { _ = g.Close() }()
 		lis, err := new(net.ListenConfig).Listen(cmd.Context(), "tcp", address)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", address, err)
@@ -101,6 +101,8 @@ func serveUntilDone(ctx context.Context, srv *http.Server, lis net.Listener) err
 	if err := srv.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("stop: %w", err)
 	}
-	<-served
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
 	return errInterrupted
 }

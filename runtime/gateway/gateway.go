@@ -79,7 +79,7 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, 
 	g.watcher, g.stop = w, stop
 	services, err := reg.ListServices(ctx)
 	if err != nil {
-		g.Close()
+		_ = g.Close()
 		return nil, fmt.Errorf("list the services of registry %s: %w", reg, err)
 	}
 	var names []string

@@ -187,7 +187,7 @@ func TestRESTMistakes(t *testing.T) {
 		{"unknown route", "GET", "/v2/nothing", "", 404, codes.NotFound, "Not Found"},
 		{"wrong method", "POST", "/v1/shelves/1/books/2", `{}`, 405, codes.Unimplemented, "Method Not Allowed"},
 		{"malformed JSON", "POST", "/v1/books:get", `{"name": `, 400, codes.InvalidArgument, "unexpected"},
-		{"unknown field", "POST", "/v1/books:get", `{"nmae": "dune"}`, 400, codes.InvalidArgument, `"nmae"`},
+		{"unknown field", "POST", "/v1/books:get", `{"titel": "dune"}`, 400, codes.InvalidArgument, `"titel"`},
 		{"unknown query parameter", "GET", "/v1/books/dune?title=x", "", 400, codes.InvalidArgument, `"title"`},
 		{"body where none goes", "DELETE", "/v1/shelves/1/books/2", `{"name": "x"}`, 400, codes.InvalidArgument, "no body"},
 	} {
