@@ -16,6 +16,7 @@ import (
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/protomicro/micro/runtime/errors"
@@ -116,23 +117,17 @@ func do(t *testing.T, method, url, body string, header ...string) response {
 }
 
 // book decodes a REST answer's body as a Book.
-func book(t *testing.T, r response) *bookspb.Book {
-	t.Helper()
-	b := new(bookspb.Book)
-	if err := protojson.Unmarshal([]byte(r.body), b); err != nil {
-		t.Fatalf("decode %q as a Book: %v", r.body, err)
-	}
-	return b
-}
+func book(t *testing.T, r response) *bookspb.Book { return decode(t, r, new(bookspb.Book)) }
 
 // rpcStatus decodes an error answer's body as a google.rpc.Status.
-func rpcStatus(t *testing.T, r response) *spb.Status {
+func rpcStatus(t *testing.T, r response) *spb.Status { return decode(t, r, new(spb.Status)) }
+
+func decode[M proto.Message](t *testing.T, r response, m M) M {
 	t.Helper()
-	st := new(spb.Status)
-	if err := protojson.Unmarshal([]byte(r.body), st); err != nil {
-		t.Fatalf("decode %q as a google.rpc.Status: %v", r.body, err)
+	if err := protojson.Unmarshal([]byte(r.body), m); err != nil {
+		t.Fatalf("decode %q as a %s: %v", r.body, m.ProtoReflect().Descriptor().FullName(), err)
 	}
-	return st
+	return m
 }
 
 func TestREST(t *testing.T) {
