@@ -65,8 +65,9 @@ func run(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, std
 	switch {
 	case err == nil:
 		return 0
-	case ctx.Err() != nil:
-		// What failed did so because it was interrupted, whatever it says.
+	case ctx.Err() != nil, errors.Is(err, errInterrupted):
+		// What failed did so because it was interrupted, whatever it says;
+		// a command that serves until stopped says errInterrupted.
 		_, _ = fmt.Fprintln(stderr, "micro: interrupted")
 		return 130
 	case errors.As(err, &usage):
@@ -110,6 +111,7 @@ read their schemas through gRPC server reflection: no proto files needed.`,
 		newCallCommand(env),
 		newStreamCommand(env),
 		newHealthCommand(env),
+		newAPICommand(env),
 		newVersionCommand(),
 	)
 	return root

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -112,6 +113,10 @@ func TestReadmeCommands(t *testing.T) {
 		commands = append(commands, commands[i].Commands()...)
 	}
 	for _, cmd := range commands {
+		if cmd.Annotations[servesAnnotation] != "" {
+			runServingExamples(callCtx, t, project, env, prelude, cmd.Example)
+			continue
+		}
 		for _, line := range strings.Split(cmd.Example, "\n") {
 			if line = strings.TrimSpace(line); line == "" {
 				continue
@@ -122,6 +127,61 @@ func TestReadmeCommands(t *testing.T) {
 			}
 			runShell(callCtx, t, project, env, prelude+line)
 		}
+	}
+}
+
+// runServingExamples runs the examples of a command that serves until
+// stopped: each micro line on a free loopback port in place of the address
+// it names, until it says it is serving, and each other line (a curl) against
+// the server started last, at the address the examples call localhost:8080.
+func runServingExamples(ctx context.Context, t *testing.T, dir string, env []string, prelude, examples string) {
+	t.Helper()
+	address := ""
+	for _, line := range strings.Split(examples, "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		if !strings.HasPrefix(line, "micro ") {
+			if address == "" {
+				t.Fatalf("example %q comes before any server it could call", line)
+			}
+			runShell(ctx, t, dir, env, prelude+strings.ReplaceAll(line, "localhost:8080", address))
+			continue
+		}
+		fields := strings.Fields(line)
+		if i := slices.Index(fields, "--address"); i >= 0 && i+1 < len(fields) {
+			fields = slices.Delete(fields, i, i+2)
+		}
+		serve := exec.Command("bash", "-c", prelude+"exec "+strings.Join(fields, " ")+" --address 127.0.0.1:0") // stopped by the cleanup below
+		serve.Dir, serve.Env = dir, env
+		var log syncBuffer
+		serve.Stdout, serve.Stderr = &log, &log
+		if err := serve.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- serve.Wait() }()
+		address = ""
+		for address == "" {
+			if _, rest, ok := strings.Cut(log.String(), " on http://"); ok {
+				address, _, _ = strings.Cut(rest, " ")
+				break
+			}
+			select {
+			case err := <-exited:
+				t.Fatalf("%s: exited before serving: %v\n%s", line, err, log.String())
+			case <-ctx.Done():
+				_ = serve.Process.Kill()
+				t.Fatalf("%s: not serving in time\n%s", line, log.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		t.Cleanup(func() {
+			_ = serve.Process.Signal(syscall.SIGTERM)
+			if err := <-exited; err != nil && !strings.Contains(err.Error(), "130") {
+				t.Errorf("%s: stopped with %v, want exit status 130\n%s", line, err, log.String())
+			}
+		})
 	}
 }
 

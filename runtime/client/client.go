@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	grpcmetadata "google.golang.org/grpc/metadata"
 
+	"github.com/protomicro/micro/runtime/codec"
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/internal/grpcwire"
 	"github.com/protomicro/micro/runtime/registry"
@@ -202,10 +203,7 @@ func (c *grpcClient) newStream(ctx context.Context, req rpc.Request) (rpc.Client
 		ServerStreams: r.spec.StreamType.IsServerStream(),
 		ClientStreams: r.spec.StreamType.IsClientStream(),
 	}
-	var opts []grpc.CallOption
-	if r.codec != nil && r.codec.Name() != "proto" {
-		opts = append(opts, grpc.ForceCodecV2(grpcwire.CodecV2(r.codec)))
-	}
+	opts := codecOptions(r.codec)
 	cs, err := conn.NewStream(ctx, desc, r.spec.Procedure, opts...)
 	if err != nil {
 		cancel()
@@ -214,12 +212,23 @@ func (c *grpcClient) newStream(ctx context.Context, req rpc.Request) (rpc.Client
 	return &grpcStream{spec: r.spec, ctx: ctx, cancel: cancel, cs: cs, serverStreams: desc.ServerStreams}, nil
 }
 
+// codecOptions returns grpc-go's options for encoding messages with cc:
+// none for protobuf binary, which is grpc-go's default. A codec of another
+// type is forced even when it is named "proto", so that a caller can pass
+// messages it holds already encoded (the gateway does).
+func codecOptions(cc codec.Codec) []grpc.CallOption {
+	if _, isProto := cc.(codec.Proto); cc == nil || isProto {
+		return nil
+	}
+	return []grpc.CallOption{grpc.ForceCodecV2(grpcwire.CodecV2(cc))}
+}
+
 // callOptions returns grpc-go's options for a unary call: the codec, and
 // where to put the response's header, trailer and peer when interceptors or
 // the caller want them.
 func (c *grpcClient) callOptions(r *request) []grpc.CallOption {
 	opts := r.callOptions[:0] // no allocation: r is on the heap already
-	if r.codec != nil && r.codec.Name() != "proto" {
+	if _, isProto := r.codec.(codec.Proto); r.codec != nil && !isProto {
 		opts = append(opts, grpc.ForceCodecV2(grpcwire.CodecV2(r.codec)))
 	}
 	intercepted := len(c.config.interceptors) > 0

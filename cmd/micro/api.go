@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/protomicro/micro/runtime/gateway"
+)
+
+// servesAnnotation marks a command that serves until stopped, on the
+// address of its --address flag ("localhost:8080" in its examples).
+const servesAnnotation = "serves"
+
+// errInterrupted ends a command that runs until it is stopped, when it was
+// stopped by SIGINT or SIGTERM; micro exits 130 for it.
+var errInterrupted = errors.New("interrupted")
+
+func newAPICommand(env lookupEnv) *cobra.Command {
+	var (
+		address   string
+		bodyLimit int64
+		timeout   time.Duration
+		origins   []string
+	)
+	cmd := &cobra.Command{
+		Use:   "api",
+		Short: "Serve every service over HTTP: REST, Connect, gRPC-Web and gRPC",
+		Long: `Serve the services of the registry over HTTP until interrupted: REST by the
+google.api.http rules of their methods, and every method by its procedure in
+the Connect, gRPC-Web and gRPC protocols. Routes follow the registry: a
+service that starts, changes or stops is routed, or not, without a restart.
+GET /_routes lists the routes in JSON (so does GET /, unless a service
+claims it).
+
+Of a request's headers only Authorization and Grpc-Metadata-* reach the
+service. There is no authentication yet: keep the gateway on a loopback
+address, or behind something that authenticates.`,
+		Example: `  micro api
+  curl localhost:8080/_routes
+  micro api --address 127.0.0.1:9090 --timeout 5s
+  micro api --cors_origin https://app.example.com`,
+		Args:        usageArgs(cobra.NoArgs),
+		Annotations: map[string]string{servesAnnotation: "true"},
+	}
+	where := addRegistryFlags(cmd, env)
+	flags := cmd.Flags()
+	flags.StringVar(&address, "address", "127.0.0.1:8080", "the host:port to listen on")
+	flags.Int64Var(&bodyLimit, "body_limit", 4<<20, "the largest request body, in bytes (413 past it)")
+	flags.DurationVar(&timeout, "timeout", 30*time.Second, "the deadline of a call whose request names none (0 for none)")
+	flags.StringSliceVar(&origins, "cors_origin", nil, "a web origin allowed to call from a browser, or * for any (repeatable; default none)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return &usageError{fmt.Errorf("--address %q: %w", address, err)}
+		}
+		reg, err := where.open(cmd)
+		if err != nil {
+			return err
+		}
+		defer closeRegistry(reg)
+		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+		opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithBodyLimit(bodyLimit), gateway.WithTimeout(timeout)}
+		if len(origins) > 0 {
+			opts = append(opts, gateway.WithCORS(gateway.CORS{AllowedOrigins: origins}))
+		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+		g, err := gateway.New(ctx, reg, opts...)
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer func() { _ = g.Close() }()
+		lis, err := new(net.ListenConfig).Listen(cmd.Context(), "tcp", address)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", address, err)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			logf(cmd.ErrOrStderr(), "micro: warning: serving on %s, beyond this machine, with no authentication: anyone who can reach it can call every service\n", lis.Addr())
+		}
+		logf(cmd.ErrOrStderr(), "micro api: serving %d routes and %d procedures on http://%s (GET /_routes lists them)\n",
+			len(g.Index().Routes), len(g.Index().Procedures), lis.Addr())
+		return serveUntilDone(cmd.Context(), &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}, lis)
+	}
+	return cmd
+}
+
+// serveUntilDone serves srv on lis until ctx is done, then lets the requests
+// in flight finish (for up to 10 seconds) and returns errInterrupted.
+func serveUntilDone(ctx context.Context, srv *http.Server, lis net.Listener) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("stop: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return errInterrupted
+}

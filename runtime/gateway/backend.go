@@ -1,0 +1,250 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	stderrors "errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"connectrpc.com/vanguard"
+	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/protomicro/micro/runtime/dynamic"
+	"github.com/protomicro/micro/runtime/registry"
+	"github.com/protomicro/micro/runtime/rpc"
+)
+
+// resolveTimeout bounds reading one service's schema, so that a node that
+// does not answer holds up the other services' routes only so long.
+const resolveTimeout = 5 * time.Second
+
+// backend is a registry service as the gateway routes it: the proto services
+// it serves, read through reflection, and the HTTP routes of their methods.
+type backend struct {
+	name string
+	// key identifies what the registry said of the service's endpoints; the
+	// schema is read again only when it changes.
+	key string
+	// services are the proto services it serves, described without their
+	// google.api.http options (the gateway adds the routes itself, so that
+	// it decides conflicts), with types to decode their messages.
+	services []protoreflect.ServiceDescriptor
+	types    vanguard.TypeResolver
+	specs    map[string]rpc.Spec // by procedure
+	routes   []Route             // in the order the service declares them
+	// err is why the schema could not be read; the service is not routed.
+	err error
+}
+
+// refresh reads the named services from the registry again, and the schema
+// of those whose endpoints changed. It returns the names to try again
+// later.
+func (g *Gateway) refresh(ctx context.Context, names []string) (retry []string) {
+	for _, name := range names {
+		if ctx.Err() != nil {
+			return nil
+		}
+		versions, err := g.registry.GetService(ctx, name)
+		var nodes []string
+		var endpoints []*registry.Endpoint
+		for _, v := range versions {
+			for _, n := range v.Nodes {
+				nodes = append(nodes, n.Address)
+			}
+			for _, e := range v.Endpoints {
+				if !slices.ContainsFunc(endpoints, func(x *registry.Endpoint) bool { return x.Procedure == e.Procedure }) {
+					endpoints = append(endpoints, e)
+				}
+			}
+		}
+		switch {
+		case stderrors.Is(err, registry.ErrNotFound) || err == nil && len(nodes) == 0:
+			if _, ok := g.backends[name]; ok {
+				g.config.logger.Info("gateway: service left", "service", name)
+				delete(g.backends, name)
+			}
+			continue
+		case err != nil:
+			g.config.logger.Warn("gateway: read service from the registry", "service", name, "error", err)
+			retry = append(retry, name)
+			continue
+		}
+		key, _ := json.Marshal(endpoints)
+		if old := g.backends[name]; old != nil && old.key == string(key) && old.err == nil {
+			continue // only nodes changed, which the client follows itself
+		}
+		slices.Sort(nodes)
+		b := g.resolve(ctx, name, endpoints, slices.Compact(nodes))
+		b.key = string(key)
+		g.backends[name] = b
+		if b.err != nil {
+			g.config.logger.Warn("gateway: service not routed", "service", name, "error", b.err)
+			retry = append(retry, name)
+			continue
+		}
+		g.config.logger.Info("gateway: service routed", "service", name, "routes", len(b.routes), "procedures", len(b.specs))
+	}
+	return retry
+}
+
+// resolve reads the schema of the service called name from one of its nodes
+// and works out its routes: those the registry lists for its endpoints, or,
+// for a service registered without endpoints, those of its descriptors.
+func (g *Gateway) resolve(ctx context.Context, name string, endpoints []*registry.Endpoint, nodes []string) *backend {
+	b := &backend{name: name, specs: make(map[string]rpc.Spec)}
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	schema, err := dynamic.Resolve(ctx, g.client, name, nodes...)
+	if err != nil {
+		b.err = err
+		return b
+	}
+	files, err := withoutHTTPOptions(schema.Files())
+	if err != nil {
+		b.err = err
+		return b
+	}
+	b.types = typeResolver{dynamicpb.NewTypes(files)}
+
+	served := make(map[protoreflect.FullName]bool)
+	for _, e := range endpoints {
+		service, _, _ := strings.Cut(strings.TrimPrefix(e.Procedure, "/"), "/")
+		served[protoreflect.FullName(service)] = true
+	}
+	for _, m := range schema.Methods() {
+		service := m.Parent().FullName()
+		if len(endpoints) > 0 && !served[service] {
+			continue // a service of the node's that this registration does not offer
+		}
+		d, err := files.FindDescriptorByName(service)
+		if err != nil {
+			b.err = fmt.Errorf("service %s: %w", service, err)
+			return b
+		}
+		sd := d.(protoreflect.ServiceDescriptor)
+		if !slices.Contains(b.services, sd) {
+			b.services = append(b.services, sd)
+		}
+		spec := dynamic.Spec(m)
+		b.specs[spec.Procedure] = spec
+		rules := descriptorRules(m)
+		if len(endpoints) > 0 {
+			rules = nil
+			if i := slices.IndexFunc(endpoints, func(e *registry.Endpoint) bool { return e.Procedure == spec.Procedure }); i >= 0 {
+				rules = endpoints[i].HTTP
+			}
+		}
+		for _, rule := range rules {
+			route := Route{Method: rule.Method, Path: rule.Path, Body: rule.Body, ResponseBody: rule.ResponseBody, Service: name, Procedure: spec.Procedure}
+			if err := b.check(route, sd); err != nil {
+				g.config.logger.Warn("gateway: route left out", "service", name, "procedure", spec.Procedure, "method", rule.Method, "path", rule.Path, "error", err)
+				continue
+			}
+			b.routes = append(b.routes, route)
+		}
+	}
+	return b
+}
+
+// check reports whether the transcoder accepts route, alone, for a method of
+// sd, so that one bad rule leaves out only itself.
+func (b *backend) check(route Route, sd protoreflect.ServiceDescriptor) error {
+	_, err := vanguard.NewTranscoder(
+		[]*vanguard.Service{vanguard.NewServiceWithSchema(sd, nil, vanguard.WithTypeResolver(b.types))},
+		vanguard.WithRules(route.rule()),
+	)
+	return err
+}
+
+// withoutHTTPOptions returns files again, with the google.api.http options
+// of their methods taken out.
+func withoutHTTPOptions(files *protoregistry.Files) (*protoregistry.Files, error) {
+	set := new(descriptorpb.FileDescriptorSet)
+	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		file := protodesc.ToFileDescriptorProto(fd)
+		for _, s := range file.GetService() {
+			for _, m := range s.GetMethod() {
+				if m.Options != nil {
+					proto.ClearExtension(m.Options, annotations.E_Http)
+				}
+			}
+		}
+		set.File = append(set.File, file)
+		return true
+	})
+	return protodesc.NewFiles(set)
+}
+
+// descriptorRules returns the routes of m's google.api.http option, the rule
+// and then its additional bindings.
+func descriptorRules(m protoreflect.MethodDescriptor) []rpc.HTTPRule {
+	opts, ok := m.Options().(*descriptorpb.MethodOptions)
+	if !ok || !proto.HasExtension(opts, annotations.E_Http) {
+		return nil
+	}
+	top := proto.GetExtension(opts, annotations.E_Http).(*annotations.HttpRule)
+	var out []rpc.HTTPRule
+	for _, r := range append([]*annotations.HttpRule{top}, top.GetAdditionalBindings()...) {
+		rule := rpc.HTTPRule{Body: r.GetBody(), ResponseBody: r.GetResponseBody()}
+		switch p := r.GetPattern().(type) {
+		case *annotations.HttpRule_Get:
+			rule.Method, rule.Path = "GET", p.Get
+		case *annotations.HttpRule_Put:
+			rule.Method, rule.Path = "PUT", p.Put
+		case *annotations.HttpRule_Post:
+			rule.Method, rule.Path = "POST", p.Post
+		case *annotations.HttpRule_Delete:
+			rule.Method, rule.Path = "DELETE", p.Delete
+		case *annotations.HttpRule_Patch:
+			rule.Method, rule.Path = "PATCH", p.Patch
+		case *annotations.HttpRule_Custom:
+			rule.Method, rule.Path = p.Custom.GetKind(), p.Custom.GetPath()
+		default:
+			continue
+		}
+		out = append(out, rule)
+	}
+	return out
+}
+
+// typeResolver finds a service's own types among its files, and others
+// (error details, the types inside an Any) among those linked into the
+// program.
+type typeResolver struct{ *dynamicpb.Types }
+
+func (r typeResolver) FindMessageByName(name protoreflect.FullName) (protoreflect.MessageType, error) {
+	if t, err := r.Types.FindMessageByName(name); err == nil {
+		return t, nil
+	}
+	return protoregistry.GlobalTypes.FindMessageByName(name)
+}
+
+func (r typeResolver) FindMessageByURL(url string) (protoreflect.MessageType, error) {
+	if t, err := r.Types.FindMessageByURL(url); err == nil {
+		return t, nil
+	}
+	return protoregistry.GlobalTypes.FindMessageByURL(url)
+}
+
+func (r typeResolver) FindExtensionByName(name protoreflect.FullName) (protoreflect.ExtensionType, error) {
+	if t, err := r.Types.FindExtensionByName(name); err == nil {
+		return t, nil
+	}
+	return protoregistry.GlobalTypes.FindExtensionByName(name)
+}
+
+func (r typeResolver) FindExtensionByNumber(message protoreflect.FullName, field protoreflect.FieldNumber) (protoreflect.ExtensionType, error) {
+	if t, err := r.Types.FindExtensionByNumber(message, field); err == nil {
+		return t, nil
+	}
+	return protoregistry.GlobalTypes.FindExtensionByNumber(message, field)
+}

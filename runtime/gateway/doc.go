@@ -1,0 +1,68 @@
+// Package gateway serves the services of a registry over HTTP: REST by the
+// google.api.http rules of their methods, and every method by its procedure
+// in the Connect, gRPC-Web and gRPC protocols, without their proto files and
+// without generated gateway code.
+//
+//	g, err := gateway.New(ctx, reg, gateway.WithLogger(logger))
+//	...
+//	defer g.Close()
+//	err = http.ListenAndServe("127.0.0.1:8080", g)
+//
+// # Routes
+//
+// A [Gateway] finds services, their endpoints and the endpoints' HTTP rules
+// in the registry, and their message types through gRPC server reflection
+// ([dynamic.Resolve]). It follows a registry watch: when a service appears,
+// changes its endpoints or leaves, the gateway reads it again and swaps in
+// new routes whole, so that a request is served by one set of routes or the
+// next, never a mix. GET /_routes answers an [Index] of the routes in JSON,
+// and so does GET / unless a service claims it.
+//
+// When two services claim one route (the same HTTP method and URL template,
+// whatever its variables are called), or serve the same proto service, the
+// one whose registry name sorts first wins; the conflict is logged, naming
+// both, and listed in the index.
+//
+// # Transcoding
+//
+// The protocols and REST's semantics (path templates, body "*" or a field,
+// query parameters by field path, response_body, additional_bindings) are
+// connectrpc.com/vanguard's: the gateway builds a vanguard transcoder from
+// the services' descriptors and the registry's rules, and rebuilds it when
+// they change (a transcoder is immutable). JSON is protojson, and a field
+// the message does not have is an error.
+//
+// Behind the transcoder, every call goes to the service through a
+// [client.Client], by service name. The transcoder hands the gateway each
+// call in gRPC; the gateway passes its messages on still encoded, without
+// decoding them, and the client picks a node, balances, and retries calls of
+// idempotent methods. The other design, a reverse proxy speaking gRPC over
+// HTTP/2 to a node's address, would have to pick nodes, balance and retry
+// by itself, and keep a second pool of connections beside the client's.
+//
+// # Errors
+//
+// Errors are answered as google.rpc.Status JSON with their details, with the
+// HTTP status of grpc-gateway's table: invalid_argument, failed_precondition
+// and out_of_range 400, unauthenticated 401, permission_denied 403,
+// not_found 404, already_exists and aborted 409, resource_exhausted 429,
+// canceled 499, unimplemented 501, unavailable 503, deadline_exceeded 504,
+// others 500. A path that matches no route is 404 (saying nothing of the
+// routes there are); a route asked with the wrong method is 405 with Allow;
+// malformed JSON, or a field or query parameter the request does not have,
+// is 400; a body over the limit (default 4 MiB, [WithBodyLimit]) is 413; a
+// service with no node is 503.
+//
+// # Headers
+//
+// Of a request's headers, only Authorization and Grpc-Metadata-* (without
+// the prefix) become the call's metadata; the service's response headers
+// come back as Grpc-Metadata-* (and, in Connect, its trailers as
+// Trailer-Grpc-Metadata-*). A call's deadline is what the request asks for
+// in grpc-timeout or Connect-Timeout-Ms, else the gateway's default
+// ([WithTimeout], 30 seconds). Cross-origin requests are refused unless a
+// [CORS] policy is given ([WithCORS]).
+//
+// The gateway does not authenticate callers yet: serve it on loopback, or
+// behind something that does.
+package gateway

@@ -1,0 +1,213 @@
+package gateway
+
+import (
+	"context"
+	stderrors "errors"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	grpcmetadata "google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/errors"
+	"github.com/protomicro/micro/runtime/internal/grpcwire"
+	"github.com/protomicro/micro/runtime/metadata"
+	"github.com/protomicro/micro/runtime/rpc"
+)
+
+// metadataPrefix marks the HTTP headers that carry metadata, both ways, as
+// in grpc-gateway.
+const metadataPrefix = "grpc-metadata-"
+
+// forward is the gRPC handler of every method the transcoder routes: it
+// calls the method through the client, passing the messages on as they are
+// encoded, and answers with what the service answered.
+func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
+	ctx := ss.Context()
+	b, _ := ctx.Value(backendKey{}).(*backend)
+	procedure, _ := grpc.MethodFromServerStream(ss)
+	if b == nil {
+		return status.Errorf(codes.Unimplemented, "no service serves %s", procedure)
+	}
+	spec, ok := b.specs[procedure]
+	if !ok {
+		return status.Errorf(codes.Unimplemented, "service %q does not serve %s", b.name, procedure)
+	}
+	if _, ok := ctx.Deadline(); !ok && g.config.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.config.timeout)
+		defer cancel()
+	}
+	opts := []client.CallOption{client.WithCodec(frameCodec{})}
+	if pairs := outgoing(ctx); len(pairs) > 0 {
+		opts = append(opts, client.WithHeaders(pairs...))
+	}
+	var err error
+	if spec.StreamType == rpc.Unary {
+		err = g.forwardUnary(ctx, ss, b.name, spec, opts)
+	} else {
+		err = g.forwardStream(ctx, ss, b.name, spec, opts)
+	}
+	return statusError(err)
+}
+
+func (g *Gateway) forwardUnary(ctx context.Context, ss grpc.ServerStream, service string, spec rpc.Spec, opts []client.CallOption) error {
+	var req, res frame
+	if err := ss.RecvMsg(&req); err != nil {
+		return undecodable(err)
+	}
+	markReached(ctx)
+	var header, trailer metadata.Metadata
+	opts = append(opts, client.WithResponseHeader(&header), client.WithResponseTrailer(&trailer))
+	err := g.client.Invoke(ctx, service, spec, &req, &res, opts...)
+	_ = ss.SetHeader(incoming(header))
+	ss.SetTrailer(incoming(trailer))
+	if err != nil {
+		return err
+	}
+	return ss.SendMsg(&res)
+}
+
+func (g *Gateway) forwardStream(ctx context.Context, ss grpc.ServerStream, service string, spec rpc.Spec, opts []client.CallOption) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	markReached(ctx)
+	cs, err := g.client.NewStream(ctx, service, spec, opts...)
+	if err != nil {
+		return err
+	}
+	// Requests flow on their own: a stream's two directions are
+	// independent. A failure to read one ends the call.
+	go func() {
+		for {
+			var f frame
+			if err := ss.RecvMsg(&f); err != nil {
+				if stderrors.Is(err, io.EOF) {
+					_ = cs.CloseSend()
+				} else {
+					cancel()
+				}
+				return
+			}
+			if cs.SendMsg(&f) != nil {
+				return // RecvMsg below reports why
+			}
+		}
+	}()
+	header, err := cs.Header()
+	if err == nil {
+		err = ss.SendHeader(incoming(header))
+	}
+	for err == nil {
+		var f frame
+		if err = cs.RecvMsg(&f); err == nil {
+			err = ss.SendMsg(&f)
+		}
+	}
+	ss.SetTrailer(incoming(cs.Trailer()))
+	if stderrors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+// markReached records that the gateway is calling the service, so that an
+// error is not taken for the request's.
+func markReached(ctx context.Context) {
+	if reached, ok := ctx.Value(reachedKey{}).(*atomic.Bool); ok {
+		reached.Store(true)
+	}
+}
+
+// undecodable returns the error of reading a call's first request: the
+// transcoder could not make a message of what the caller sent (malformed
+// JSON, a field or query parameter the message does not have), which gRPC
+// reports as unknown and is the caller's mistake.
+func undecodable(err error) error {
+	if st, ok := status.FromError(err); ok && st.Code() == codes.Unknown {
+		return status.Error(codes.InvalidArgument, st.Message())
+	}
+	return err
+}
+
+// outgoing returns, as key/value pairs, the request headers that become
+// outgoing metadata: Authorization, and Grpc-Metadata-* without the prefix.
+// Nothing else crosses.
+func outgoing(ctx context.Context) []string {
+	md, _ := grpcmetadata.FromIncomingContext(ctx)
+	var pairs []string
+	for _, key := range slices.Sorted(maps.Keys(md)) {
+		name, ok := strings.CutPrefix(key, metadataPrefix)
+		if key == "authorization" {
+			name, ok = key, true
+		}
+		if !ok || name == "" {
+			continue
+		}
+		for _, v := range md[key] {
+			pairs = append(pairs, name, v)
+		}
+	}
+	return pairs
+}
+
+// incoming returns the headers or trailers a service answered with as the
+// gateway answers them: each key with the Grpc-Metadata- prefix, less
+// those of HTTP/2 and gRPC themselves.
+func incoming(md metadata.Metadata) grpcmetadata.MD {
+	out := make(grpcmetadata.MD, len(md))
+	for key, values := range md {
+		if key == "content-type" || strings.HasPrefix(key, ":") || strings.HasPrefix(key, "grpc-") {
+			continue
+		}
+		out[metadataPrefix+key] = values
+	}
+	return out
+}
+
+// statusError returns err as the gRPC status the transcoder answers with, its
+// details kept. A service the client finds no node of is unavailable, not
+// a method that was not found.
+func statusError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.CodeOf(err) == errors.CodeNotFound && !errors.IsWire(err) {
+		err = errors.New(errors.CodeUnavailable, err)
+	}
+	st, _ := grpcwire.Status(err)
+	return st.Err()
+}
+
+// frame is a message as it travels, encoded; the gateway passes messages on
+// without decoding them.
+type frame []byte
+
+// frameCodec passes frames through. It is named "proto" because the frames
+// it carries are the transcoder's protobuf encoding.
+type frameCodec struct{}
+
+func (frameCodec) Name() string { return "proto" }
+
+func (frameCodec) Marshal(v any) ([]byte, error) {
+	f, ok := v.(*frame)
+	if !ok {
+		return nil, errors.Errorf(errors.CodeInternal, "gateway: marshal %T, not a frame", v)
+	}
+	return *f, nil
+}
+
+func (frameCodec) Unmarshal(data []byte, v any) error {
+	f, ok := v.(*frame)
+	if !ok {
+		return errors.Errorf(errors.CodeInternal, "gateway: unmarshal into %T, not a frame", v)
+	}
+	*f = slices.Clone(data) // data is the transport's, and reused
+	return nil
+}

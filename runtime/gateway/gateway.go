@@ -1,0 +1,228 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	stderrors "errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/errors"
+	"github.com/protomicro/micro/runtime/internal/grpcwire"
+	"github.com/protomicro/micro/runtime/registry"
+)
+
+// Gateway is an [http.Handler] that serves every service of a registry over
+// HTTP: REST by the methods' google.api.http rules, and every method by its
+// procedure in the Connect, gRPC-Web and gRPC protocols. Its routes follow
+// the registry: a service that registers, changes or leaves is routed, or
+// not, within moments, without a restart.
+//
+// A Gateway is safe for concurrent use. Close it to stop following the
+// registry.
+type Gateway struct {
+	config    *config
+	registry  registry.Registry
+	client    client.Client
+	ownClient bool
+	// grpc turns the gRPC requests the transcoder makes into streams for
+	// forward; it never listens.
+	grpc *grpc.Server
+	// table is what requests are served with; the loop replaces it whole.
+	table atomic.Pointer[table]
+
+	// backends are the services the loop knows, by registry name; only the
+	// loop (and New, before the loop starts) touch it.
+	backends map[string]*backend
+	watcher  registry.Watcher
+	stop     context.CancelFunc
+	done     chan struct{}
+	close    sync.Once
+}
+
+// New returns a gateway in front of the services in reg. It reads the
+// services registered now, and their schemas through server reflection,
+// before it returns (ctx bounds that); a service whose schema it cannot read
+// is logged, left out, and tried again later.
+func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, error) {
+	g := &Gateway{config: newConfig(opts), registry: reg, backends: make(map[string]*backend), done: make(chan struct{})}
+	g.client = g.config.client
+	if g.client == nil {
+		g.client, g.ownClient = client.New(client.WithRegistry(reg)), true
+	}
+	g.grpc = grpc.NewServer(
+		grpc.UnknownServiceHandler(g.forward),
+		grpc.ForceServerCodecV2(grpcwire.CodecV2(frameCodec{})),
+		grpc.MaxRecvMsgSize(int(g.config.bodyLimit)),
+		grpc.MaxSendMsgSize(int(g.config.bodyLimit)),
+	)
+	if err := g.rebuild(nil); err != nil {
+		return nil, err
+	}
+
+	// Watch before listing, so that no change falls between the two.
+	loopCtx, stop := context.WithCancel(context.Background())
+	w, err := reg.Watch(loopCtx)
+	if err != nil {
+		stop()
+		g.closeOwned()
+		return nil, fmt.Errorf("watch registry %s: %w", reg, err)
+	}
+	g.watcher, g.stop = w, stop
+	services, err := reg.ListServices(ctx)
+	if err != nil {
+		_ = g.Close()
+		return nil, fmt.Errorf("list the services of registry %s: %w", reg, err)
+	}
+	var names []string
+	for _, s := range services {
+		names = append(names, s.Name)
+	}
+	slices.Sort(names)
+	retry := g.refresh(ctx, slices.Compact(names))
+	if err := g.rebuild(g.table.Load()); err != nil {
+		g.config.logger.Error("gateway: build routes", "error", err)
+	}
+	go g.loop(loopCtx, retry)
+	return g, nil
+}
+
+// Close stops following the registry and closes the client the gateway
+// made. Requests in flight finish; it is safe to call more than once.
+func (g *Gateway) Close() error {
+	g.close.Do(func() {
+		g.stop()
+		g.watcher.Stop()
+		<-g.done
+		g.closeOwned()
+	})
+	return nil
+}
+
+func (g *Gateway) closeOwned() {
+	g.grpc.Stop()
+	if g.ownClient {
+		_ = g.client.Close()
+	}
+}
+
+// Index returns the routes the gateway serves now.
+func (g *Gateway) Index() Index { return g.table.Load().index }
+
+// ServeHTTP serves a request by the current routes.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.config.cors != nil && g.config.cors.handle(w, r) {
+		return
+	}
+	t := g.table.Load()
+	if r.URL.Path == indexPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		writeJSON(w, http.StatusOK, t.index)
+		return
+	}
+	if timeout, ok := requestTimeout(r.Header); ok {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	if !streaming(r) && r.Body != nil && r.Body != http.NoBody {
+		// The transcoder buffers such a body whole anyway: read it here, to
+		// answer 413 the same way whoever sent it.
+		if r.ContentLength > g.config.bodyLimit {
+			writeTooLarge(w, g.config.bodyLimit)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, g.config.bodyLimit+1))
+		if err != nil {
+			writeStatus(w, http.StatusBadRequest, errors.Errorf(errors.CodeInvalidArgument, "read the request body: %v", err))
+			return
+		}
+		if int64(len(body)) > g.config.bodyLimit {
+			writeTooLarge(w, g.config.bodyLimit)
+			return
+		}
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	}
+	reached := new(atomic.Bool)
+	sw := &statusWriter{ResponseWriter: w, reached: reached}
+	t.transcoder.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), reachedKey{}, reached)))
+	sw.finish()
+}
+
+// reachedKey is the context key of the flag forward sets once it calls the
+// service, for statusWriter.
+type reachedKey struct{}
+
+// indexPath is where the gateway answers with its [Index], whatever the
+// services claim; GET / answers it too unless a service claims "/".
+const indexPath = "/_routes"
+
+// loop follows the registry until ctx is done: it gathers the names of the
+// services that changed, reads them again, and rebuilds the routes.
+func (g *Gateway) loop(ctx context.Context, retry []string) {
+	defer close(g.done)
+	changed := make(chan string, 64)
+	go func() {
+		for {
+			event, err := g.watcher.Next()
+			if err != nil {
+				if !stderrors.Is(err, registry.ErrWatcherStopped) {
+					g.config.logger.Error("gateway: registry watch ended; routes no longer follow the registry", "error", err)
+				}
+				close(changed)
+				return
+			}
+			changed <- event.Service.Name
+		}
+	}()
+	backoff := time.Second
+	timer := time.NewTimer(backoff)
+	defer timer.Stop()
+	for {
+		pending := slices.Clone(retry)
+		select {
+		case <-ctx.Done():
+			return
+		case name, ok := <-changed:
+			if !ok {
+				<-ctx.Done()
+				return
+			}
+			pending = append(pending, name)
+		case <-timer.C:
+			if len(retry) == 0 {
+				timer.Reset(backoff)
+				continue
+			}
+			backoff = min(2*backoff, 30*time.Second)
+		}
+	drain:
+		for {
+			select {
+			case name, ok := <-changed:
+				if !ok {
+					break drain
+				}
+				pending = append(pending, name)
+			default:
+				break drain
+			}
+		}
+		slices.Sort(pending)
+		retry = g.refresh(ctx, slices.Compact(pending))
+		if len(retry) == 0 {
+			backoff = time.Second
+		}
+		timer.Reset(backoff)
+		if err := g.rebuild(g.table.Load()); err != nil {
+			g.config.logger.Error("gateway: build routes; serving the previous ones", "error", err)
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package gateway
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/protomicro/micro/runtime/client"
+)
+
+// Option configures a [Gateway].
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	client    client.Client
+	logger    *slog.Logger
+	bodyLimit int64
+	timeout   time.Duration
+	cors      *CORS
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{bodyLimit: 4 << 20, timeout: 30 * time.Second}
+	for _, opt := range opts {
+		opt.apply(c)
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// WithClient sets the client that calls the services, and reads their
+// schemas through server reflection. The default is a [client.New] on the
+// gateway's registry, which the gateway closes with itself; a client given
+// here is the caller's to close.
+func WithClient(c client.Client) Option {
+	return optionFunc(func(cfg *config) { cfg.client = c })
+}
+
+// WithLogger sets where the gateway logs route changes, route conflicts and
+// services whose schema it cannot read. The default discards them.
+func WithLogger(logger *slog.Logger) Option {
+	return optionFunc(func(c *config) { c.logger = logger })
+}
+
+// WithBodyLimit sets the largest request body the gateway reads, and the
+// largest message it buffers in either direction. A REST or Connect unary
+// request with a larger body is answered 413. The default is 4 MiB.
+func WithBodyLimit(n int64) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.bodyLimit = min(n, 1<<32-1) // the transcoder counts in uint32
+		}
+	})
+}
+
+// WithTimeout sets the deadline of a call whose request names none (with
+// grpc-timeout, Connect-Timeout-Ms or X-Server-Timeout). The default is 30
+// seconds; zero or less means none.
+func WithTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.timeout = d })
+}
+
+// CORS is a cross-origin resource sharing policy: which web origins may call
+// the gateway from a browser.
+type CORS struct {
+	// AllowedOrigins lists the origins allowed, "https://app.example.com", or
+	// "*" for any.
+	AllowedOrigins []string
+	// AllowCredentials lets a browser send cookies and HTTP authentication.
+	// It is ignored when AllowedOrigins is "*".
+	AllowCredentials bool
+	// MaxAge is how long a browser may cache a preflight answer; 0 leaves it
+	// to the browser.
+	MaxAge time.Duration
+}
+
+// WithCORS answers browsers' cross-origin requests by policy. By default
+// there is no CORS policy: browsers refuse cross-origin calls.
+func WithCORS(policy CORS) Option {
+	return optionFunc(func(c *config) { c.cors = &policy })
+}

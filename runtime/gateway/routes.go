@@ -1,0 +1,216 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+
+	"connectrpc.com/vanguard"
+	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Route is one way in to a method: an HTTP method and URL template from a
+// google.api.http rule, or, in [Index.Procedures], POST to the procedure.
+type Route struct {
+	// Method is the HTTP method, "GET".
+	Method string `json:"method"`
+	// Path is the URL template, "/v1/{name=shelves/*}", or the procedure.
+	Path string `json:"path"`
+	// Body and ResponseBody are the rule's body and response_body.
+	Body         string `json:"body,omitempty"`
+	ResponseBody string `json:"response_body,omitempty"`
+	// Service is the registry name of the service called.
+	Service string `json:"service"`
+	// Procedure is the method called, "/http.v1.Books/GetBook".
+	Procedure string `json:"procedure"`
+}
+
+// Conflict is a route that two services, or two methods, claim. The winner is
+// the service whose registry name sorts first, and within a service the
+// method it declares first; the loser's claim is not served.
+type Conflict struct {
+	Winner Route `json:"winner"`
+	Loser  Route `json:"loser"`
+}
+
+// Index is what a gateway serves, as GET /_routes (and GET /) answers it in
+// JSON.
+type Index struct {
+	// Routes are the REST routes, by service and then in declaration order.
+	Routes []Route `json:"routes"`
+	// Procedures are the methods served by procedure (Connect, gRPC-Web and
+	// gRPC), by service and then in declaration order.
+	Procedures []Route `json:"procedures"`
+	// Conflicts are the claims not served.
+	Conflicts []Conflict `json:"conflicts,omitempty"`
+	// Unavailable are the services not routed, with the reason: their schema
+	// could not be read through reflection.
+	Unavailable map[string]string `json:"unavailable,omitempty"`
+}
+
+// table is what the gateway serves requests with at one time.
+type table struct {
+	transcoder *vanguard.Transcoder
+	index      Index
+}
+
+// rule returns route as a google.api.http rule for the transcoder.
+func (r Route) rule() *annotations.HttpRule {
+	selector := strings.ReplaceAll(strings.TrimPrefix(r.Procedure, "/"), "/", ".")
+	rule := &annotations.HttpRule{Selector: selector, Body: r.Body, ResponseBody: r.ResponseBody}
+	switch r.Method {
+	case http.MethodGet:
+		rule.Pattern = &annotations.HttpRule_Get{Get: r.Path}
+	case http.MethodPut:
+		rule.Pattern = &annotations.HttpRule_Put{Put: r.Path}
+	case http.MethodPost:
+		rule.Pattern = &annotations.HttpRule_Post{Post: r.Path}
+	case http.MethodDelete:
+		rule.Pattern = &annotations.HttpRule_Delete{Delete: r.Path}
+	case http.MethodPatch:
+		rule.Pattern = &annotations.HttpRule_Patch{Patch: r.Path}
+	default:
+		rule.Pattern = &annotations.HttpRule_Custom{Custom: &annotations.CustomHttpPattern{Kind: r.Method, Path: r.Path}}
+	}
+	return rule
+}
+
+// key returns what two routes that match the same requests share: the
+// method and the template with its variables' names left out.
+func (r Route) key() string {
+	var b strings.Builder
+	b.WriteString(r.Method)
+	b.WriteByte(' ')
+	for path := r.Path; path != ""; {
+		open := strings.IndexByte(path, '{')
+		end := strings.IndexByte(path, '}')
+		if open < 0 || end < open {
+			b.WriteString(path)
+			break
+		}
+		b.WriteString(path[:open])
+		if _, pattern, ok := strings.Cut(path[open+1:end], "="); ok {
+			b.WriteString(pattern)
+		} else {
+			b.WriteByte('*')
+		}
+		path = path[end+1:]
+	}
+	return b.String()
+}
+
+// rebuild makes the table of the backends the gateway knows and swaps it in
+// for the one requests use. Conflicts not in old are logged.
+func (g *Gateway) rebuild(old *table) error {
+	names := make([]string, 0, len(g.backends))
+	for name := range g.backends {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+
+	index := Index{Routes: []Route{}, Procedures: []Route{}}
+	var services []*vanguard.Service
+	var rules []*annotations.HttpRule
+	owners := make(map[protoreflect.FullName]*backend) // proto service to the backend serving it
+	claims := make(map[string]Route)                   // route key to the route served
+	for _, name := range names {
+		b := g.backends[name]
+		if b.err != nil {
+			if index.Unavailable == nil {
+				index.Unavailable = make(map[string]string)
+			}
+			index.Unavailable[name] = b.err.Error()
+			continue
+		}
+		owned := make(map[protoreflect.FullName]bool)
+		for _, sd := range b.services {
+			methods := sd.Methods()
+			if owner := owners[sd.FullName()]; owner != nil {
+				for i := range methods.Len() {
+					procedure := "/" + string(sd.FullName()) + "/" + string(methods.Get(i).Name())
+					index.Conflicts = append(index.Conflicts, Conflict{
+						Winner: Route{Method: http.MethodPost, Path: procedure, Service: owner.name, Procedure: procedure},
+						Loser:  Route{Method: http.MethodPost, Path: procedure, Service: name, Procedure: procedure},
+					})
+				}
+				continue
+			}
+			owners[sd.FullName()], owned[sd.FullName()] = b, true
+			services = append(services, vanguard.NewServiceWithSchema(sd, g.backendHandler(b), vanguard.WithTypeResolver(b.types)))
+			for i := range methods.Len() {
+				procedure := "/" + string(sd.FullName()) + "/" + string(methods.Get(i).Name())
+				index.Procedures = append(index.Procedures, Route{Method: http.MethodPost, Path: procedure, Service: name, Procedure: procedure})
+			}
+		}
+		for _, route := range b.routes {
+			service, _, _ := strings.Cut(strings.TrimPrefix(route.Procedure, "/"), "/")
+			if !owned[protoreflect.FullName(service)] {
+				continue // its procedure is served by another service: so are its routes
+			}
+			if winner, taken := claims[route.key()]; taken {
+				index.Conflicts = append(index.Conflicts, Conflict{Winner: winner, Loser: route})
+				continue
+			}
+			claims[route.key()] = route
+			index.Routes = append(index.Routes, route)
+			rules = append(rules, route.rule())
+		}
+	}
+
+	t, err := vanguard.NewTranscoder(services,
+		vanguard.WithRules(rules...),
+		vanguard.WithUnknownHandler(http.HandlerFunc(g.unknown)),
+		vanguard.WithCodec(newJSONCodec),
+		vanguard.WithDefaultServiceOptions(
+			vanguard.WithTargetProtocols(vanguard.ProtocolGRPC),
+			vanguard.WithTargetCodecs(vanguard.CodecProto),
+			vanguard.WithNoTargetCompression(),
+			vanguard.WithMaxMessageBufferBytes(uint32(g.config.bodyLimit)),
+		),
+	)
+	if err != nil {
+		return err
+	}
+	for _, c := range index.Conflicts {
+		if old == nil || !slices.Contains(old.index.Conflicts, c) {
+			g.config.logger.Warn("gateway: route conflict; the winner is served",
+				"method", c.Loser.Method, "path", c.Loser.Path,
+				"winner", c.Winner.Service, "winner_procedure", c.Winner.Procedure,
+				"loser", c.Loser.Service, "loser_procedure", c.Loser.Procedure)
+		}
+	}
+	g.table.Store(&table{transcoder: t, index: index})
+	return nil
+}
+
+// backendKey is the context key of the backend a request was routed to.
+type backendKey struct{}
+
+// backendHandler returns the handler the transcoder calls, in gRPC, for the
+// methods of b.
+func (g *Gateway) backendHandler(b *backend) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.grpc.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), backendKey{}, b)))
+	})
+}
+
+// unknown answers a request that matches no route: with the index for GET /,
+// else 404.
+func (g *Gateway) unknown(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		writeJSON(w, http.StatusOK, g.table.Load().index)
+		return
+	}
+	writeNotFound(w)
+}
+
+// newJSONCodec is the transcoder's JSON codec, which rejects a field the
+// message does not have rather than drop it: a misspelt field is a mistake
+// the caller should hear of.
+func newJSONCodec(types vanguard.TypeResolver) vanguard.Codec {
+	c := vanguard.NewJSONCodec(types)
+	c.UnmarshalOptions.DiscardUnknown = false
+	return c
+}
