@@ -236,7 +236,7 @@ func verdicts(cells []Cell) []Verdict {
 			if measured {
 				v = value(c, o)
 			}
-			out = append(out, newVerdict(goal, c.Workload.String(), v, limit, atMost, measured))
+			out = append(out, newVerdict(goal, c.String(), v, limit, atMost, measured))
 		}
 	}
 	unary := func(w measure.Workload) bool { return w.Kind == measure.Unary && w.Concurrency >= 16 }
