@@ -149,6 +149,9 @@ func (o *newOptions) run(ctx context.Context, log io.Writer, arg string) error {
 	if err != nil {
 		return err
 	}
+	if files, err = addThirdParty(files); err != nil {
+		return err
+	}
 	if !o.noGenerate {
 		generated, err := generateInStaging(ctx, files)
 		if err != nil {
@@ -437,6 +440,27 @@ func renderLayer(layer fs.FS, data *templateData) ([]bufgen.File, error) {
 		return nil
 	})
 	return out, err
+}
+
+// thirdPartyDir is where a new project keeps the protos its protos import
+// from elsewhere; its buf.yaml lists it as a module.
+const thirdPartyDir = "third_party"
+
+// addThirdParty adds the protos micro generate has built in (google/api, for
+// google.api.http) under third_party, unless the templates wrote those paths:
+// buf and protoc find the imports there as micro generate does. They are not
+// templates, so that they are the very bytes micro proto export writes.
+func addThirdParty(files []bufgen.File) ([]bufgen.File, error) {
+	protos, err := builtInProtos(thirdPartyDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range protos {
+		if !slices.ContainsFunc(files, func(f bufgen.File) bool { return f.Path == p.Path }) {
+			files = append(files, p)
+		}
+	}
+	return files, nil
 }
 
 func execute(name, text string, data *templateData) (string, error) {
