@@ -88,9 +88,11 @@ func newNewCommand() *cobra.Command {
 		Use:   "new NAME",
 		Short: "Lay out a new service, code generated and ready to run",
 		Long: `Lay out a new micro service in a directory named NAME: go.mod, main.go, a
-handler with its test, proto/NAME/v1/NAME.proto and the code generated from it,
-buf.yaml and buf.gen.yaml, a Makefile, a Dockerfile, Kubernetes manifests, a CI
-workflow and a README. It then runs go mod tidy, so that go run . works at once.
+handler with its test, proto/NAME/v1/NAME.proto with REST routes for micro api
+and the code generated from it, the google/api protos it imports under
+third_party, buf.yaml and buf.gen.yaml, a Makefile, a Dockerfile, Kubernetes
+manifests, a CI workflow and a README. It then runs go mod tidy, so that
+go run . works at once.
 
 NAME is lower-cased; it may hold letters, digits, '-' and '_', starting with a
 letter. The kinds of project are "service" (the default) and "client", a
