@@ -402,13 +402,19 @@ func render(layers []fs.FS, data *templateData) ([]bufgen.File, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range files {
-			if !slices.ContainsFunc(out, func(o bufgen.File) bool { return o.Path == f.Path }) {
-				out = append(out, f)
-			}
-		}
+		out = addMissing(out, files)
 	}
 	return out, nil
+}
+
+// addMissing adds to files those of more whose paths files does not have.
+func addMissing(files, more []bufgen.File) []bufgen.File {
+	for _, m := range more {
+		if !slices.ContainsFunc(files, func(f bufgen.File) bool { return f.Path == m.Path }) {
+			files = append(files, m)
+		}
+	}
+	return files
 }
 
 // renderLayer renders the files of one layer of templates.
@@ -457,12 +463,7 @@ func addThirdParty(files []bufgen.File) ([]bufgen.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range protos {
-		if !slices.ContainsFunc(files, func(f bufgen.File) bool { return f.Path == p.Path }) {
-			files = append(files, p)
-		}
-	}
-	return files, nil
+	return addMissing(files, protos), nil
 }
 
 func execute(name, text string, data *templateData) (string, error) {

@@ -76,12 +76,7 @@ func TestGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var paths []string
-	for _, f := range files {
-		paths = append(paths, f.Path)
-	}
-	want := []string{"proto/greeter/v1/greeter.pb.go", "proto/greeter/v1/greeter.pb.micro.go"}
-	if diff := cmp.Diff(want, paths); diff != "" {
+	if diff := cmp.Diff(greeterOutputs, paths(files)); diff != "" {
 		t.Fatalf("generated files mismatch (-want +got):\n%s", diff)
 	}
 	if micro := string(files[1].Content); !strings.Contains(micro, `Path: "/v1/hello"`) {
@@ -145,14 +140,21 @@ func TestGenerateInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var paths []string
-	for _, f := range generated {
-		paths = append(paths, f.Path)
-	}
-	want := []string{"proto/greeter/v1/greeter.pb.go", "proto/greeter/v1/greeter.pb.micro.go"}
-	if diff := cmp.Diff(want, paths); diff != "" {
+	if diff := cmp.Diff(greeterOutputs, paths(generated)); diff != "" {
 		t.Errorf("generated files mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// greeterOutputs are the files generated from greeterProto.
+var greeterOutputs = []string{"proto/greeter/v1/greeter.pb.go", "proto/greeter/v1/greeter.pb.micro.go"}
+
+// paths returns the paths of files.
+func paths(files []File) []string {
+	var out []string
+	for _, f := range files {
+		out = append(out, f.Path)
+	}
+	return out
 }
 
 func TestCompileErrors(t *testing.T) {
