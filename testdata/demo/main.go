@@ -24,9 +24,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 func main() {
@@ -122,7 +123,7 @@ func callOverHTTP(ctx context.Context, micro string, env []string) error {
 	fmt.Println("==> micro api --address 127.0.0.1:0 (the HTTP gateway, in front of every service of the registry)")
 	api := exec.CommandContext(ctx, micro, "api", "--address", "127.0.0.1:0")
 	api.Env = env
-	var apiLog syncBuffer
+	var apiLog testutil.Buffer
 	api.Stdout, api.Stderr = &apiLog, &apiLog
 	if err := api.Start(); err != nil {
 		return err
@@ -203,24 +204,6 @@ func call(ctx context.Context, c *http.Client, method, url string, headers map[s
 		return "", fmt.Errorf("%s: %s", res.Status, data)
 	}
 	return string(data) + "\n", nil
-}
-
-// syncBuffer is a buffer a process writes into while the demo reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // step runs one command of the demo in dir and says how long it took.
