@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -54,7 +53,7 @@ func TestScaffoldContract(t *testing.T) {
 
 	server := exec.CommandContext(t.Context(), filepath.Join(work, "bin", "greeter"), "--address", "127.0.0.1:0")
 	server.Env = env
-	var serverLog syncBuffer
+	var serverLog testutil.Buffer
 	server.Stdout, server.Stderr = &serverLog, &serverLog
 	if err := server.Start(); err != nil {
 		t.Fatal(err)
@@ -175,22 +174,4 @@ func readGenerated(t *testing.T, dir string) map[string]string {
 		files[filepath.Base(m)] = string(data)
 	}
 	return files
-}
-
-// syncBuffer is a buffer a process writes into while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

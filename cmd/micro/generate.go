@@ -24,7 +24,10 @@ func newGenerateCommand() *cobra.Command {
 project's buf.gen.yaml, writing the same bytes, but with neither buf, protoc nor
 plugins installed: micro compiles the protos itself and runs protoc-gen-go and
 protoc-gen-micro built in. Imports resolve from the modules of buf.yaml, the
-well-known types and google/api/annotations.proto.
+well-known types and google/api/annotations.proto. Code is generated for every
+proto of the modules, or for those under the directories buf.gen.yaml lists as
+inputs: micro new's projects keep google/api in a module of its own,
+third_party, which they compile against and generate no code for.
 
 PATHs (directories or files, relative to the project) limit generation to the
 protos under them. Nothing is written if a proto does not compile; each error

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // update makes the golden tests (TestScripts, TestGolden) rewrite their
@@ -51,7 +53,7 @@ func TestInterrupt(t *testing.T) {
 	defer interrupt()
 	stdin, input := io.Pipe()
 	defer func() { _ = input.Close() }()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.Buffer
 	status := make(chan int, 1)
 	go func() { status <- run(ctx, []string{"stream", "echo", "Chat"}, w.env, stdin, &stdout, &stderr) }()
 	if _, err := io.WriteString(input, `{"text": "a"}`+"\n"); err != nil {

@@ -88,9 +88,11 @@ func newNewCommand() *cobra.Command {
 		Use:   "new NAME",
 		Short: "Lay out a new service, code generated and ready to run",
 		Long: `Lay out a new micro service in a directory named NAME: go.mod, main.go, a
-handler with its test, proto/NAME/v1/NAME.proto and the code generated from it,
-buf.yaml and buf.gen.yaml, a Makefile, a Dockerfile, Kubernetes manifests, a CI
-workflow and a README. It then runs go mod tidy, so that go run . works at once.
+handler with its test, proto/NAME/v1/NAME.proto with REST routes for micro api
+and the code generated from it, the google/api protos it imports under
+third_party, buf.yaml and buf.gen.yaml, a Makefile, a Dockerfile, Kubernetes
+manifests, a CI workflow and a README. It then runs go mod tidy, so that
+go run . works at once.
 
 NAME is lower-cased; it may hold letters, digits, '-' and '_', starting with a
 letter. The kinds of project are "service" (the default) and "client", a
@@ -147,6 +149,9 @@ func (o *newOptions) run(ctx context.Context, log io.Writer, arg string) error {
 	}
 	files, err := render(layers, data)
 	if err != nil {
+		return err
+	}
+	if files, err = addThirdParty(files); err != nil {
 		return err
 	}
 	if !o.noGenerate {
@@ -397,13 +402,19 @@ func render(layers []fs.FS, data *templateData) ([]bufgen.File, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range files {
-			if !slices.ContainsFunc(out, func(o bufgen.File) bool { return o.Path == f.Path }) {
-				out = append(out, f)
-			}
-		}
+		out = addMissing(out, files)
 	}
 	return out, nil
+}
+
+// addMissing adds to files those of more whose paths files does not have.
+func addMissing(files, more []bufgen.File) []bufgen.File {
+	for _, m := range more {
+		if !slices.ContainsFunc(files, func(f bufgen.File) bool { return f.Path == m.Path }) {
+			files = append(files, m)
+		}
+	}
+	return files
 }
 
 // renderLayer renders the files of one layer of templates.
@@ -437,6 +448,22 @@ func renderLayer(layer fs.FS, data *templateData) ([]bufgen.File, error) {
 		return nil
 	})
 	return out, err
+}
+
+// thirdPartyDir is where a new project keeps the protos its protos import
+// from elsewhere; its buf.yaml lists it as a module.
+const thirdPartyDir = "third_party"
+
+// addThirdParty adds the protos micro generate has built in (google/api, for
+// google.api.http) under third_party, unless the templates wrote those paths:
+// buf and protoc find the imports there as micro generate does. They are not
+// templates, so that they are the very bytes micro proto export writes.
+func addThirdParty(files []bufgen.File) ([]bufgen.File, error) {
+	protos, err := builtInProtos(thirdPartyDir)
+	if err != nil {
+		return nil, err
+	}
+	return addMissing(files, protos), nil
 }
 
 func execute(name, text string, data *templateData) (string, error) {

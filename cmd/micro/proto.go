@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"io/fs"
+	"path"
 
 	"github.com/spf13/cobra"
 
@@ -36,6 +37,16 @@ there with the same content are left alone.`,
 
 // exportProtos writes [bufgen.Imports] under dir.
 func exportProtos(log io.Writer, dir string) error {
+	files, err := builtInProtos(".")
+	if err != nil {
+		return err
+	}
+	return writeFiles(log, dir, files, true)
+}
+
+// builtInProtos returns [bufgen.Imports] as files under dir, a slash-separated
+// path.
+func builtInProtos(dir string) ([]bufgen.File, error) {
 	imports := bufgen.Imports()
 	var files []bufgen.File
 	err := fs.WalkDir(imports, ".", func(name string, d fs.DirEntry, err error) error {
@@ -43,11 +54,8 @@ func exportProtos(log io.Writer, dir string) error {
 			return err
 		}
 		content, err := fs.ReadFile(imports, name)
-		files = append(files, bufgen.File{Path: name, Content: content})
+		files = append(files, bufgen.File{Path: path.Join(dir, name), Content: content})
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	return writeFiles(log, dir, files, true)
+	return files, err
 }

@@ -74,7 +74,7 @@ func TestReadmeCommands(t *testing.T) {
 	server := exec.Command("bash", "-c", prelude+"exec "+strings.TrimSpace(serving))
 	server.Dir, server.Env = project, env
 	server.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // go run and the service it starts
-	var serverLog syncBuffer
+	var serverLog testutil.Buffer
 	server.Stdout, server.Stderr = &serverLog, &serverLog
 	if err := server.Start(); err != nil {
 		t.Fatal(err)
@@ -154,7 +154,7 @@ func runServingExamples(ctx context.Context, t *testing.T, dir string, env []str
 		}
 		serve := exec.Command("bash", "-c", prelude+"exec "+strings.Join(fields, " ")+" --address 127.0.0.1:0") // stopped by the cleanup below
 		serve.Dir, serve.Env = dir, env
-		var log syncBuffer
+		var log testutil.Buffer
 		serve.Stdout, serve.Stderr = &log, &log
 		if err := serve.Start(); err != nil {
 			t.Fatal(err)
@@ -237,7 +237,7 @@ func gitUntracked(t *testing.T, checkout string) string {
 // waitForNode waits until a node of service is registered in the local
 // registry at dir and returns its address. It fails the test if the process
 // whose output is log exits first.
-func waitForNode(t *testing.T, dir, service string, exited <-chan struct{}, log *syncBuffer) string {
+func waitForNode(t *testing.T, dir, service string, exited <-chan struct{}, log *testutil.Buffer) string {
 	t.Helper()
 	deadline := time.Now().Add(testutil.BuildTimeout)
 	for {

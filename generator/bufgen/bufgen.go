@@ -7,7 +7,9 @@
 //
 // Imports resolve from the project's module roots (buf.yaml), then from the
 // well-known types and google/api's annotations.proto and http.proto, which
-// are built in.
+// are built in. Code is generated for the protos of every module, or of the
+// directories buf.gen.yaml lists as inputs; other kinds of input (a BSR
+// module, a git repository) and input filters are buf generate's alone.
 package bufgen
 
 import (

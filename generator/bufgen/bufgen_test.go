@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,12 +76,7 @@ func TestGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var paths []string
-	for _, f := range files {
-		paths = append(paths, f.Path)
-	}
-	want := []string{"proto/greeter/v1/greeter.pb.go", "proto/greeter/v1/greeter.pb.micro.go"}
-	if diff := cmp.Diff(want, paths); diff != "" {
+	if diff := cmp.Diff(greeterOutputs, paths(files)); diff != "" {
 		t.Fatalf("generated files mismatch (-want +got):\n%s", diff)
 	}
 	if micro := string(files[1].Content); !strings.Contains(micro, `Path: "/v1/hello"`) {
@@ -122,6 +118,45 @@ func TestGeneratePaths(t *testing.T) {
 	}
 }
 
+// TestGenerateInputs generates the code of buf.gen.yaml's input alone: a
+// project that keeps google/api in a module of its own (as micro new lays it
+// out) compiles against it and generates no code for it, as buf generate.
+func TestGenerateInputs(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"buf.yaml":                       "version: v2\nmodules:\n  - path: proto\n  - path: third_party\n",
+		"buf.gen.yaml":                   "version: v2\ninputs:\n  - directory: proto\n" + strings.TrimPrefix(bufGenYAMLv2, "version: v2\n"),
+		"proto/greeter/v1/greeter.proto": greeterProto,
+	}
+	for _, name := range []string{"google/api/annotations.proto", "google/api/http.proto"} {
+		content, err := fs.ReadFile(Imports(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["third_party/"+name] = string(content)
+	}
+	dir := project(t, files)
+	generated, err := Generate(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(greeterOutputs, paths(generated)); diff != "" {
+		t.Errorf("generated files mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// greeterOutputs are the files generated from greeterProto.
+var greeterOutputs = []string{"proto/greeter/v1/greeter.pb.go", "proto/greeter/v1/greeter.pb.micro.go"}
+
+// paths returns the paths of files.
+func paths(files []File) []string {
+	var out []string
+	for _, f := range files {
+		out = append(out, f.Path)
+	}
+	return out
+}
+
 func TestCompileErrors(t *testing.T) {
 	t.Parallel()
 	dir := project(t, map[string]string{
@@ -155,6 +190,9 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown plugin", "version: v2\nplugins:\n  - local: protoc-gen-validate\n    out: .\n", "plugin 1 (protoc-gen-validate) is not built into micro generate"},
 		{"no out", "version: v2\nplugins:\n  - local: protoc-gen-go\n", "plugin 1 (protoc-gen-go) has no out directory"},
 		{"not yaml", "plugins: [", "buf.gen.yaml: "},
+		{"module input", "version: v2\ninputs:\n  - module: buf.build/acme/weather\n", "input 1 (module) is not one micro generate reads"},
+		{"filtered input", "version: v2\ninputs:\n  - directory: proto\n    exclude_paths: [proto/a.proto]\n", "input 1 (directory, exclude_paths) is not one micro generate reads"},
+		{"empty input", "version: v2\ninputs:\n  - directory: nowhere\nplugins:\n  - local: protoc-gen-go\n    out: .\n", `input "nowhere" holds no .proto files`},
 	} {
 		files := map[string]string{"proto/a.proto": "syntax = \"proto3\";\n"}
 		if tt.bufGen != "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -23,6 +24,7 @@ type workspace struct {
 	dir      string
 	roots    []string // module directories, relative to dir
 	excludes []string // directories under the roots to leave out, relative to dir
+	inputs   []string // buf.gen.yaml's input directories, relative to dir; none means all
 	plugins  []plugin
 }
 
@@ -49,9 +51,17 @@ type bufYAML struct {
 	} `yaml:"build"`
 }
 
-// bufGenYAML is the part of buf.gen.yaml (v1 or v2) that lists plugins.
+// bufGenYAML is the part of buf.gen.yaml (v1 or v2) that lists inputs and
+// plugins.
 type bufGenYAML struct {
 	Version string `yaml:"version"`
+	// Inputs are v2's: each entry is one kind of input (directory,
+	// module, git_repo, ...) with filters; micro generate reads only
+	// directories, and any other key lands in Other.
+	Inputs []struct {
+		Directory string         `yaml:"directory"`
+		Other     map[string]any `yaml:",inline"`
+	} `yaml:"inputs"`
 	Plugins []struct {
 		Local  stringList `yaml:"local"`  // v2
 		Remote string     `yaml:"remote"` // v2
@@ -112,6 +122,16 @@ func load(dir string) (*workspace, error) {
 	var gen bufGenYAML
 	if err := yaml.Unmarshal(data, &gen); err != nil {
 		return nil, fmt.Errorf("buf.gen.yaml: %w", err)
+	}
+	for i, in := range gen.Inputs {
+		if len(in.Other) > 0 || in.Directory == "" {
+			keys := slices.Sorted(maps.Keys(in.Other))
+			if in.Directory != "" {
+				keys = append([]string{"directory"}, keys...)
+			}
+			return nil, fmt.Errorf("buf.gen.yaml input %d (%s) is not one micro generate reads: it reads a directory of the project, without filters; use buf generate for it", i+1, strings.Join(keys, ", "))
+		}
+		w.inputs = append(w.inputs, path.Clean(filepath.ToSlash(in.Directory)))
 	}
 	if len(gen.Plugins) == 0 {
 		return nil, errors.New("buf.gen.yaml lists no plugins")
@@ -188,9 +208,12 @@ func runMicro(_ context.Context, _ string, req *pluginpb.CodeGeneratorRequest) (
 
 // protos returns the import paths of the protos to generate: every proto
 // under the module roots, less the excluded directories, limited to those
-// under paths when there are any.
+// under buf.gen.yaml's input directories when it names any (as buf generate
+// without an input argument does: a project keeps third-party protos it
+// imports in a module of their own and generates code for its own module
+// alone), and to those under paths when there are any.
 func (w *workspace) protos(paths []string) ([]string, error) {
-	var files, rels []string
+	var files, rels []string // rels: every proto of the inputs, relative to dir
 	for _, root := range w.roots {
 		base := filepath.Join(w.dir, root)
 		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
@@ -205,16 +228,23 @@ func (w *workspace) protos(paths []string) ([]string, error) {
 				}
 				return nil
 			}
-			if !strings.HasSuffix(p, ".proto") || !selected(rel, paths) {
+			if !strings.HasSuffix(p, ".proto") || !selected(rel, w.inputs) {
 				return nil
 			}
-			importPath, _ := filepath.Rel(base, p)
-			files = append(files, filepath.ToSlash(importPath))
 			rels = append(rels, rel)
+			if selected(rel, paths) {
+				importPath, _ := filepath.Rel(base, p)
+				files = append(files, filepath.ToSlash(importPath))
+			}
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("find protos in %s: %w", root, err)
+		}
+	}
+	for _, in := range w.inputs {
+		if !slices.ContainsFunc(rels, func(rel string) bool { return selected(rel, []string{in}) }) {
+			return nil, fmt.Errorf("buf.gen.yaml input %q holds no .proto files of the modules of buf.yaml (%s)", in, strings.Join(w.roots, ", "))
 		}
 	}
 	for _, p := range paths {

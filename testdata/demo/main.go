@@ -6,8 +6,10 @@
 // It builds the micro command from this checkout, lays out a service with
 // micro new, builds and starts it, lays out a client program for it with
 // micro new --template client, runs that (it finds the service through the
-// local registry), and stops the service with SIGTERM. Everything happens in a
-// temporary directory, removed at the end, with a registry of its own.
+// local registry), calls the service over HTTP through micro api (REST by
+// the proto's google.api.http rule, then Connect by procedure), and stops
+// micro api and the service with SIGTERM. Everything happens in a temporary
+// directory, removed at the end, with a registry of its own.
 package main
 
 import (
@@ -15,12 +17,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 func main() {
@@ -94,6 +101,10 @@ func demo() error {
 	fmt.Println("==> greeter-client Ada (the client, calling SayHello and CountTo)")
 	fmt.Print(indent(string(out)))
 
+	if err := callOverHTTP(ctx, micro, env); err != nil {
+		return err
+	}
+
 	fmt.Println("==> stop the service with SIGTERM")
 	if err := server.Process.Signal(syscall.SIGTERM); err != nil {
 		return err
@@ -102,8 +113,97 @@ func demo() error {
 		return fmt.Errorf("the service did not stop cleanly: %w\n%s", err, serverLog.String())
 	}
 	fmt.Print(indent(serverLog.String()))
-	fmt.Println("==> done: micro new, go build, run, call, stop")
+	fmt.Println("==> done: micro new, go build, run, call (generated client, REST, Connect), stop")
 	return nil
+}
+
+// callOverHTTP starts micro api on a free port, calls SayHello through it
+// over REST and in the Connect protocol, and stops it.
+func callOverHTTP(ctx context.Context, micro string, env []string) error {
+	fmt.Println("==> micro api --address 127.0.0.1:0 (the HTTP gateway, in front of every service of the registry)")
+	api := exec.CommandContext(ctx, micro, "api", "--address", "127.0.0.1:0")
+	api.Env = env
+	var apiLog testutil.Buffer
+	api.Stdout, api.Stderr = &apiLog, &apiLog
+	if err := api.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = api.Process.Kill() }()
+
+	// It reads the registry before it listens, so the greeter's routes are
+	// there once it says where it serves.
+	var base string
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if m := servingRE.FindStringSubmatch(apiLog.String()); m != nil {
+			base = m[1]
+			fmt.Print(indent(m[0]))
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("micro api never said where it serves:\n%s", apiLog.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	httpClient := &http.Client{Timeout: 10 * time.Second}
+	fmt.Printf("==> curl %s/v1/hello/Ada (REST, by SayHello's google.api.http rule)\n", base)
+	body, err := call(ctx, httpClient, http.MethodGet, base+"/v1/hello/Ada", nil, nil)
+	if err != nil {
+		return fmt.Errorf("GET /v1/hello/Ada through micro api: %w\n%s", err, apiLog.String())
+	}
+	fmt.Print(indent(body))
+
+	// Connect clients send Connect-Protocol-Version; it is what tells a
+	// Connect call from a REST one to the gateway.
+	headers := map[string]string{"Content-Type": "application/json", "Connect-Protocol-Version": "1"}
+	fmt.Printf("==> curl -H 'Content-Type: application/json' -H 'Connect-Protocol-Version: 1' -d '{\"name\": \"Grace\"}' %s/greeter.v1.GreeterService/SayHello (Connect, by procedure)\n", base)
+	body, err = call(ctx, httpClient, http.MethodPost, base+"/greeter.v1.GreeterService/SayHello", headers, strings.NewReader(`{"name": "Grace"}`))
+	if err != nil {
+		return fmt.Errorf("POST /greeter.v1.GreeterService/SayHello through micro api: %w\n%s", err, apiLog.String())
+	}
+	fmt.Print(indent(body))
+
+	fmt.Println("==> stop micro api with SIGTERM (it exits 130, as micro does when interrupted)")
+	if err := api.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	var exit *exec.ExitError
+	switch err := api.Wait(); {
+	case errors.As(err, &exit) && exit.ExitCode() == 130:
+		return nil
+	case err == nil:
+		return fmt.Errorf("micro api exited 0 on SIGTERM, want exit status 130\n%s", apiLog.String())
+	default:
+		return fmt.Errorf("micro api on SIGTERM: %w, want exit status 130\n%s", err, apiLog.String())
+	}
+}
+
+// servingRE matches the line micro api prints once it serves, capturing its
+// URL.
+var servingRE = regexp.MustCompile(`micro api: serving .* on (http://[^ ]+) .*\n`)
+
+// call makes one HTTP request and returns the body of a 200 response.
+func call(ctx context.Context, c *http.Client, method, url string, headers map[string]string, body io.Reader) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return "", err
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = res.Body.Close() }()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return "", err
+	}
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s: %s", res.Status, data)
+	}
+	return string(data) + "\n", nil
 }
 
 // step runs one command of the demo in dir and says how long it took.
