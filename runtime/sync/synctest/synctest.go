@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	stdsync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,14 +221,17 @@ func testShared(t *testing.T, newSync func(*testing.T) sync.Sync) {
 	unlock(t, l)
 }
 
-// testCounter has workers increment a counter that only the lock protects
-// (the race detector objects if it does not), over two syncs.
+// testCounter has workers of two syncs take turns under one lock, and
+// checks that no two are inside at once. (Atomics keep the count, as the race
+// detector cannot see exclusion between two syncs that a backend enforces
+// outside the process, with flock or etcd.)
 func (cfg suite) testCounter(t *testing.T, newSync func(*testing.T) sync.Sync) {
 	syncs := []sync.Sync{newSync(t), newSync(t)}
 	var (
-		counter int
-		tokens  []uint64
-		wg      stdsync.WaitGroup
+		inside, counter atomic.Int64
+		mu              stdsync.Mutex
+		tokens          []uint64
+		wg              stdsync.WaitGroup
 	)
 	for i := range cfg.workers {
 		wg.Go(func() {
@@ -238,8 +242,14 @@ func (cfg suite) testCounter(t *testing.T, newSync func(*testing.T) sync.Sync) {
 					t.Errorf("Lock = %v", err)
 					return
 				}
-				counter++
+				if n := inside.Add(1); n != 1 {
+					t.Errorf("%d holders of one lock at once", n)
+				}
+				counter.Add(1)
+				mu.Lock()
 				tokens = append(tokens, l.Token())
+				mu.Unlock()
+				inside.Add(-1)
 				if err := l.Unlock(testutil.Context(t)); err != nil {
 					t.Errorf("Unlock = %v", err)
 					return
@@ -248,8 +258,8 @@ func (cfg suite) testCounter(t *testing.T, newSync func(*testing.T) sync.Sync) {
 		})
 	}
 	wg.Wait()
-	if want := cfg.workers * cfg.rounds; counter != want {
-		t.Errorf("counter = %d, want %d", counter, want)
+	if want := cfg.workers * cfg.rounds; counter.Load() != int64(want) {
+		t.Errorf("counter = %d, want %d", counter.Load(), want)
 	}
 	checkIncreasing(t, tokens)
 }
