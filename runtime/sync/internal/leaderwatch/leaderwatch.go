@@ -36,6 +36,10 @@ func New(ctx context.Context) *Watcher {
 // Done is closed once the watcher is stopped.
 func (w *Watcher) Done() <-chan struct{} { return w.ctx.Done() }
 
+// Context returns a context that ends when the watcher stops, for the
+// backend's own watch.
+func (w *Watcher) Context() context.Context { return w.ctx }
+
 // Set records that id leads ("" for nobody).
 func (w *Watcher) Set(id string) {
 	w.mu.Lock()
