@@ -39,6 +39,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/protomicro/micro/runtime/sync"
+	"github.com/protomicro/micro/runtime/sync/internal/closed"
 	"github.com/protomicro/micro/runtime/sync/internal/gate"
 	"github.com/protomicro/micro/runtime/sync/internal/held"
 	"github.com/protomicro/micro/runtime/sync/internal/leaderwatch"
@@ -52,8 +53,8 @@ type Sync struct {
 	ttl       time.Duration
 	gates     gate.Gates
 
+	state    closed.Flag
 	mu       stdsync.Mutex
-	closed   bool
 	sessions map[int]*concurrency.Session // by TTL in seconds
 }
 
@@ -106,7 +107,7 @@ func (s *Sync) String() string { return "etcd" }
 // made it.
 func (s *Sync) Close() error {
 	s.mu.Lock()
-	s.closed = true
+	s.state.Close()
 	sessions := s.sessions
 	s.sessions = nil
 	s.mu.Unlock()
@@ -131,7 +132,7 @@ func (s *Sync) session(ctx context.Context, ttl time.Duration) (*concurrency.Ses
 	seconds := int(min(math.MaxInt32, (ttl+time.Second-1)/time.Second))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.state.Closed() {
 		return nil, sync.ErrClosed
 	}
 	if sess := s.sessions[seconds]; sess != nil {
@@ -271,7 +272,7 @@ func (s *Sync) Elect(ctx context.Context, name string, opts ...sync.ElectOption)
 // Leader implements [sync.Sync]: the leader is the candidate whose key is
 // oldest.
 func (s *Sync) Leader(ctx context.Context, name string) (string, error) {
-	if err := s.check(name); err != nil {
+	if err := s.state.Check(name); err != nil {
 		return "", fmt.Errorf("leader of %q: %w", name, err)
 	}
 	res, err := s.client.Get(ctx, s.election(name)+"/", clientv3.WithFirstCreate()...)
@@ -287,7 +288,7 @@ func (s *Sync) Leader(ctx context.Context, name string) (string, error) {
 // WatchLeader implements [sync.Sync] with an etcd watch of the election's
 // candidates. If etcd ends the watch, Next reports why.
 func (s *Sync) WatchLeader(ctx context.Context, name string) (sync.LeaderWatcher, error) {
-	if err := s.check(name); err != nil {
+	if err := s.state.Check(name); err != nil {
 		return nil, fmt.Errorf("watch leader of %q: %w", name, err)
 	}
 	prefix := s.election(name) + "/"
@@ -329,19 +330,6 @@ func (s *Sync) WatchLeader(ctx context.Context, name string) (sync.LeaderWatcher
 		}
 	}()
 	return w, nil
-}
-
-// check fails for an invalid name or a closed sync.
-func (s *Sync) check(name string) error {
-	if err := sync.ValidateKey(name); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return sync.ErrClosed
-	}
-	return nil
 }
 
 // election is the key prefix of name's candidates, less the final "/" that

@@ -11,5 +11,3 @@ import (
 const flockSupported = false
 
 func tryFlock(*os.File, bool) (bool, error) { return false, errors.ErrUnsupported }
-
-func funlock(*os.File) error { return errors.ErrUnsupported }

@@ -30,8 +30,3 @@ func tryFlock(f *os.File, shared bool) (bool, error) {
 		}
 	}
 }
-
-// funlock releases the lock of f; closing f would as well.
-func funlock(f *os.File) error {
-	return syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-}

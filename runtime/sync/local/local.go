@@ -38,6 +38,7 @@ import (
 
 	"github.com/protomicro/micro/runtime/internal/userdir"
 	"github.com/protomicro/micro/runtime/sync"
+	"github.com/protomicro/micro/runtime/sync/internal/closed"
 	"github.com/protomicro/micro/runtime/sync/internal/gate"
 	"github.com/protomicro/micro/runtime/sync/internal/held"
 	"github.com/protomicro/micro/runtime/sync/internal/leaderwatch"
@@ -50,9 +51,9 @@ type Sync struct {
 	poll  time.Duration
 	gates gate.Gates
 
-	mu     stdsync.Mutex
-	closed bool
-	held   map[*held.Hold]struct{}
+	state closed.Flag
+	mu    stdsync.Mutex
+	held  map[*held.Hold]struct{}
 }
 
 var _ sync.Sync = (*Sync)(nil)
@@ -136,7 +137,7 @@ func (s *Sync) Leader(ctx context.Context, name string) (string, error) {
 
 // leader returns the ID of name's leader, or "" for none.
 func (s *Sync) leader(ctx context.Context, name string) (string, error) {
-	if err := s.check(name); err != nil {
+	if err := s.state.Check(name); err != nil {
 		return "", err
 	}
 	path := s.path(elections, name)
@@ -199,7 +200,7 @@ func (s *Sync) WatchLeader(ctx context.Context, name string) (sync.LeaderWatcher
 // released.
 func (s *Sync) Close() error {
 	s.mu.Lock()
-	s.closed = true
+	s.state.Close()
 	holds := make([]*held.Hold, 0, len(s.held))
 	for h := range s.held {
 		holds = append(holds, h)
@@ -214,23 +215,10 @@ func (s *Sync) Close() error {
 	return errors.Join(errs...)
 }
 
-// check fails for an invalid key or a closed sync.
-func (s *Sync) check(key string) error {
-	if err := sync.ValidateKey(key); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return sync.ErrClosed
-	}
-	return nil
-}
-
 // acquire takes the file of key for id and counts one more acquisition in
 // it.
 func (s *Sync) acquire(ctx context.Context, kind, key, id string, try bool) (*held.Hold, error) {
-	if err := s.check(key); err != nil {
+	if err := s.state.Check(key); err != nil {
 		return nil, err
 	}
 	leave, err := s.gates.Enter(ctx, kind+"/"+key, try)
@@ -266,12 +254,12 @@ func (s *Sync) acquire(ctx context.Context, kind, key, id string, try bool) (*he
 		delete(s.held, h)
 	})
 	s.mu.Lock()
-	closed := s.closed
-	if !closed {
+	shut := s.state.Closed()
+	if !shut {
 		s.held[h] = struct{}{}
 	}
 	s.mu.Unlock()
-	if closed {
+	if shut {
 		_ = h.End(ctx) // Close ran meanwhile
 		return nil, sync.ErrClosed
 	}

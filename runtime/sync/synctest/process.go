@@ -53,10 +53,11 @@ func Child(open func(address string) (sync.Sync, error)) {
 		return
 	}
 	if err := runChild(open, spec); err != nil {
-		fmt.Fprintln(os.Stderr, "synctest child:", err)
-		os.Exit(1)
+		_, _ = fmt.Fprintln(os.Stderr, "synctest child:", err)
+		os.Exit(1) //nolint:forbidigo // a child process of the tests: its exit status is its answer
 	}
-	os.Exit(0)
+	os.Exit(0) //nolint:forbidigo // the child must not go on to run the tests
+
 }
 
 func runChild(open func(address string) (sync.Sync, error), spec string) error {
@@ -85,16 +86,20 @@ func runChild(open func(address string) (sync.Sync, error), spec string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stdout, "locked %d\n", l.Token())
+		if _, err := fmt.Fprintf(os.Stdout, "locked %d\n", l.Token()); err != nil {
+			return err
+		}
 	case "elect":
 		l, err := s.Elect(ctx, j.Key, sync.WithID(j.ID), sync.WithTTL(j.TTL))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stdout, "leader %d\n", l.Token())
+		if _, err := fmt.Fprintf(os.Stdout, "leader %d\n", l.Token()); err != nil {
+			return err
+		}
 		go func() {
 			<-l.Done()
-			fmt.Fprintln(os.Stdout, "lost")
+			_, _ = fmt.Fprintln(os.Stdout, "lost") // the parent waiting for it fails if it is not printed
 		}()
 	default:
 		return fmt.Errorf("unknown mode %q", j.Mode)
@@ -364,7 +369,7 @@ func start(t *testing.T, j job) *child {
 		_ = c.stdin.Close()
 		_ = cmd.Process.Signal(syscall.SIGCONT) // a stopped child cannot die
 		_ = cmd.Process.Kill()
-		for range c.lines { //nolint:revive // drain, so that the reader can reach Wait
+		for range c.lines { // drain, so that the reader can reach Wait
 		}
 		<-c.exited
 	})
