@@ -1,21 +1,22 @@
 // Package etcd is a [sync.Sync] in etcd, for processes spread over many
-// hosts, built on etcd's own recipes (go.etcd.io/etcd/client/v3/concurrency).
+// hosts, built on etcd's recipes: sessions and elections from
+// go.etcd.io/etcd/client/v3/concurrency, and locks by the same recipe as its
+// Mutex, with waiters that take over at once (see the mutex type).
 //
 // A process holds all its locks and leaderships through one etcd session per
 // TTL, a lease it keeps alive: 10s unless [WithTTL] or [sync.WithTTL] say
 // otherwise. When the process dies, or cannot reach etcd for a TTL, the lease
-// expires, etcd deletes its keys, and the next waiter takes over; the lost
-// locks' Done channels close once the process learns of it (at once if etcd
-// answers, within the TTL and a second if it does not; a session opened in
-// the last half second before etcd went away is given the dial timeout and a
-// second, as etcd's client has not learnt its TTL yet). A lock is a key under
-// "<prefix>lock/<key>/", and waiters queue in the order they asked; its
-// fencing token is the etcd revision at which it was acquired, which is
-// larger than any revision written while an earlier holder held it.
+// expires, etcd deletes its keys, and the next waiter takes over. The lost
+// locks' Done channels close once the process learns of it: at once if etcd
+// answers, within the TTL and a second if it does not (or, for a session
+// opened in the half second before etcd went away, whose TTL etcd's client
+// has not learnt yet, within the dial timeout and a second).
 //
-// Goroutines of one process wait for a key in memory, so that etcd sees at
-// most one of them per key (etcd's recipes treat one session's requests as
-// one holder's).
+// A lock is a queue of keys under "<prefix>lock/<key>/", one per waiting
+// process, served in the order they asked; the fencing token is the create
+// revision of the holder's key. Goroutines of one process wait for a key in
+// memory, so that etcd sees at most one of them per key (a session's key
+// stands for one holder).
 //
 // BenchmarkLockUnlock compares Lock and Unlock round trips through this
 // package with etcd's concurrency.Mutex on the same server, and reports the
@@ -170,7 +171,7 @@ func (s *Sync) forget(sess *concurrency.Session) {
 	}
 }
 
-// Lock implements [sync.Sync] with a [concurrency.Mutex].
+// Lock implements [sync.Sync]: see [mutex].
 func (s *Sync) Lock(ctx context.Context, key string, opts ...sync.LockOption) (sync.Lock, error) {
 	h, err := s.lock(ctx, key, sync.NewLockOptions(opts...), false)
 	if err != nil {
@@ -179,7 +180,7 @@ func (s *Sync) Lock(ctx context.Context, key string, opts ...sync.LockOption) (s
 	return h.Lock(), nil
 }
 
-// TryLock implements [sync.Sync] with a [concurrency.Mutex].
+// TryLock implements [sync.Sync]: see [mutex].
 func (s *Sync) TryLock(ctx context.Context, key string, opts ...sync.LockOption) (sync.Lock, error) {
 	h, err := s.lock(ctx, key, sync.NewLockOptions(opts...), true)
 	if err != nil {
@@ -196,22 +197,14 @@ func (s *Sync) lock(ctx context.Context, key string, o sync.LockOptions, try boo
 	if err != nil {
 		return nil, err
 	}
-	sess, m, err := retry(ctx, s, o.TTL, func(sess *concurrency.Session) (*concurrency.Mutex, error) {
-		m := concurrency.NewMutex(sess, s.prefix+"lock/"+escape(key))
-		if !try {
-			return m, m.Lock(ctx)
-		}
-		err := m.TryLock(ctx)
-		if errors.Is(err, concurrency.ErrLocked) {
-			err = sync.ErrLocked
-		}
-		return m, err
+	sess, m, err := retry(ctx, s, o.TTL, func(sess *concurrency.Session) (*mutex, error) {
+		return acquire(ctx, sess, s.prefix+"lock/"+escape(key)+"/", try)
 	})
 	if err != nil {
 		leave()
 		return nil, err
 	}
-	return s.hold(sess, key, "", m.Header().Revision, m.Unlock, leave), nil
+	return s.hold(sess, key, "", m.revision, m.unlock, leave), nil
 }
 
 // retry runs acquire in the session of ttl, and once more in a new session

@@ -70,7 +70,7 @@ func TestConformance(t *testing.T) {
 		}
 		mu.Unlock()
 		return newSync(t, etcd.WithEndpoints(endpoint), etcd.WithPrefix(prefix))
-	}, synctest.WithConcurrency(4, 25)) // a contended etcd lock changes hands in ~20ms: etcd delivers the waiter's watch on its next sync of lagging watchers
+	})
 }
 
 func TestProcesses(t *testing.T) {
