@@ -227,6 +227,7 @@ func testShared(t *testing.T, newSync func(*testing.T) sync.Sync) {
 // outside the process, with flock or etcd.)
 func (cfg suite) testCounter(t *testing.T, newSync func(*testing.T) sync.Sync) {
 	syncs := []sync.Sync{newSync(t), newSync(t)}
+	ctx := testutil.Context(t)
 	var (
 		inside, counter atomic.Int64
 		mu              stdsync.Mutex
@@ -237,7 +238,7 @@ func (cfg suite) testCounter(t *testing.T, newSync func(*testing.T) sync.Sync) {
 		wg.Go(func() {
 			s := syncs[i%len(syncs)]
 			for range cfg.rounds {
-				l, err := s.Lock(testutil.Context(t), "counter")
+				l, err := s.Lock(ctx, "counter")
 				if err != nil {
 					t.Errorf("Lock = %v", err)
 					return
@@ -250,7 +251,7 @@ func (cfg suite) testCounter(t *testing.T, newSync func(*testing.T) sync.Sync) {
 				tokens = append(tokens, l.Token())
 				mu.Unlock()
 				inside.Add(-1)
-				if err := l.Unlock(testutil.Context(t)); err != nil {
+				if err := l.Unlock(ctx); err != nil {
 					t.Errorf("Unlock = %v", err)
 					return
 				}
@@ -274,14 +275,20 @@ func checkIncreasing(t *testing.T, tokens []uint64) {
 }
 
 func (cfg suite) testCycles(t *testing.T, s sync.Sync) {
+	ctx := testutil.Context(t)
 	var last uint64
 	for i := range cfg.cycles {
-		l := lock(t, s, "cycles")
+		l, err := s.Lock(ctx, "cycles")
+		if err != nil {
+			t.Fatalf("cycle %d: Lock = %v", i, err)
+		}
 		if l.Token() <= last {
 			t.Fatalf("cycle %d: Token() = %d, want more than %d", i, l.Token(), last)
 		}
 		last = l.Token()
-		unlock(t, l)
+		if err := l.Unlock(ctx); err != nil {
+			t.Fatalf("cycle %d: Unlock = %v", i, err)
+		}
 	}
 }
 
