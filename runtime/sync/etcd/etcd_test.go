@@ -127,8 +127,10 @@ func TestStopped(t *testing.T) {
 			t.Fatalf("Done() %d still open %v after etcd stopped", i, time.Since(stopped))
 		}
 	}
-	if took := time.Since(stopped); took > 3*time.Second+time.Second {
-		t.Errorf("Done() closed %v after etcd stopped, want within the longest TTL, 3s (+1s, how often the client looks)", took)
+	// The client looks for unanswered leases once a second; the machine may
+	// be slow by another.
+	if took := time.Since(stopped); took > 3*time.Second+2*time.Second {
+		t.Errorf("Done() closed %v after etcd stopped, want within the longest TTL, 3s (+2s)", took)
 	}
 }
 
@@ -245,7 +247,7 @@ func BenchmarkLockUnlock(b *testing.B) {
 	}
 	defer func() { _ = session.Close() }()
 	mutex := concurrency.NewMutex(session, "/bench/mutex")
-	ctx := context.Background()
+	ctx := b.Context()
 	var ours, theirs time.Duration
 	b.ResetTimer()
 	for range b.N {
