@@ -2,20 +2,16 @@ package micro
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 func TestNewSync(t *testing.T) {
 	t.Parallel()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	unreachable := lis.Addr().String()
-	_ = lis.Close() // a port no one listens on
+	unreachable := testutil.UnusedAddress(t)
 	for _, tt := range []struct {
 		name, address string
 		wantErr       string // in the error; "" for none

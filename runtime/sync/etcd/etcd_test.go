@@ -3,7 +3,6 @@ package etcd_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"runtime"
 	"strings"
 	stdsync "sync"
@@ -79,13 +78,8 @@ func TestProcesses(t *testing.T) {
 
 func TestUnreachable(t *testing.T) {
 	t.Parallel()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	address := lis.Addr().String()
-	_ = lis.Close() // a port no one listens on
-	_, err = etcd.New(etcd.WithEndpoints(address), etcd.WithDialTimeout(500*time.Millisecond))
+	address := testutil.UnusedAddress(t)
+	_, err := etcd.New(etcd.WithEndpoints(address), etcd.WithDialTimeout(500*time.Millisecond))
 	if err == nil || !strings.Contains(err.Error(), address) {
 		t.Errorf("New(%q) with no etcd there = %v, want an error naming the address", address, err)
 	}
