@@ -33,18 +33,28 @@ type mutex struct {
 func acquire(ctx context.Context, sess *concurrency.Session, prefix string, try bool) (*mutex, error) {
 	m := &mutex{client: sess.Client(), prefix: prefix, key: fmt.Sprintf("%s%x", prefix, sess.Lease())}
 	first := clientv3.OpGet(prefix, clientv3.WithFirstCreate()...)
-	res, err := m.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(m.key), "=", 0)).
-		Then(clientv3.OpPut(m.key, "", clientv3.WithLease(sess.Lease())), first).
-		Else(clientv3.OpGet(m.key), first). // left by an unlock that failed: still ours
-		Commit()
-	if err != nil {
-		return nil, err
+	var (
+		res *clientv3.TxnResponse
+		err error
+	)
+	for {
+		res, err = m.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(m.key), "=", 0)).
+			Then(clientv3.OpPut(m.key, "", clientv3.WithLease(sess.Lease())), first).
+			Commit()
+		if err != nil {
+			return nil, err
+		}
+		if res.Succeeded {
+			break
+		}
+		// The key is left from an unlock that failed. Taking it over would
+		// repeat its token: delete it and queue again.
+		if err := m.unlock(ctx); err != nil {
+			return nil, err
+		}
 	}
 	m.revision = res.Header.Revision
-	if !res.Succeeded {
-		m.revision = res.Responses[0].GetResponseRange().Kvs[0].CreateRevision
-	}
 	if owner := res.Responses[1].GetResponseRange().Kvs; len(owner) == 0 || owner[0].CreateRevision == m.revision {
 		return m, nil
 	}
