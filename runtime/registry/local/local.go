@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/protomicro/micro/runtime/internal/userdir"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/registry/internal/watch"
 )
@@ -67,36 +68,16 @@ func New(opts ...Option) (*Registry, error) {
 		opt.apply(&o)
 	}
 	if o.dir == "" {
-		base := filepath.Join(os.TempDir(), fmt.Sprintf("micro-%d", os.Getuid()))
-		if err := privateDir(base); err != nil {
+		dir, err := userdir.Path("registry")
+		if err != nil {
 			return nil, fmt.Errorf("local registry: %w", err)
 		}
-		o.dir = filepath.Join(base, "registry")
+		o.dir = dir
 	}
 	if err := os.MkdirAll(o.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("local registry: %w", err)
 	}
 	return &Registry{dir: o.dir, poll: o.poll}, nil
-}
-
-// privateDir makes sure dir exists, is a directory (not a link) and belongs to
-// this user alone, so that no other user of a shared temporary directory can
-// plant or read entries.
-func privateDir(dir string) error {
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	info, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	if !info.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
-	}
-	if info.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("%s is accessible to other users (mode %v); remove it or make it private with chmod 700", dir, info.Mode().Perm())
-	}
-	return checkOwner(dir, info)
 }
 
 // String returns "local".

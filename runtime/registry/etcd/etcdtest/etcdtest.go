@@ -24,6 +24,15 @@ import (
 // set, as CI sets it.
 func Start(t testing.TB) string {
 	t.Helper()
+	endpoint, _ := StartStoppable(t)
+	return endpoint
+}
+
+// StartStoppable is [Start], and also returns a function that stops the
+// server (SIGKILL), for tests of what clients do when etcd goes away. Calling
+// it more than once is harmless.
+func StartStoppable(t testing.TB) (endpoint string, stop func()) {
+	t.Helper()
 	path, err := exec.LookPath("etcd")
 	if err != nil {
 		if os.Getenv("MICRO_REQUIRE_TOOLS") != "" {
@@ -33,17 +42,17 @@ func Start(t testing.TB) string {
 	}
 	var lastErr error
 	for range 3 { // a free port can be taken between finding and binding it
-		endpoint, err := start(t, path)
+		endpoint, stop, err := start(t, path)
 		if err == nil {
-			return endpoint
+			return endpoint, stop
 		}
 		lastErr = err
 	}
 	t.Fatalf("start etcd: %v", lastErr)
-	return ""
+	return "", nil
 }
 
-func start(t testing.TB, path string) (string, error) {
+func start(t testing.TB, path string) (string, func(), error) {
 	client, peer := freePort(t), freePort(t)
 	clientURL, peerURL := "http://127.0.0.1:"+client, "http://127.0.0.1:"+peer
 	cmd := exec.Command(path,
@@ -56,19 +65,22 @@ func start(t testing.TB, path string) (string, error) {
 	var output lockedBuffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Start(); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	var once sync.Once
 	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited //nolint:errcheck // killed: the exit status says only that
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			<-exited //nolint:errcheck // killed: the exit status says only that
+		})
 	}
 	endpoint := "127.0.0.1:" + client
 	c, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		stop()
-		return "", err
+		return "", nil, err
 	}
 	defer func() { _ = c.Close() }()
 	deadline := time.Now().Add(30 * time.Second)
@@ -81,17 +93,17 @@ func start(t testing.TB, path string) (string, error) {
 		}
 		select {
 		case exitErr := <-exited:
-			return "", fmt.Errorf("etcd exited (%w):\n%s", exitErr, output.String())
+			return "", nil, fmt.Errorf("etcd exited (%w):\n%s", exitErr, output.String())
 		default:
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", fmt.Errorf("etcd did not answer within 30s: %w\n%s", err, output.String())
+			return "", nil, fmt.Errorf("etcd did not answer within 30s: %w\n%s", err, output.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Cleanup(stop)
-	return endpoint, nil
+	return endpoint, stop, nil
 }
 
 func freePort(t testing.TB) string {
