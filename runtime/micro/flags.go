@@ -17,6 +17,8 @@ var (
 	advertiseSetting       = setting{"advertise", "MICRO_ADVERTISE"}
 	registrySetting        = setting{"registry", "MICRO_REGISTRY"}
 	registryAddressSetting = setting{"registry_address", "MICRO_REGISTRY_ADDRESS"}
+	syncSetting            = setting{"sync", "MICRO_SYNC"}
+	syncAddressSetting     = setting{"sync_address", "MICRO_SYNC_ADDRESS"}
 )
 
 // lookup returns the setting's value from args (as --flag=value, --flag

@@ -17,6 +17,8 @@
 //	MICRO_REGISTRY, --registry                  local (default), mdns, etcd or memory
 //	MICRO_REGISTRY_ADDRESS, --registry_address  the registry's address: a directory for
 //	                                            local, endpoints (a:2379,b:2379) for etcd
+//	MICRO_SYNC, --sync                          locks and elections: local (default), etcd or memory
+//	MICRO_SYNC_ADDRESS, --sync_address          its address, as for the registry
 //
 // NewService reads no command-line arguments unless given [WithArgs], so a
 // program's own flags (package flag, cobra), even one named --address, are

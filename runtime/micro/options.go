@@ -9,6 +9,7 @@ import (
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/runtime/server"
+	"github.com/protomicro/micro/runtime/sync"
 )
 
 // Defaults of a service's options.
@@ -39,6 +40,7 @@ type config struct {
 	advertise     string
 	metadata      map[string]string
 	registry      registry.Registry
+	sync          sync.Sync
 	ttl           time.Duration
 	heartbeat     time.Duration
 	grace         time.Duration
@@ -93,6 +95,16 @@ func WithRegistry(r registry.Registry) Option {
 	return optionFunc(func(c *config) { c.registry = r })
 }
 
+// WithSync sets the backend of the service's locks and leader elections
+// ([Service.Sync]). The default is the local one, for the processes of one
+// host, which needs nothing installed; the MICRO_SYNC and MICRO_SYNC_ADDRESS
+// environment variables (and the --sync and --sync_address flags, with
+// [WithArgs]) override it, as for the registry. A backend given here is the
+// caller's to close.
+func WithSync(s sync.Sync) Option {
+	return optionFunc(func(c *config) { c.sync = s })
+}
+
 // WithTTL sets how long the registration lives without a heartbeat. The
 // default is [DefaultTTL].
 func WithTTL(ttl time.Duration) Option {
@@ -119,8 +131,8 @@ func WithLogger(logger *slog.Logger) Option {
 }
 
 // WithArgs makes the service read its settings from command-line arguments
-// as well as from the environment: --address, --advertise, --registry and
-// --registry_address (or with one dash, "--flag value" or "--flag=value"),
+// as well as from the environment: --address, --advertise, --registry,
+// --registry_address, --sync and --sync_address (or with one dash, "--flag value" or "--flag=value"),
 // which win over the MICRO_* variables. Other arguments are left alone, and
 // nothing is parsed after "--". Give it os.Args[1:] in a program that has no
 // flags of its own; a program that parses its own flags (package flag,

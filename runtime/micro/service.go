@@ -12,7 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sync"
+	stdsync "sync"
 	"syscall"
 	"time"
 
@@ -20,6 +20,7 @@ import (
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/runtime/server"
+	"github.com/protomicro/micro/runtime/sync"
 )
 
 // Service is one running micro service: a server registered for discovery
@@ -30,10 +31,12 @@ type Service struct {
 	config      *config
 	registry    registry.Registry
 	ownRegistry bool // made from flags or defaults, and closed after Run
+	sync        sync.Sync
+	ownSync     bool // made from flags or defaults, and closed after Run
 	server      server.Server
 	client      client.Client
 
-	mu      sync.Mutex
+	mu      stdsync.Mutex
 	started bool
 	address string // where it listens, once Run has started
 }
@@ -79,6 +82,26 @@ func NewService(name string, opts ...Option) (*Service, error) {
 			return nil, fmt.Errorf("new service %q: %w", name, err)
 		}
 	}
+	syncKind, syncNamed, err := syncSetting.lookup(c.args)
+	if err != nil {
+		return nil, fmt.Errorf("new service %q: %w", name, err)
+	}
+	syncAddress, _, err := syncAddressSetting.lookup(c.args)
+	if err != nil {
+		return nil, fmt.Errorf("new service %q: %w", name, err)
+	}
+	ownSync := syncNamed || c.sync == nil
+	if ownSync {
+		if !syncNamed {
+			syncKind = "local"
+		}
+		if c.sync, err = NewSync(syncKind, syncAddress); err != nil {
+			if own {
+				closeRegistry(c.registry)
+			}
+			return nil, fmt.Errorf("new service %q: %w", name, err)
+		}
+	}
 	id, err := nodeID(name)
 	if err != nil {
 		return nil, fmt.Errorf("new service %q: %w", name, err)
@@ -89,6 +112,8 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		config:      c,
 		registry:    c.registry,
 		ownRegistry: own,
+		sync:        c.sync,
+		ownSync:     ownSync,
 		server:      server.New(append([]server.Option{server.WithLogger(c.logger)}, c.serverOptions...)...),
 		client:      client.New(append([]client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}, c.clientOptions...)...),
 	}, nil
@@ -132,6 +157,19 @@ func (s *Service) Client() client.Client { return s.client }
 // Registry returns the registry the service registers in.
 func (s *Service) Registry() registry.Registry { return s.registry }
 
+// Sync returns the service's locks and leader elections: the backend of
+// [WithSync], or the one MICRO_SYNC names (local by default, for the
+// processes of one host). One made from the environment is closed when Run
+// returns, which releases every lock and leadership this process holds.
+func (s *Service) Sync() sync.Sync { return s.sync }
+
+// closeRegistry closes r if it holds resources (a watch, a connection).
+func closeRegistry(r registry.Registry) {
+	if closer, ok := r.(io.Closer); ok {
+		_ = closer.Close()
+	}
+}
+
 // Address returns the address the service listens on once [Service.Run] has
 // started listening, and "" before.
 func (s *Service) Address() string {
@@ -156,8 +194,11 @@ func (s *Service) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	defer func() {
 		_ = s.client.Close()
-		if closer, ok := s.registry.(io.Closer); ok && s.ownRegistry {
-			_ = closer.Close()
+		if s.ownRegistry {
+			closeRegistry(s.registry)
+		}
+		if s.ownSync {
+			_ = s.sync.Close()
 		}
 	}()
 

@@ -143,6 +143,7 @@ func TestConfiguration(t *testing.T) {
 		wantErr string
 	}{
 		{name: "bad registry", opts: []micro.Option{micro.WithArgs([]string{"--registry=zookeeper"})}, wantErr: `unknown registry "zookeeper": want one of local, mdns, etcd, memory`},
+		{name: "bad sync", opts: []micro.Option{micro.WithArgs([]string{"--sync", "zookeeper"})}, wantErr: `unknown sync "zookeeper": want one of local, etcd, memory`},
 		{name: "flag without value", opts: []micro.Option{micro.WithArgs([]string{"--registry_address"})}, wantErr: "flag --registry_address needs a value"},
 		{name: "empty name", wantErr: "the name is empty"},
 	} {
@@ -202,5 +203,37 @@ func TestOwnFlags(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestSync takes a lock through the service's sync, chosen by the
+// environment, and finds it released once the service has stopped.
+func TestSync(t *testing.T) {
+	t.Setenv("MICRO_SYNC", "local")
+	t.Setenv("MICRO_SYNC_ADDRESS", t.TempDir())
+	svc, err := micro.NewService("svc", micro.WithRegistry(memory.New()), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.Sync().String(); got != "local" {
+		t.Errorf("Sync() = %s, want local from MICRO_SYNC", got)
+	}
+	ctx := testutil.Context(t)
+	lock, err := svc.Sync().Lock(ctx, "nightly-job")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(runCtx) }()
+	testutil.WaitFor(t, "listening", func() bool { return svc.Address() != "" })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lock.Done():
+	default:
+		t.Error("a lock held when the service stopped is still held, want it released with the service's sync")
 	}
 }
