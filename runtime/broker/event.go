@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
@@ -191,17 +192,47 @@ func ParseEvent(header map[string][]string, data []byte) (*Event, error) {
 // DeadLetterHeader returns a copy of the headers of a message received on
 // topic, to publish it on a dead-letter topic: with the extensions
 // [ExtensionDeadLetterReason], [ExtensionDeliveryCount] and
-// [ExtensionOriginTopic] set (as ce-<name> headers). It works on headers,
-// not on an [Event], because a message that could not be parsed as an event
-// is dead-lettered too. Used by backends.
+// [ExtensionOriginTopic] set (as ce-<name> headers), and header names in
+// lower case. It works on headers, not on an [Event], because a message that
+// could not be parsed as an event is dead-lettered too: what such a message
+// lacks to be an event is filled in (specversion; a new id; source
+// "micro.broker"; type "micro.broker.Undecodable"; no time if its own is
+// not RFC 3339; the content type, if unknown, as extension
+// origcontenttype; badly named extensions dropped), so that the dead letter can be read as one. Used by
+// backends.
 func DeadLetterHeader(header map[string][]string, topic, reason string, deliveries int) map[string][]string {
-	out := make(map[string][]string, len(header)+3)
+	out := make(metadata.Metadata, len(header)+3)
 	for key, values := range header {
-		out[key] = append([]string(nil), values...)
+		out.Append(key, values...)
 	}
-	out["ce-"+ExtensionDeadLetterReason] = []string{reason}
-	out["ce-"+ExtensionDeliveryCount] = []string{strconv.Itoa(deliveries)}
-	out["ce-"+ExtensionOriginTopic] = []string{topic}
+	out.Set("ce-"+ExtensionDeadLetterReason, reason)
+	out.Set("ce-"+ExtensionDeliveryCount, strconv.Itoa(deliveries))
+	out.Set("ce-"+ExtensionOriginTopic, topic)
+	if _, err := ParseEvent(out, nil); err != nil {
+		for key, value := range map[string]string{
+			"ce-specversion": specVersion,
+			"ce-id":          rand.Text(),
+			"ce-source":      "micro.broker",
+			"ce-type":        "micro.broker.Undecodable",
+		} {
+			if out.Get(key) == "" || key == "ce-specversion" {
+				out.Set(key, value)
+			}
+		}
+		if _, err := time.Parse(time.RFC3339Nano, out.Get("ce-time")); err != nil {
+			out.Delete("ce-time")
+		}
+		if ct := out.Get("content-type"); ct != "" && ct != ContentTypeProto && ct != ContentTypeJSON {
+			out.Set("ce-origcontenttype", ct)
+			out.Delete("content-type")
+		}
+		for key := range out {
+			name, ok := strings.CutPrefix(key, "ce-")
+			if ok && !validExtension(name) {
+				delete(out, key) // not an attribute a CloudEvents reader could take
+			}
+		}
+	}
 	return out
 }
 
@@ -235,10 +266,15 @@ func ValidateTopic(topic string) error {
 			return fmt.Errorf("topic %q has an empty token", topic)
 		}
 		for _, r := range token {
-			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-') {
+			if !topicChar(r) {
 				return fmt.Errorf("topic %q: character %q: want letters, digits, '_', '-' and '.'", topic, r)
 			}
 		}
 	}
 	return nil
+}
+
+// topicChar reports whether r may appear in a token of a topic.
+func topicChar(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-'
 }
