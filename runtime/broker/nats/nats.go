@@ -316,11 +316,15 @@ func (b *Broker) Close(ctx context.Context) error {
 		b.inflight.Wait()
 		close(done)
 	}()
-	var err error
 	select {
 	case <-done:
+		b.cancel()
+		if first && b.ownConn {
+			_ = b.nc.FlushWithContext(ctx) // the last acks; an event whose ack is lost is redelivered
+			b.nc.Close()
+		}
+		return nil
 	case <-ctx.Done():
-		err = fmt.Errorf("drain nats broker: %w", ctx.Err())
 	}
 	b.cancel()
 	if first && b.ownConn {
@@ -329,5 +333,5 @@ func (b *Broker) Close(ctx context.Context) error {
 			b.nc.Close()
 		}()
 	}
-	return err
+	return fmt.Errorf("drain nats broker: %w", ctx.Err())
 }
