@@ -320,7 +320,9 @@ func (b *Broker) Close(ctx context.Context) error {
 	case <-done:
 		b.cancel()
 		if first && b.ownConn {
-			_ = b.nc.FlushWithContext(ctx) // the last acks; an event whose ack is lost is redelivered
+			if b.nc.IsConnected() {
+				_ = b.nc.FlushWithContext(ctx) // the last acks; an event whose ack is lost is redelivered
+			}
 			b.nc.Close()
 		}
 		return nil
