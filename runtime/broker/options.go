@@ -34,6 +34,8 @@ func (f subscribeOptionFunc) applySubscribe(c *subscribeConfig) { f(c) }
 // events, each event going to one of them. The default group is the
 // program's name (its executable's base name), so that the nodes of one
 // service share its events; a service entry point passes its service name.
+// Two handlers of one program on one topic must be in different groups, or
+// they share the events instead of each getting them.
 func WithGroup(name string) SubscribeOption {
 	return subscribeOptionFunc(func(c *subscribeConfig) { c.group, c.broadcast = name, false })
 }

@@ -15,8 +15,9 @@
 //
 // Acknowledgement is explicit and comes after the handler returns nil; a
 // failed event is negatively acknowledged with the subscription's backoff as
-// the delay; an event whose handler neither finishes nor fails within the
-// ack wait (30s by default) is redelivered by the server. Dead letters are
+// the delay. While a handler runs, the broker tells the server so every half
+// ack wait (30s by default); an event whose node stops doing so, having
+// crashed, is redelivered by the server after the ack wait. Dead letters are
 // republished, with their headers and the dead-letter extensions, on the
 // dead-letter topic's subject, then terminated.
 //
@@ -259,7 +260,9 @@ func (b *Broker) handle(s *broker.Subscription, consumer string, msg jetstream.M
 	if e, err := broker.ParseEvent(msg.Headers(), msg.Data()); err != nil {
 		v = broker.Reject(err)
 	} else {
+		stop := b.keepAlive(msg)
 		v = s.Handle(b.ctx, e, delivery)
+		stop()
 	}
 	switch v.Action {
 	case broker.Ack:
@@ -279,6 +282,31 @@ func (b *Broker) handle(s *broker.Subscription, consumer string, msg jetstream.M
 			return
 		}
 		_ = msg.TermWithReason(v.Reason)
+	}
+}
+
+// keepAlive tells the server, every half ack wait, that msg's handler is
+// still running, so that a long handler is not raced by a redelivery; the
+// function it returns stops it.
+func (b *Broker) keepAlive(msg jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		ticker := time.NewTicker(b.ackWait / 2)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ticker.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
 	}
 }
 
@@ -306,7 +334,11 @@ func (b *Broker) Close(ctx context.Context) error {
 	b.consumers = nil
 	b.mu.Unlock()
 	for _, cc := range consumers {
-		cc.Drain()
+		if b.nc.IsConnected() {
+			cc.Drain() // hands what is buffered to handle, which gives it back
+		} else {
+			cc.Stop() // a drain would wait for the server; what is buffered is redelivered
+		}
 	}
 	done := make(chan struct{})
 	go func() {

@@ -3,7 +3,9 @@ package nats_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,17 +17,25 @@ import (
 	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/broker/brokertest"
 	"github.com/protomicro/micro/runtime/broker/nats"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // startServer runs a nats-server with JetStream on a free port of
 // 127.0.0.1, its store in a temporary directory, until the test ends.
 func startServer(t *testing.T) *server.Server {
 	t.Helper()
+	return startServerAt(t, -1, t.TempDir())
+}
+
+// startServerAt runs a nats-server on port of 127.0.0.1 (-1: a free one) with
+// its JetStream store in dir, until the test ends.
+func startServerAt(t *testing.T, port int, dir string) *server.Server {
+	t.Helper()
 	ns, err := server.NewServer(&server.Options{
 		Host:      "127.0.0.1",
-		Port:      -1,
+		Port:      port,
 		JetStream: true,
-		StoreDir:  t.TempDir(),
+		StoreDir:  dir,
 		NoLog:     true,
 		NoSigs:    true,
 	})
@@ -208,4 +218,73 @@ func TestPublishUnconfirmed(t *testing.T) {
 	if errors.Is(err, broker.ErrTooLarge) {
 		t.Errorf("Publish error = %v, want a connection error", err)
 	}
+}
+
+// A handler that runs longer than the ack wait is not raced by a
+// redelivery: the broker reports it in progress.
+func TestLongHandler(t *testing.T) {
+	t.Parallel()
+	b := newBroker(t, startServer(t).ClientURL(), nats.WithAckWait(time.Second))
+	var deliveries atomic.Int32
+	done := make(chan struct{})
+	if err := broker.Subscribe(b, "long", func(ctx context.Context, m *wrapperspb.StringValue) error {
+		if deliveries.Add(1) == 1 {
+			// Longer than the ack wait, bounded by the test.
+			timer := time.NewTimer(1500 * time.Millisecond)
+			defer timer.Stop()
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+			}
+			close(done)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	ctx := testContext(t)
+	if err := broker.Publish(ctx, b, "long", wrapperspb.String("slow")); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("timed out waiting for the handler")
+	}
+	// A second event shows the first was acknowledged rather than redelivered:
+	// one subscription gets its events in order.
+	if err := broker.Publish(ctx, b, "long", wrapperspb.String("next")); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	testutil.WaitFor(t, "the next event", func() bool { return deliveries.Load() >= 2 })
+	if n := deliveries.Load(); n != 2 {
+		t.Errorf("%d deliveries, want 2: the long handler's event was redelivered", n)
+	}
+}
+
+// When the server goes away and comes back, the broker reconnects: publishes
+// succeed again and subscriptions carry on.
+func TestReconnect(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ns := startServerAt(t, -1, dir)
+	port := ns.Addr().(*net.TCPAddr).Port
+	b := newBroker(t, ns.ClientURL())
+	var got atomic.Value
+	if err := broker.Subscribe(b, "reconnect", func(ctx context.Context, m *wrapperspb.StringValue) error {
+		got.Store(m.GetValue())
+		return nil
+	}); err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	startServerAt(t, port, dir)
+	ctx := testContext(t)
+	testutil.WaitFor(t, "a publish after the server restarted", func() bool {
+		short, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		return broker.Publish(short, b, "reconnect", wrapperspb.String("again")) == nil
+	})
+	testutil.WaitFor(t, "the event published after the restart", func() bool { return got.Load() == "again" })
 }
