@@ -71,7 +71,8 @@ func (e *Event) Clone() *Event {
 }
 
 // Validate reports what makes e unfit to publish: a missing ID, Source or
-// Type, an unknown content type or a badly named extension.
+// Type, an unknown content type, a badly named extension, or a line break in
+// an attribute (they travel as headers).
 func (e *Event) Validate() error {
 	switch {
 	case e.ID == "":
@@ -80,6 +81,11 @@ func (e *Event) Validate() error {
 		return fmt.Errorf("event %q has no source", e.ID)
 	case e.Type == "":
 		return fmt.Errorf("event %q has no type", e.ID)
+	}
+	for name, value := range map[string]string{"id": e.ID, "source": e.Source, "type": e.Type} {
+		if strings.ContainsAny(value, "\r\n") {
+			return fmt.Errorf("event %q: %s contains a line break", e.ID, name)
+		}
 	}
 	switch e.DataContentType {
 	case "", ContentTypeProto, ContentTypeJSON:
@@ -93,6 +99,9 @@ func (e *Event) Validate() error {
 		switch name {
 		case "id", "source", "type", "time", "specversion", "datacontenttype", "dataschema", "subject":
 			return fmt.Errorf("event %q: extension %q is a CloudEvents attribute", e.ID, name)
+		}
+		if strings.ContainsAny(e.Extensions[name], "\r\n") {
+			return fmt.Errorf("event %q: extension %q contains a line break", e.ID, name)
 		}
 	}
 	return nil

@@ -59,6 +59,26 @@ func Durable() Option {
 // Run runs the suite. newBroker returns a broker and arranges its own
 // cleanup with t.Cleanup; the suite closes the brokers of some tests itself,
 // so Close must be safe to call twice.
+//
+// The suite checks, through the typed [broker.Publish] and [broker.Subscribe]
+// and the raw methods: a round trip keeps the message and every CloudEvents
+// attribute (id, source, type, time, content type, traceparent and other
+// extensions), in the handler's incoming metadata and in the [broker.Event];
+// protojson events; a handler returning nil is not delivered again; one
+// failing twice is delivered a third time and not dead-lettered; one always
+// failing is dead-lettered after its last delivery with the reason, the
+// delivery count and the origin topic; [broker.Drop] dead-letters at once to a
+// configured topic; a panic fails the delivery without killing the
+// subscriber; two subscriptions of a group share events, each handled once,
+// and every group gets every event; broadcast subscriptions get every event;
+// undecodable data, the wrong type and bad JSON are dead-lettered with the
+// decode error and never reach the handler; an oversized event is refused
+// naming the limit; bad topics and events are refused; interceptors see each
+// delivery as "event:<topic>" with the attributes as headers, and can refuse
+// it; Close refuses new events and subscriptions, waits for the handler in
+// flight and returns after it; a Close whose context ends cancels the
+// handler's context and does not dead-letter its event (and, with [Durable],
+// another broker then gets that event).
 func Run(t *testing.T, newBroker func(t *testing.T) broker.Broker, opts ...Option) {
 	t.Helper()
 	s := suite{maxEventSize: 1 << 20}
@@ -539,6 +559,8 @@ func testInvalid(t *testing.T, newBroker func(*testing.T) broker.Broker) {
 		{ID: "1", Source: "s"},
 		{ID: "1", Source: "s", Type: "t", DataContentType: "text/plain"},
 		{ID: "1", Source: "s", Type: "t", Extensions: map[string]string{"Bad-Name": "x"}},
+		{ID: "1\r\nNats-Msg-Id: 2", Source: "s", Type: "t"},
+		{ID: "1", Source: "s", Type: "t", Extensions: map[string]string{"traceparent": "x\ny"}},
 	} {
 		if err := b.Publish(ctx, topic, e); err == nil {
 			t.Errorf("Publish(%+v) = nil, want an error", e)
