@@ -1,9 +1,7 @@
 package memory_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/broker/brokertest"
@@ -12,15 +10,5 @@ import (
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	brokertest.Run(t, func(t *testing.T) broker.Broker {
-		b := memory.New()
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := b.Close(ctx); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-		})
-		return b
-	})
+	brokertest.Run(t, func(*testing.T) broker.Broker { return memory.New() })
 }

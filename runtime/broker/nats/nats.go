@@ -138,10 +138,7 @@ func (b *Broker) Publish(ctx context.Context, topic string, e *broker.Event) err
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	b.mu.Lock()
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
+	if b.isClosed() {
 		return broker.ErrClosed
 	}
 	return b.publish(ctx, topic, e.ID, e.Header(), e.Data)
@@ -180,10 +177,7 @@ func (b *Broker) Subscribe(topic string, h broker.Handler, opts ...broker.Subscr
 	if err != nil {
 		return err
 	}
-	b.mu.Lock()
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
+	if b.isClosed() {
 		return broker.ErrClosed
 	}
 	cfg := jetstream.ConsumerConfig{
@@ -220,6 +214,12 @@ func (b *Broker) Subscribe(topic string, h broker.Handler, opts ...broker.Subscr
 	}
 	b.consumers = append(b.consumers, cc)
 	return nil
+}
+
+func (b *Broker) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
 }
 
 // consumerName is a valid consumer name, unique to group and topic.

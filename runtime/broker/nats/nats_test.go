@@ -73,6 +73,20 @@ func TestConformance(t *testing.T) {
 		brokertest.WithMaxEventSize(1<<20), brokertest.Durable())
 }
 
+// receive waits for a value from c, failing the test after 30 seconds.
+func receive[T any](t *testing.T, c <-chan T, what string) T {
+	t.Helper()
+	timer := time.NewTimer(30 * time.Second)
+	defer timer.Stop()
+	select {
+	case v := <-c:
+		return v
+	case <-timer.C:
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	panic("unreachable") // t.Fatalf does not return
+}
+
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -106,12 +120,7 @@ func TestPlainNATSSubscriber(t *testing.T) {
 		broker.WithExtension("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
-	var msg *natsgo.Msg
-	select {
-	case msg = <-msgs:
-	case <-ctx.Done():
-		t.Fatal("timed out waiting for the message")
-	}
+	msg := receive(t, msgs, "the message")
 	for key, want := range map[string]string{
 		"ce-specversion": "1.0",
 		"ce-id":          "order-42",
@@ -167,17 +176,8 @@ func TestForeignMessage(t *testing.T) {
 	if err := broker.Publish(ctx, b, "foreign", wrapperspb.String("fine")); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
-	select {
-	case <-ran:
-	case <-ctx.Done():
-		t.Fatal("timed out waiting for the good event")
-	}
-	var e *broker.Event
-	select {
-	case e = <-dead:
-	case <-ctx.Done():
-		t.Fatal("timed out waiting for the dead letter")
-	}
+	receive(t, ran, "the good event")
+	e := receive(t, dead, "the dead letter")
 	if got := e.Extensions[broker.ExtensionDeadLetterReason]; !strings.Contains(got, "specversion") {
 		t.Errorf("dead letter reason = %q, want it to name the missing specversion", got)
 	}
@@ -246,11 +246,7 @@ func TestLongHandler(t *testing.T) {
 	if err := broker.Publish(ctx, b, "long", wrapperspb.String("slow")); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		t.Fatal("timed out waiting for the handler")
-	}
+	receive(t, done, "the handler")
 	// A second event shows the first was acknowledged rather than redelivered:
 	// one subscription gets its events in order.
 	if err := broker.Publish(ctx, b, "long", wrapperspb.String("next")); err != nil {
