@@ -79,6 +79,9 @@ func New(opts ...Option) (*Broker, error) {
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
+	if o.ackWait <= 0 {
+		o.ackWait = 30 * time.Second
+	}
 	if !strings.HasSuffix(o.prefix, ".") {
 		o.prefix += "."
 	}

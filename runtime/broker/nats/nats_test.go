@@ -31,14 +31,14 @@ func startServer(t *testing.T) *server.Server {
 // its JetStream store in dir, until the test ends.
 func startServerAt(t *testing.T, port int, dir string) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host:      "127.0.0.1",
-		Port:      port,
-		JetStream: true,
-		StoreDir:  dir,
-		NoLog:     true,
-		NoSigs:    true,
-	})
+	return runServer(t, &server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir})
+}
+
+// runServer runs a nats-server with opts, quiet, until the test ends.
+func runServer(t *testing.T, opts *server.Options) *server.Server {
+	t.Helper()
+	opts.NoLog, opts.NoSigs = true, true
+	ns, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatalf("nats-server: %v", err)
 	}
@@ -283,4 +283,41 @@ func TestReconnect(t *testing.T) {
 		return broker.Publish(short, b, "reconnect", wrapperspb.String("again")) == nil
 	})
 	testutil.WaitFor(t, "the event published after the restart", func() bool { return got.Load() == "again" })
+}
+
+// Events published twice with one ID, as a publisher retrying after a
+// timeout does, are stored and delivered once.
+func TestDeduplication(t *testing.T) {
+	t.Parallel()
+	b := newBroker(t, startServer(t).ClientURL())
+	values := make(chan string, 10)
+	if err := broker.Subscribe(b, "dedup", func(ctx context.Context, m *wrapperspb.StringValue) error {
+		values <- m.GetValue()
+		return nil
+	}); err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	ctx := testContext(t)
+	for _, value := range []string{"once", "once", "next"} {
+		id := value
+		if err := broker.Publish(ctx, b, "dedup", wrapperspb.String(value), broker.WithID(id)); err != nil {
+			t.Fatalf("Publish(%s): %v", value, err)
+		}
+	}
+	if got := receive(t, values, "the first event"); got != "once" {
+		t.Errorf("first event = %q, want once", got)
+	}
+	if got := receive(t, values, "the second event"); got != "next" {
+		t.Errorf("second event = %q, want next: the duplicate was delivered", got)
+	}
+}
+
+func TestNoJetStream(t *testing.T) {
+	t.Parallel()
+	ns := runServer(t, &server.Options{Host: "127.0.0.1", Port: -1})
+	url := ns.ClientURL()
+	_, err := nats.New(nats.WithURL(url), nats.WithConnectTimeout(2*time.Second))
+	if err == nil || !strings.Contains(err.Error(), url) {
+		t.Errorf("New(%q) without JetStream: error = %v, want one naming the address", url, err)
+	}
 }

@@ -51,8 +51,11 @@ func WithSubjectPrefix(prefix string) Option {
 	return optionFunc(func(o *options) { o.prefix = prefix })
 }
 
-// WithAckWait sets how long a handler may run before the server redelivers
-// its event. The default is 30s.
+// WithAckWait sets how long the server waits for word of a delivered event
+// before delivering it again: an acknowledgement, or the report that its
+// handler is still running, which the broker sends every half ack wait. A
+// node that crashed mid-handler has its event redelivered after about this
+// long. The default, and what d of zero or less means, is 30s.
 func WithAckWait(d time.Duration) Option {
 	return optionFunc(func(o *options) { o.ackWait = d })
 }
