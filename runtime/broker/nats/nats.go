@@ -50,6 +50,7 @@ type Broker struct {
 	stream     string
 	prefix     string
 	ackWait    time.Duration
+	prefetch   int
 	maxPayload int64
 
 	ctx      context.Context // of the handlers; canceled when a drain runs out of time
@@ -73,6 +74,7 @@ func New(opts ...Option) (*Broker, error) {
 		stream:         "MICRO_EVENTS",
 		prefix:         "micro.events.",
 		ackWait:        30 * time.Second,
+		prefetch:       32,
 		maxAge:         7 * 24 * time.Hour,
 		connectTimeout: 5 * time.Second,
 	}
@@ -85,7 +87,7 @@ func New(opts ...Option) (*Broker, error) {
 	if !strings.HasSuffix(o.prefix, ".") {
 		o.prefix += "."
 	}
-	b := &Broker{nc: o.conn, stream: o.stream, prefix: o.prefix, ackWait: o.ackWait}
+	b := &Broker{nc: o.conn, stream: o.stream, prefix: o.prefix, ackWait: o.ackWait, prefetch: max(o.prefetch, 1)}
 	address := o.url
 	if b.nc == nil {
 		nc, err := nats.Connect(o.url,
@@ -205,7 +207,7 @@ func (b *Broker) Subscribe(topic string, h broker.Handler, opts ...broker.Subscr
 		return fmt.Errorf("subscribe to %q: consumer %q: %w", topic, cfg.Durable+cfg.Name, err)
 	}
 	name := cfg.Durable + cfg.Name
-	cc, err := consumer.Consume(func(msg jetstream.Msg) { b.handle(s, name, msg) })
+	cc, err := consumer.Consume(func(msg jetstream.Msg) { b.handle(s, name, msg) }, jetstream.PullMaxMessages(b.prefetch))
 	if err != nil {
 		return fmt.Errorf("subscribe to %q: consume %q: %w", topic, name, err)
 	}

@@ -17,6 +17,7 @@ type options struct {
 	stream         string
 	prefix         string
 	ackWait        time.Duration
+	prefetch       int
 	maxAge         time.Duration
 	connectTimeout time.Duration
 }
@@ -58,6 +59,15 @@ func WithSubjectPrefix(prefix string) Option {
 // long. The default, and what d of zero or less means, is 30s.
 func WithAckWait(d time.Duration) Option {
 	return optionFunc(func(o *options) { o.ackWait = d })
+}
+
+// WithPrefetch sets how many events each subscription fetches ahead of its
+// handler. More makes fast handlers faster; but an event's ack wait
+// ([WithAckWait]) runs while it waits its turn, so prefetch times the
+// handler's duration must stay well under the ack wait, or waiting events
+// are delivered again. The default is 32; n below 1 means 1.
+func WithPrefetch(n int) Option {
+	return optionFunc(func(o *options) { o.prefetch = n })
 }
 
 // WithMaxAge sets how long the stream keeps events, handled or not. The
