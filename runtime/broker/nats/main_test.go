@@ -1,0 +1,11 @@
+package nats_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the run if a test leaves goroutines behind: a closed broker
+// must have stopped every subscription and retry.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -1,0 +1,181 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/protomicro/micro/runtime/metadata"
+	"github.com/protomicro/micro/runtime/rpc"
+)
+
+// Subscription is one subscription as a backend runs it: Subscribe's
+// arguments with the defaults filled in. Backends build it with
+// [NewSubscription], deliver each event through [Subscription.Handle] and do
+// what the [Verdict] says, so that retries, dead letters, panics and
+// interceptors behave alike on every backend. Used by backends.
+type Subscription struct {
+	// Topic is the topic subscribed to.
+	Topic string
+	// Group is the queue group; "" for a broadcast subscription, which gets
+	// every event.
+	Group string
+	// MaxDeliveries is how many times an event is delivered before it is
+	// dead-lettered.
+	MaxDeliveries int
+	// DeadLetterTopic is where events go that failed their last delivery,
+	// were dropped or could not be decoded.
+	DeadLetterTopic string
+
+	backoffMin, backoffMax time.Duration
+	handler                rpc.UnaryFunc
+}
+
+// NewSubscription checks topic and applies opts, and wraps h in the
+// interceptors given. Used by backends.
+func NewSubscription(topic string, h Handler, opts ...SubscribeOption) (*Subscription, error) {
+	if err := ValidateTopic(topic); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, fmt.Errorf("subscribe to %q: nil handler", topic)
+	}
+	c := subscribeConfig{
+		group:           programName(),
+		maxDeliveries:   5,
+		backoffMin:      500 * time.Millisecond,
+		backoffMax:      30 * time.Second,
+		deadLetterTopic: topic + ".dead",
+	}
+	for _, opt := range opts {
+		opt.applySubscribe(&c)
+	}
+	if c.broadcast {
+		c.group = ""
+	} else if c.group == "" {
+		return nil, fmt.Errorf("subscribe to %q: empty queue group: use broker.Broadcast for no group", topic)
+	}
+	if err := ValidateTopic(c.deadLetterTopic); err != nil {
+		return nil, fmt.Errorf("subscribe to %q: dead-letter topic: %w", topic, err)
+	}
+	if c.deadLetterTopic == topic {
+		return nil, fmt.Errorf("subscribe to %q: the dead-letter topic is the topic itself", topic)
+	}
+	s := &Subscription{
+		Topic:           topic,
+		Group:           c.group,
+		MaxDeliveries:   c.maxDeliveries,
+		DeadLetterTopic: c.deadLetterTopic,
+		backoffMin:      c.backoffMin,
+		backoffMax:      c.backoffMax,
+	}
+	s.handler = rpc.ChainUnary(func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
+		e, ok := req.Any().(*Event)
+		if !ok {
+			return nil, fmt.Errorf("event:%s: an interceptor replaced the *broker.Event with %T", topic, req.Any())
+		}
+		return emptyResponse{}, h(ctx, e)
+	}, c.interceptors)
+	return s, nil
+}
+
+// Action is what a backend does with an event after a delivery.
+type Action uint8
+
+// What can become of a delivered event.
+const (
+	// Ack: the event is handled; acknowledge it.
+	Ack Action = iota + 1
+	// Retry: deliver it again after [Verdict.Delay].
+	Retry
+	// DeadLetter: publish [Event.DeadLetter] with [Verdict.Reason] on the
+	// subscription's DeadLetterTopic, then acknowledge the original.
+	DeadLetter
+	// Abandon: the broker is closing and the handler did not finish; leave the
+	// event unacknowledged, for redelivery when the backend keeps events.
+	Abandon
+)
+
+// Verdict is the outcome of one delivery, from [Subscription.Handle].
+type Verdict struct {
+	Action Action
+	// Delay is how long to wait before delivering again, for [Retry].
+	Delay time.Duration
+	// Reason says why, for [DeadLetter].
+	Reason string
+}
+
+// Handle runs the handler, through its interceptors, on one delivery of e,
+// and says what to do with the event. delivery counts from 1. The handler
+// runs with ctx carrying, as incoming metadata, e's core attributes under
+// their header names (ce-id, ce-source, ce-type, ce-time, ce-specversion,
+// content-type) and its extensions under their own names (traceparent). A
+// panic in the handler or an interceptor is recovered and fails the
+// delivery. A delivery past MaxDeliveries (one the backend redelivered
+// because an earlier one was never acknowledged) is dead-lettered without
+// running the handler. When ctx has ended by the time the handler fails, the
+// verdict is [Abandon]: the handler was interrupted, not wrong.
+func (s *Subscription) Handle(ctx context.Context, e *Event, delivery int) Verdict {
+	if delivery > s.MaxDeliveries {
+		return Verdict{Action: DeadLetter, Reason: fmt.Sprintf("delivered %d times without an acknowledgement", delivery-1)}
+	}
+	err := s.call(ctx, e)
+	switch {
+	case err == nil:
+		return Verdict{Action: Ack}
+	case ctx.Err() != nil:
+		return Verdict{Action: Abandon}
+	case errors.Is(err, ErrDrop):
+		return Verdict{Action: DeadLetter, Reason: err.Error()}
+	case delivery >= s.MaxDeliveries:
+		return Verdict{Action: DeadLetter, Reason: err.Error()}
+	}
+	return Verdict{Action: Retry, Delay: s.Backoff(delivery)}
+}
+
+// Reject is the verdict for a message a backend received but could not make
+// an event of: dead-letter it at once with err as the reason.
+func Reject(err error) Verdict {
+	return Verdict{Action: DeadLetter, Reason: fmt.Sprintf("decode event: %v", err)}
+}
+
+// Backoff returns how long to wait before delivering again an event whose
+// delivery number delivery failed.
+func (s *Subscription) Backoff(delivery int) time.Duration {
+	d := s.backoffMin
+	for i := 1; i < delivery && d < s.backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, s.backoffMax)
+}
+
+func (s *Subscription) call(ctx context.Context, e *Event) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler of %q panicked: %v", s.Topic, r)
+		}
+	}()
+	md := e.incomingMetadata()
+	ctx = metadata.NewIncomingContext(ctx, md)
+	_, err = s.handler(ctx, &eventRequest{spec: rpc.Spec{Procedure: "event:" + s.Topic}, header: md, event: e})
+	return err
+}
+
+// eventRequest is a delivery as interceptors see it.
+type eventRequest struct {
+	spec   rpc.Spec
+	header metadata.Metadata
+	event  *Event
+}
+
+func (r *eventRequest) Spec() rpc.Spec            { return r.spec }
+func (r *eventRequest) Peer() rpc.Peer            { return rpc.Peer{} }
+func (r *eventRequest) Header() metadata.Metadata { return r.header }
+func (r *eventRequest) Any() any                  { return r.event }
+
+type emptyResponse struct{}
+
+func (emptyResponse) Header() metadata.Metadata  { return metadata.Metadata{} }
+func (emptyResponse) Trailer() metadata.Metadata { return metadata.Metadata{} }
+func (emptyResponse) Any() any                   { return nil }

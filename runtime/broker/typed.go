@@ -1,0 +1,124 @@
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/protomicro/micro/runtime/metadata"
+)
+
+// Publish publishes msg on topic through b, as an [Event] whose type is
+// msg's full name; an empty topic is that full name too. The event carries
+// the traceparent and tracestate of ctx's outgoing metadata as extensions;
+// opts set its ID, source, encoding and other extensions.
+func Publish[T proto.Message](ctx context.Context, b Broker, topic string, msg T, opts ...PublishOption) error {
+	e, err := NewEvent(ctx, msg, opts...)
+	if err != nil {
+		return err
+	}
+	if topic == "" {
+		topic = e.Type
+	}
+	if err := b.Publish(ctx, topic, e); err != nil {
+		return fmt.Errorf("publish %s on %q: %w", e.Type, topic, err)
+	}
+	return nil
+}
+
+// NewEvent encodes msg as an event, as [Publish] does, without publishing it.
+func NewEvent(ctx context.Context, msg proto.Message, opts ...PublishOption) (*Event, error) {
+	c := publishConfig{source: programName()}
+	for _, opt := range opts {
+		opt.applyPublish(&c)
+	}
+	e := &Event{
+		ID:              c.id,
+		Source:          c.source,
+		Type:            string(msg.ProtoReflect().Descriptor().FullName()),
+		Time:            c.time,
+		DataContentType: ContentTypeProto,
+	}
+	if e.ID == "" {
+		e.ID = rand.Text()
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	var err error
+	if c.json {
+		e.DataContentType = ContentTypeJSON
+		e.Data, err = protojson.Marshal(msg)
+	} else {
+		e.Data, err = proto.Marshal(msg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", e.Type, err)
+	}
+	out := metadata.FromOutgoingContext(ctx)
+	for _, name := range []string{"traceparent", "tracestate"} {
+		if value := out.Get(name); value != "" {
+			if e.Extensions == nil {
+				e.Extensions = make(map[string]string)
+			}
+			e.Extensions[name] = value
+		}
+	}
+	for name, value := range c.extensions {
+		if e.Extensions == nil {
+			e.Extensions = make(map[string]string)
+		}
+		e.Extensions[name] = value
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Subscribe subscribes handle to the events of type T on topic through b; an
+// empty topic is T's full name. Each event is decoded, by its content type,
+// into a new T before handle runs; an event of another type, or one that
+// cannot be decoded, goes to the dead-letter topic with the error as the
+// reason, without reaching handle. See [Broker.Subscribe] and
+// [SubscribeOption] for delivery.
+func Subscribe[T proto.Message](b Broker, topic string, handle func(context.Context, T) error, opts ...SubscribeOption) error {
+	var zero T
+	desc := zero.ProtoReflect().Descriptor()
+	want := string(desc.FullName())
+	if topic == "" {
+		topic = want
+	}
+	return b.Subscribe(topic, func(ctx context.Context, e *Event) error {
+		msg := zero.ProtoReflect().New().Interface().(T)
+		if err := e.Decode(msg); err != nil {
+			return Drop(err)
+		}
+		return handle(ctx, msg)
+	}, opts...)
+}
+
+// Decode decodes e's data into msg, by e's content type. It fails when e's
+// type is not msg's full name.
+func (e *Event) Decode(msg proto.Message) error {
+	if want := string(msg.ProtoReflect().Descriptor().FullName()); e.Type != want {
+		return fmt.Errorf("decode event %q: type is %q, want %q", e.ID, e.Type, want)
+	}
+	var err error
+	switch e.contentType() {
+	case ContentTypeProto:
+		err = proto.Unmarshal(e.Data, msg)
+	case ContentTypeJSON:
+		err = protojson.Unmarshal(e.Data, msg)
+	default:
+		err = fmt.Errorf("unknown content type %q", e.DataContentType)
+	}
+	if err != nil {
+		return fmt.Errorf("decode event %q of type %s: %w", e.ID, e.Type, err)
+	}
+	return nil
+}
