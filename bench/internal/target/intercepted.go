@@ -29,11 +29,11 @@ func MicroIntercepted() Target {
 		Name:  "micro-intercepted",
 		About: "micro, with one interceptor on each side (server.WithInterceptors, client.WithInterceptors) that reads the procedure and counts the call",
 		Serve: func(addr string) (Server, error) {
-			return serveMicro(addr, microserver.WithInterceptors(microCounter{new(callCounter)}))
+			return serveMicro(serviceName+"-intercepted", addr, microserver.WithInterceptors(microCounter{new(callCounter)}))
 		},
 		Dial: func(addr string) (Client, error) {
 			c, err := microClient(addr, client.WithInterceptors(microCounter{new(callCounter)}))
-			return dialMicro(c), err
+			return dialMicro(serviceName+"-intercepted", c), err
 		},
 		NotMeasured: interceptedNotMeasured,
 	}

@@ -26,10 +26,10 @@ func Micro() Target {
 	return Target{
 		Name:  "micro",
 		About: "micro: generated client and handler, runtime/server and runtime/client with defaults (gRPC over HTTP/2, grpc-go engine)",
-		Serve: func(addr string) (Server, error) { return serveMicro(addr) },
+		Serve: func(addr string) (Server, error) { return serveMicro(serviceName, addr) },
 		Dial: func(addr string) (Client, error) {
 			c, err := microClient(addr)
-			return dialMicro(c), err
+			return dialMicro(serviceName, c), err
 		},
 	}
 }
@@ -41,10 +41,10 @@ func MicroNoTimeout() Target {
 	return Target{
 		Name:  "micro-notimeout",
 		About: "micro, with client.WithDefaultTimeout(0): no default deadline on calls whose context has none",
-		Serve: func(addr string) (Server, error) { return serveMicro(addr) },
+		Serve: func(addr string) (Server, error) { return serveMicro(serviceName+"-notimeout", addr) },
 		Dial: func(addr string) (Client, error) {
 			c, err := microClient(addr, client.WithDefaultTimeout(0))
-			return dialMicro(c), err
+			return dialMicro(serviceName+"-notimeout", c), err
 		},
 	}
 }
@@ -67,11 +67,14 @@ func benchRegistry() (registry.Registry, error) {
 	return micro.NewRegistry("local", os.Getenv("MICRO_REGISTRY_ADDRESS"))
 }
 
-func dialMicro(c client.Client) Client {
-	return microCaller{echo: echov1micro.NewEchoServiceClient(serviceName, c), client: c}
+// dialMicro calls the echo service registered as service. Each micro target
+// registers under a name of its own: the servers of several targets may be
+// up at once, and a client of one must not balance over another's.
+func dialMicro(service string, c client.Client) Client {
+	return microCaller{echo: echov1micro.NewEchoServiceClient(service, c), client: c}
 }
 
-func serveMicro(addr string, opts ...microserver.Option) (Server, error) {
+func serveMicro(service, addr string, opts ...microserver.Option) (Server, error) {
 	srv := microserver.New(opts...)
 	if err := echov1micro.RegisterEchoServiceHandler(srv, microHandler{}); err != nil {
 		return nil, err
@@ -84,7 +87,7 @@ func serveMicro(addr string, opts ...microserver.Option) (Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	node := &registry.Service{Name: serviceName, Nodes: []*registry.Node{{ID: fmt.Sprintf("bench-%d-%s", os.Getpid(), lis.Addr()), Address: lis.Addr().String()}}}
+	node := &registry.Service{Name: service, Nodes: []*registry.Node{{ID: fmt.Sprintf("bench-%d-%s", os.Getpid(), lis.Addr()), Address: lis.Addr().String()}}}
 	if err := reg.Register(context.Background(), node); err != nil {
 		return nil, err
 	}
