@@ -1,11 +1,14 @@
 package config_test
 
 import (
+	"context"
 	"errors"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,7 +49,9 @@ func environ(vars ...string) config.EnvOption {
 
 func newConfig(t *testing.T, opts ...config.Option) *config.Config {
 	t.Helper()
-	c, err := config.New(testutil.Context(t), opts...)
+	// Rejected reloads are logged where the test's output goes.
+	logger := config.WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil)))
+	c, err := config.New(testutil.Context(t), append([]config.Option{logger}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,4 +247,13 @@ func TestBindProto(t *testing.T) {
 	if diff := cmp.Diff(want, v.Get(), protocmp.Transform()); diff != "" {
 		t.Errorf("Get() (-want +got):\n%s", diff)
 	}
+}
+
+// reloading is a source whose port goes up on every load.
+type reloading struct{ port *atomic.Int64 }
+
+func (r reloading) String() string { return "reloading" }
+
+func (r reloading) Load(context.Context) (map[string]any, error) {
+	return map[string]any{"port": r.port.Add(1)}, nil
 }
