@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -198,12 +199,23 @@ func (c *Config) rejectLocked(err error) error {
 	return err
 }
 
-// Close stops watching the sources and waits until no callback runs. The
-// configuration stays readable.
+// Close stops watching the sources, waits until no callback runs, and
+// closes the sources that are an [io.Closer]: a Config owns its sources.
+// The configuration stays readable.
 func (c *Config) Close() error {
-	c.closed.Store(true)
+	if c.closed.Swap(true) {
+		return nil
+	}
 	c.stop()
-	return nil
+	var errs []error
+	for _, source := range c.options.sources {
+		if closer, ok := source.(io.Closer); ok {
+			if err := closer.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close %s: %w", source, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (c *Config) stop() {
