@@ -110,6 +110,7 @@ read their schemas through gRPC server reflection: no proto files needed.`,
 		newCallCommand(env),
 		newStreamCommand(env),
 		newHealthCommand(env),
+		newConfigCommand(os.Environ),
 		newVersionCommand(),
 	)
 	return root

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"path/filepath"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -88,4 +89,19 @@ func deepCopyValue(v any) any {
 		return out
 	}
 	return v
+}
+
+// EnvPrefix is the prefix of the environment variables a service's
+// configuration comes from, as [ServiceSources] reads them.
+const EnvPrefix = "MICRO_CONFIG_"
+
+// ServiceSources returns the sources of a micro service's configuration:
+// the file config.yaml in dir, if there is one, then the environment
+// variables starting with [EnvPrefix]. micro.NewService loads these, and
+// the micro config command prints what they merge to.
+func ServiceSources(dir string, opts ...EnvOption) []Source {
+	return []Source{
+		File(filepath.Join(dir, "config.yaml"), Optional()),
+		Env(EnvPrefix, opts...),
+	}
 }
