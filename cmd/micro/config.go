@@ -29,7 +29,7 @@ variables starting with MICRO_CONFIG_ (MICRO_CONFIG_DB__HOST sets db.host).
 Each value is printed with the source it came from. Values whose key looks
 secret (password, secret, token, key) are shown as ******.`,
 		Example: `  micro config
-  MICRO_CONFIG_PORT=9090 micro config ./greeter
+  MICRO_CONFIG_PORT=9090 micro config .
   micro config -o json`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 	}
