@@ -16,12 +16,11 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	kjson "github.com/knadh/koanf/parsers/json"
 	"github.com/knadh/koanf/parsers/toml/v2"
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/v2"
 	gotoml "github.com/pelletier/go-toml/v2"
-
-	kjson "github.com/knadh/koanf/parsers/json"
 )
 
 // FileOption configures a [File] source.
