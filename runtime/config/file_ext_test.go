@@ -51,7 +51,7 @@ func (r *recorder) wait(t *testing.T, n int) change {
 }
 
 // bindFile binds settings to the file at path, watched, logging to log.
-func bindFile(t *testing.T, path string, log *lockedBuffer) (*config.Value[settings], *recorder) {
+func bindFile(t *testing.T, path string, log *testutil.Buffer) (*config.Value[settings], *recorder) {
 	t.Helper()
 	c := newConfig(t, config.WithSources(config.File(path)), config.WithLogger(slog.New(slog.NewTextHandler(log, nil))))
 	v, err := config.Bind[settings](c)
@@ -128,7 +128,7 @@ func TestWatchFile(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			path := tt.setup(t, dir)
-			var log lockedBuffer
+			var log testutil.Buffer
 			v, r := bindFile(t, path, &log)
 			if got := v.Get().Port; got != 1 {
 				t.Fatalf("Get().Port = %d, want 1", got)
@@ -223,22 +223,4 @@ func TestValidatorRejectsReload(t *testing.T) {
 	if got := c.Snapshot().Get("port"); got != 1 {
 		t.Errorf("Snapshot().Get(port) = %v after a rejected reload, want 1", got)
 	}
-}
-
-// lockedBuffer is a log that a test reads while a [config.Config] writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
