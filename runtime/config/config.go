@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -117,6 +118,10 @@ func (c *Config) Scan(v any) error { return c.Snapshot().Scan(v) }
 // String returns the current configuration with secrets redacted, as
 // [Snapshot.String] does.
 func (c *Config) String() string { return c.Snapshot().String() }
+
+// LogValue logs the current configuration with secrets redacted, as
+// [Snapshot.LogValue] does.
+func (c *Config) LogValue() slog.Value { return c.Snapshot().LogValue() }
 
 // Watch calls fn after every reload, with the configuration before and
 // after, until the returned stop is called. When a reload is rejected, err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -20,6 +21,12 @@ import (
 	"github.com/protomicro/micro/runtime/config"
 	"github.com/protomicro/micro/testdata/testutil"
 )
+
+// TestMain checks that a closed Config leaves no goroutine behind (its
+// file watchers).
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 // settings is a service's configuration, as a test declares it.
 type settings struct {

@@ -66,10 +66,14 @@ func (s *Snapshot) typeError(err error) error {
 	return &Error{Source: s.sources[key], Key: key, Err: decodeErr.Unwrap()}
 }
 
-// mismatch is the error for a value of the wrong type. It gives the type
-// found but not the value, which may be a secret.
+// mismatch is the error for a value of the wrong type. It shows a string
+// found, to tell "8080" from "eighty", unless its key is a secret.
 func (s *Snapshot) mismatch(key, want string, got any) error {
-	return &Error{Source: s.sourceOf(key), Key: key, Err: fmt.Errorf("want %s, got %s", want, typeName(got))}
+	found := typeName(got)
+	if _, isString := got.(string); isString && s.IsSecret(key) {
+		found = "a string"
+	}
+	return &Error{Source: s.sourceOf(key), Key: key, Err: fmt.Errorf("want %s, got %s", want, found)}
 }
 
 // sourceOf is the source of key, or of the first value under it.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
 	"github.com/protomicro/micro/runtime/config"
@@ -20,6 +21,12 @@ import (
 	"github.com/protomicro/micro/runtime/registry/etcd/etcdtest"
 	"github.com/protomicro/micro/testdata/testutil"
 )
+
+// TestMain checks that a closed Config leaves no goroutine of its etcd
+// source behind.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 type settings struct {
 	Port int `json:"port"`
