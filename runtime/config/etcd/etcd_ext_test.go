@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -134,4 +135,105 @@ func TestUnreachable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOutage cuts the connection to etcd while a Config watches it: a reload
+// then fails and keeps the last good config, and once etcd is back, a change
+// made meanwhile arrives.
+func TestOutage(t *testing.T) {
+	t.Parallel()
+	endpoint := etcdtest.Start(t)
+	client, prefix := setup(t, endpoint)
+	put(t, client, prefix+"port", "1")
+	p := newProxy(t, endpoint)
+
+	source, err := etcd.New(etcd.WithEndpoints(p.address), etcd.WithPrefix(prefix), etcd.WithTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.New(testutil.Context(t), config.WithSources(source), config.WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	v, err := config.Bind[settings](c)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p.cut()
+	put(t, client, prefix+"port", "2")
+	if err := c.Reload(testutil.Context(t)); err == nil || !strings.Contains(err.Error(), "etcd "+p.address) {
+		t.Errorf("Reload with etcd cut off = %v, want an error naming %s", err, p.address)
+	}
+	if got := v.Get().Port; got != 1 {
+		t.Errorf("Get().Port = %d with etcd cut off, want the last good 1", got)
+	}
+	p.restore(t)
+	testutil.WaitFor(t, "the change made during the outage", func() bool { return v.Get().Port == 2 })
+}
+
+// proxy forwards TCP connections to etcd, and can cut them off.
+type proxy struct {
+	address, target string
+	mu              sync.Mutex
+	lis             net.Listener
+	conns           []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{address: lis.Addr().String(), target: target}
+	p.serve(lis)
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) serve(lis net.Listener) {
+	p.mu.Lock()
+	p.lis = lis
+	p.mu.Unlock()
+	go func() {
+		for {
+			conn, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			upstream, err := net.Dial("tcp", p.target)
+			if err != nil {
+				_ = conn.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, conn, upstream)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(upstream, conn); _ = upstream.Close() }()
+			go func() { _, _ = io.Copy(conn, upstream); _ = conn.Close() }()
+		}
+	}()
+}
+
+// cut closes the listener and every connection.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_ = p.lis.Close()
+	for _, conn := range p.conns {
+		_ = conn.Close()
+	}
+	p.conns = nil
+}
+
+// restore listens again at the same address.
+func (p *proxy) restore(t *testing.T) {
+	t.Helper()
+	lis, err := net.Listen("tcp", p.address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.serve(lis)
 }
