@@ -264,3 +264,12 @@ func (r reloading) String() string { return "reloading" }
 func (r reloading) Load(context.Context) (map[string]any, error) {
 	return map[string]any{"port": r.port.Add(1)}, nil
 }
+
+func TestOptionalFileInMissingDirectory(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "no", "such", "config.yaml")
+	c := newConfig(t, config.WithSources(config.File(path, config.Optional())))
+	if keys := c.Snapshot().Keys(); len(keys) != 0 {
+		t.Errorf("Keys() = %q, want none", keys)
+	}
+}

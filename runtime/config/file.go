@@ -186,22 +186,27 @@ func syntaxError(path string, data []byte, err error) error {
 	return e
 }
 
-// settle is how long the directory must be quiet after an event before
-// the file is read: an editor's save or a ConfigMap swap is several events,
-// and an in-place write can be seen half done.
+// settle is how long after an event in the file's directory the file is
+// read: an editor's save or a ConfigMap swap is several events, and an
+// in-place write can be seen half done (a later event reads it again).
 const settle = 50 * time.Millisecond
 
 func (f *file) Watch(ctx context.Context, changed func()) (<-chan struct{}, error) {
+	dir := filepath.Dir(f.path)
+	done := make(chan struct{})
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && f.options.optional {
+		// Nothing to watch, and nothing will be unless the directory is made.
+		go func() { <-ctx.Done(); close(done) }()
+		return done, nil
+	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: %w", f.path, err)
 	}
-	dir := filepath.Dir(f.path)
 	if err := w.Add(dir); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("watch %s: %w", f.path, err)
 	}
-	done := make(chan struct{})
 	last := f.fingerprint()
 	go func() {
 		defer close(done)
@@ -209,6 +214,7 @@ func (f *file) Watch(ctx context.Context, changed func()) (<-chan struct{}, erro
 		timer := time.NewTimer(settle)
 		timer.Stop()
 		defer timer.Stop()
+		pending := false // the timer runs
 		for {
 			select {
 			case <-ctx.Done():
@@ -218,14 +224,23 @@ func (f *file) Watch(ctx context.Context, changed func()) (<-chan struct{}, erro
 					return
 				}
 				// Any event in the directory may be the file: its name, a
-				// rename over it, or the swap of a symlink on its path.
-				timer.Reset(settle)
+				// rename over it, or the swap of a symlink on its path. The
+				// first starts the timer, so that a busy directory cannot
+				// put the read off for ever.
+				if !pending {
+					timer.Reset(settle)
+					pending = true
+				}
 			case _, ok := <-w.Errors:
 				if !ok {
 					return
 				}
-				timer.Reset(settle)
+				if !pending { // events may have been lost: look anyway
+					timer.Reset(settle)
+					pending = true
+				}
 			case <-timer.C:
+				pending = false
 				if now := f.fingerprint(); now != last {
 					last = now
 					changed()
