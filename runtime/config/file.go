@@ -215,6 +215,12 @@ func (f *file) Watch(ctx context.Context, changed func()) (<-chan struct{}, erro
 		timer.Stop()
 		defer timer.Stop()
 		pending := false // the timer runs
+		arm := func() {
+			if !pending {
+				timer.Reset(settle)
+				pending = true
+			}
+		}
 		for {
 			select {
 			case <-ctx.Done():
@@ -227,18 +233,12 @@ func (f *file) Watch(ctx context.Context, changed func()) (<-chan struct{}, erro
 				// rename over it, or the swap of a symlink on its path. The
 				// first starts the timer, so that a busy directory cannot
 				// put the read off for ever.
-				if !pending {
-					timer.Reset(settle)
-					pending = true
-				}
+				arm()
 			case _, ok := <-w.Errors:
 				if !ok {
 					return
 				}
-				if !pending { // events may have been lost: look anyway
-					timer.Reset(settle)
-					pending = true
-				}
+				arm() // events may have been lost: look anyway
 			case <-timer.C:
 				pending = false
 				if now := f.fingerprint(); now != last {
