@@ -273,3 +273,40 @@ func TestOptionalFileInMissingDirectory(t *testing.T) {
 		t.Errorf("Keys() = %q, want none", keys)
 	}
 }
+
+// TestReadsDuringReloads reads while the configuration reloads, for the race
+// detector: a reader sees one whole snapshot or the next, never a mix.
+func TestReadsDuringReloads(t *testing.T) {
+	t.Parallel()
+	var port atomic.Int64
+	c := newConfig(t, config.WithoutWatch(), config.WithSources(reloading{&port}))
+	v, err := config.Bind[settings](c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 200 {
+			if err := c.Reload(testutil.Context(t)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for last := 0; ; {
+		select {
+		case <-done:
+			if got := v.Get().Port; got != 201 {
+				t.Errorf("Get().Port = %d after 200 reloads, want 201", got)
+			}
+			return
+		default:
+		}
+		got := v.Get().Port
+		if s := c.Snapshot().Get("port"); got < last || s == nil {
+			t.Fatalf("Get().Port went from %d to %d (snapshot %v)", last, got, s)
+		}
+		last = got
+	}
+}
