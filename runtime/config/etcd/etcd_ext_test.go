@@ -49,6 +49,27 @@ func setup(t *testing.T, endpoint string) (*clientv3.Client, string) {
 	return client, fmt.Sprintf("/test/%d/", prefixes.Add(1))
 }
 
+// bind watches defaults (port 1) under an etcd source made with opts, and
+// binds settings to them.
+func bind(t *testing.T, opts ...etcd.Option) (*config.Config, *config.Value[settings]) {
+	t.Helper()
+	source, err := etcd.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.New(testutil.Context(t), config.WithSources(config.Defaults(map[string]any{"port": 1}), source),
+		config.WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	v, err := config.Bind[settings](c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, v
+}
+
 func put(t *testing.T, client *clientv3.Client, key, value string) {
 	t.Helper()
 	if _, err := client.Put(testutil.Context(t), key, value); err != nil {
@@ -63,20 +84,7 @@ func TestWatch(t *testing.T) {
 	put(t, client, prefix+"port", "8080")
 	put(t, client, prefix+"db/host", "db1")
 
-	source, err := etcd.New(etcd.WithEndpoints(endpoint), etcd.WithPrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := config.New(testutil.Context(t), config.WithSources(config.Defaults(map[string]any{"port": 1}), source),
-		config.WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	v, err := config.Bind[settings](c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, v := bind(t, etcd.WithEndpoints(endpoint), etcd.WithPrefix(prefix))
 	if got := v.Get(); got.Port != 8080 || got.DB.Host != "db1" {
 		t.Fatalf("Get() = %+v, want port 8080 and db.host db1 from etcd", got)
 	}
@@ -147,19 +155,7 @@ func TestOutage(t *testing.T) {
 	put(t, client, prefix+"port", "1")
 	p := newProxy(t, endpoint)
 
-	source, err := etcd.New(etcd.WithEndpoints(p.address), etcd.WithPrefix(prefix), etcd.WithTimeout(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := config.New(testutil.Context(t), config.WithSources(source), config.WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	v, err := config.Bind[settings](c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, v := bind(t, etcd.WithEndpoints(p.address), etcd.WithPrefix(prefix), etcd.WithTimeout(time.Second))
 
 	p.cut()
 	put(t, client, prefix+"port", "2")
