@@ -3,7 +3,6 @@
 package etcdtest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -16,6 +15,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // Start runs a one-member etcd cluster on free loopback ports until the test
@@ -62,7 +63,7 @@ func start(t testing.TB, path string) (string, func(), error) {
 		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
 		"--initial-cluster", "test="+peerURL,
 	)
-	var output lockedBuffer
+	var output testutil.Buffer // the server's output, from two pipes
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Start(); err != nil {
 		return "", nil, err
@@ -114,22 +115,4 @@ func freePort(t testing.TB) string {
 	}
 	defer func() { _ = lis.Close() }()
 	return strconv.Itoa(lis.Addr().(*net.TCPAddr).Port)
-}
-
-// lockedBuffer collects the server's output from two pipes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
