@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/protomicro/micro/runtime/client"
+	mconfig "github.com/protomicro/micro/runtime/config"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/runtime/server"
@@ -41,6 +42,8 @@ type config struct {
 	metadata      map[string]string
 	registry      registry.Registry
 	sync          sync.Sync
+	configDir     string
+	configOptions []mconfig.Option
 	ttl           time.Duration
 	heartbeat     time.Duration
 	grace         time.Duration
@@ -103,6 +106,22 @@ func WithRegistry(r registry.Registry) Option {
 // caller's to close.
 func WithSync(s sync.Sync) Option {
 	return optionFunc(func(c *config) { c.sync = s })
+}
+
+// WithConfig adds to how the service's configuration ([Service.Config]) is
+// loaded: by default from config.yaml in the working directory, if there is
+// one, and MICRO_CONFIG_* environment variables (MICRO_CONFIG_DB__HOST sets
+// db.host), watched. Sources given with config.WithSources here come after
+// those and win over them; config.WithoutWatch, config.WithValidator and the
+// others apply as they say.
+func WithConfig(opts ...mconfig.Option) Option {
+	return optionFunc(func(c *config) { c.configOptions = append(c.configOptions, opts...) })
+}
+
+// WithConfigDir sets the directory whose config.yaml the service loads. The
+// default is the working directory.
+func WithConfigDir(dir string) Option {
+	return optionFunc(func(c *config) { c.configDir = dir })
 }
 
 // WithTTL sets how long the registration lives without a heartbeat. The
@@ -169,10 +188,11 @@ func WithClientOptions(opts ...client.Option) Option {
 
 func newConfig(opts []Option) *config {
 	c := &config{
-		address: DefaultAddress,
-		ttl:     DefaultTTL,
-		grace:   DefaultGracePeriod,
-		logger:  slog.Default(),
+		address:   DefaultAddress,
+		ttl:       DefaultTTL,
+		grace:     DefaultGracePeriod,
+		logger:    slog.Default(),
+		configDir: ".",
 	}
 	for _, opt := range opts {
 		opt.apply(c)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/protomicro/micro/runtime/client"
+	mconfig "github.com/protomicro/micro/runtime/config"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/runtime/server"
@@ -33,6 +34,7 @@ type Service struct {
 	ownRegistry bool // made from flags or defaults, and closed after Run
 	sync        sync.Sync
 	ownSync     bool // made from flags or defaults, and closed after Run
+	conf        *mconfig.Config
 	server      server.Server
 	client      client.Client
 
@@ -102,8 +104,26 @@ func NewService(name string, opts ...Option) (*Service, error) {
 			return nil, fmt.Errorf("new service %q: %w", name, err)
 		}
 	}
+	release := func() {
+		if own {
+			closeRegistry(c.registry)
+		}
+		if ownSync {
+			_ = c.sync.Close()
+		}
+	}
+	conf, err := mconfig.New(context.Background(), append([]mconfig.Option{
+		mconfig.WithLogger(c.logger),
+		mconfig.WithSources(mconfig.ServiceSources(c.configDir)...),
+	}, c.configOptions...)...)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("new service %q: %w", name, err)
+	}
 	id, err := nodeID(name)
 	if err != nil {
+		release()
+		_ = conf.Close()
 		return nil, fmt.Errorf("new service %q: %w", name, err)
 	}
 	return &Service{
@@ -114,6 +134,7 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		ownRegistry: own,
 		sync:        c.sync,
 		ownSync:     ownSync,
+		conf:        conf,
 		server:      server.New(append([]server.Option{server.WithLogger(c.logger)}, c.serverOptions...)...),
 		client:      client.New(append([]client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}, c.clientOptions...)...),
 	}, nil
@@ -163,6 +184,13 @@ func (s *Service) Registry() registry.Registry { return s.registry }
 // returns, which releases every lock and leadership this process holds.
 func (s *Service) Sync() sync.Sync { return s.sync }
 
+// Config returns the service's configuration: config.yaml (in the working
+// directory, or [WithConfigDir]) if present, then MICRO_CONFIG_* environment
+// variables, then what [WithConfig] adds, watched for changes. Bind it to a
+// struct or a proto message with config.Bind. It stops watching when Run
+// returns.
+func (s *Service) Config() *mconfig.Config { return s.conf }
+
 // closeRegistry closes r if it holds resources (a watch, a connection).
 func closeRegistry(r registry.Registry) {
 	if closer, ok := r.(io.Closer); ok {
@@ -200,6 +228,7 @@ func (s *Service) Run(ctx context.Context) error {
 		if s.ownSync {
 			_ = s.sync.Close()
 		}
+		_ = s.conf.Close()
 	}()
 
 	logger := s.config.logger.With("service", s.name, "version", s.config.version, "id", s.id)

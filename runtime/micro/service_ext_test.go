@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,10 +15,12 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/config"
 	"github.com/protomicro/micro/runtime/micro"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/registry/memory"
 	"github.com/protomicro/micro/runtime/server"
+	syncmemory "github.com/protomicro/micro/runtime/sync/memory"
 	"github.com/protomicro/micro/testdata/echo"
 	"github.com/protomicro/micro/testdata/golden/http"
 	"github.com/protomicro/micro/testdata/golden/streaming"
@@ -235,5 +238,45 @@ func TestSync(t *testing.T) {
 	case <-lock.Done():
 	default:
 		t.Error("a lock held when the service stopped is still held, want it released with the service's sync")
+	}
+}
+
+// TestConfig reads config.yaml and MICRO_CONFIG_* through the service, with
+// no code but Bind, the environment winning.
+func TestConfig(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("greeting: hello\ndb:\n  host: file-host\n  password: hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MICRO_CONFIG_DB__HOST", "env-host")
+	svc, err := micro.NewService("svc", micro.WithRegistry(memory.New()), micro.WithSync(syncmemory.New()), micro.WithConfigDir(dir), micro.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type settings struct {
+		Greeting string `json:"greeting"`
+		DB       struct {
+			Host     string `json:"host"`
+			Password string `json:"password"`
+		} `json:"db"`
+	}
+	value, err := config.Bind[settings](svc.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := value.Get()
+	if got.Greeting != "hello" || got.DB.Host != "env-host" || got.DB.Password != "hunter2" {
+		t.Errorf("config = %+v, want the file's greeting and password and the environment's host", got)
+	}
+	if printed := svc.Config().String(); strings.Contains(printed, "hunter2") {
+		t.Errorf("the printed config shows the password:\n%s", printed)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	testutil.WaitFor(t, "listening", func() bool { return svc.Address() != "" })
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
 	}
 }
