@@ -15,7 +15,9 @@
 // [Bind] decodes the configuration into a Go struct (by json tags) or a
 // proto message (by protojson field names, so a config.proto is the schema),
 // again on every reload; [Value.Get] is one atomic load, safe under
-// concurrent reloads.
+// concurrent reloads. A bound proto message's buf.validate rules are checked
+// by the option of the child package config/protovalidate, which only
+// programs that use it link.
 //
 // Values whose key looks secret (password, secret, token, key) are redacted
 // wherever a [Snapshot] is printed or logged.
