@@ -9,7 +9,7 @@
 // saved in place, by atomic rename, or by a Kubernetes ConfigMap's ..data
 // symlink swap. A reload whose result fails to parse, to decode into a bound
 // type or to pass a validator is rejected: the last good configuration
-// stays, and the error, naming the source and line, goes to the watch
+// stays, and the error, naming the source, line and column, goes to the watch
 // callbacks and the log.
 //
 // [Bind] decodes the configuration into a Go struct (by json tags) or a
