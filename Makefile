@@ -26,7 +26,7 @@ BENCH := cd bench &&
 
 .PHONY: help
 help: ## Describe useful make targets
-	@grep -E '^[a-zA-Z_-]+:.*?## .*$$' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "%-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## .*$$' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "%-18s %s\n", $$1, $$2}'
 
 .PHONY: all
 all: build test lint checkgenerate ## Build, test, lint and check that generated code is current
@@ -87,12 +87,17 @@ tidy: ## Fail if go mod tidy changes go.mod or go.sum, here or in bench/
 	@git diff --exit-code go.mod go.sum bench/go.mod bench/go.sum
 
 .PHONY: bench
-bench: bench-discovery ## Compare micro with grpc-go, connect-go and go-micro, and rewrite bench/BENCHMARKS.md (BENCH_QUICK=1: a short run that writes nothing)
+bench: bench-discovery bench-sync-config ## Compare micro with grpc-go, connect-go and go-micro, and rewrite bench/BENCHMARKS.md (BENCH_QUICK=1: a short run that writes nothing)
 	$(BENCH) go run ./cmd/microbench
 
 .PHONY: bench-discovery
 bench-discovery: ## Measure lookups through discovery against fixed addresses, registries holding 1,000 services x 5 nodes, and micro new to a first call
 	go test -run '^$$' -bench 'Discovery|Scale|NewToFirstCall' -benchtime 1x ./runtime/... ./cmd/micro
+
+.PHONY: bench-sync-config
+bench-sync-config: ## Measure lock+unlock round trips on etcd through runtime/sync against concurrency.Mutex (x-mutex, target >= 0.9) and a typed config Get during reloads (target < 100 ns/op)
+	go test -run '^$$' -bench '^BenchmarkLockUnlock$$' -benchtime 3s ./runtime/sync/etcd
+	go test -run '^$$' -bench '^BenchmarkGetDuringReload$$' -benchtime 1s ./runtime/config
 
 .PHONY: ci-cold
 ci-cold: ## Run .ci/run as CI does on a new machine: a fresh clone of HEAD, empty Go build and module caches, timed

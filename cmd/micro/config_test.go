@@ -47,7 +47,7 @@ func TestConfig(t *testing.T) {
 			name:   "syntax error",
 			config: "name: greeter\nport: 8080: 1\n",
 			status: 1,
-			stderr: "micro: $DIR/config.yaml:2: mapping values are not allowed in this context\n",
+			stderr: "micro: $DIR/config.yaml:2:11: mapping values are not allowed in this context\n",
 		},
 		{
 			name:   "not a directory",

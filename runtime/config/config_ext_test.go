@@ -119,8 +119,21 @@ func TestFileErrors(t *testing.T) {
 		line, column        int
 		want                string
 	}{
-		{name: "yaml", file: "c.yaml", content: "a: 1\nb: c: d\n", line: 2, want: "c.yaml:2"},
-		{name: "yaml tab", file: "c.yaml", content: "a: 1\n\tb: 2\n", line: 2, want: "c.yaml:2"},
+		{name: "yaml", file: "c.yaml", content: "a: 1\nb: c: d\n", line: 2, column: 5, want: "c.yaml:2:5: mapping values are not allowed in this context"},
+		{name: "yaml first line", file: "c.yaml", content: "a: b: c\n", line: 1, column: 5, want: "c.yaml:1:5: mapping values are not allowed"},
+		{name: "yaml tab", file: "c.yaml", content: "a: 1\n\tb: 2\n", line: 2, column: 1, want: "c.yaml:2:1: found a tab character that violates indentation"},
+		{name: "yaml tab in mapping", file: "c.yaml", content: "a: 1\ndb:\n\thost: x\n", line: 3, column: 1, want: "c.yaml:3:1: found character that cannot start any token"},
+		{name: "yaml indentation", file: "c.yaml", content: "a: 1\n  b: 2\n", line: 2, column: 4, want: "c.yaml:2:4: mapping values are not allowed"},
+		{name: "yaml dedent", file: "c.yaml", content: "a: 1\ndb:\n  host: x\n port: 2\n", line: 4, column: 2, want: "c.yaml:4:2: did not find expected key"},
+		{name: "yaml list indentation", file: "c.yaml", content: "a:\n  - 1\n  b: 2\n", line: 3, column: 3, want: "c.yaml:3:3: did not find expected '-' indicator"},
+		// Unclosed: the error is where the parser gave up, and says where
+		// the bracket or quote opens.
+		{name: "yaml unclosed bracket", file: "c.yaml", content: "a: 1\nlist: [1, 2\nport: 3\n", line: 3, column: 5, want: "c.yaml:3:5: did not find expected ',' or ']' (while parsing a flow sequence from 2:7)"},
+		{name: "yaml unclosed brace at end", file: "c.yaml", content: "a: 1\nmap: {a: 1\n", line: 3, column: 1, want: "c.yaml:3:1: did not find expected ',' or '}' (while parsing a flow mapping from 2:6)"},
+		{name: "yaml unclosed quote", file: "c.yaml", content: "name: \"abc\nport: 1\n", line: 3, column: 1, want: "c.yaml:3:1: found unexpected end of stream (while scanning a quoted scalar from 1:7)"},
+		{name: "yaml extra bracket", file: "c.yaml", content: "key: [a, b]]\n", line: 1, column: 12, want: "c.yaml:1:12: did not find expected key"},
+		{name: "yaml duplicate key", file: "c.yaml", content: "name: a\nname: b\n", line: 2, column: 1, want: `c.yaml:2:1: mapping key "name" already defined at line 1`},
+		{name: "yaml unknown anchor", file: "c.yaml", content: "a: &x 1\nb: *y\n", line: 2, column: 4, want: "c.yaml:2:4: unknown anchor 'y' referenced"},
 		{name: "json", file: "c.json", content: "{\n  \"a\": 1,\n  \"b\" 2\n}\n", line: 3, column: 7, want: "c.json:3:7"},
 		{name: "toml", file: "c.toml", content: "a = 1\nb = = 2\n", line: 2, column: 5, want: "c.toml:2:5"},
 		{name: "format", file: "c.ini", content: "a=1", want: "unknown format"},

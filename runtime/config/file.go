@@ -21,6 +21,7 @@ import (
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/v2"
 	gotoml "github.com/pelletier/go-toml/v2"
+	yamlv4 "go.yaml.in/yaml/v4"
 )
 
 // FileOption configures a [File] source.
@@ -161,8 +162,7 @@ func (f *file) expandValue(v any, key string) (any, error) {
 // yamlLine finds the position in a YAML error message.
 var yamlLine = regexp.MustCompile(`^yaml: (?:unmarshal errors:\n\s*)?line (\d+)(?:, column (\d+))?: `)
 
-// syntaxError turns a parser's error into an [*Error] at a line and, where
-// the parser says, a column.
+// syntaxError turns a parser's error into an [*Error] at a line and column.
 func syntaxError(path string, data []byte, err error) error {
 	e := &Error{Source: path, Err: err}
 	var jsonErr *json.SyntaxError
@@ -177,13 +177,58 @@ func syntaxError(path string, data []byte, err error) error {
 		e.Line, e.Column = tomlErr.Position()
 		e.Err = errors.New(tomlErr.Error())
 	default:
-		if sub := yamlLine.FindStringSubmatch(err.Error()); sub != nil {
-			e.Line, _ = strconv.Atoi(sub[1])
-			e.Column, _ = strconv.Atoi(sub[2])
-			e.Err = errors.New(strings.TrimPrefix(err.Error(), sub[0]))
-		}
+		yamlError(e, data)
 	}
 	return e
+}
+
+// yamlError sets e's position and message for YAML data that
+// go.yaml.in/yaml/v3 (koanf's parser) refused. v3 says only "line N", and
+// for a parser error N is where the enclosing construct starts, counted
+// from 0 (an unclosed bracket on line 2 is "line 1"); so the data is parsed
+// again, by yaml/v4, whose errors carry the line and column. That happens
+// only for data that fails: what loads is what v3 makes of it.
+func yamlError(e *Error, data []byte) {
+	var v any
+	var loadErr *yamlv4.LoadError
+	var loadErrs *yamlv4.LoadErrors
+	switch err := yamlv4.Unmarshal(data, &v); {
+	case errors.As(err, &loadErrs) && len(loadErrs.Errors) > 0:
+		loadErr = loadErrs.Errors[0]
+	case errors.As(err, &loadErr):
+	}
+	if loadErr == nil || loadErr.Mark.Line == 0 {
+		// v4 does not place it: give v3's line, and say the column is unknown
+		// rather than guess.
+		msg := e.Err.Error()
+		if sub := yamlLine.FindStringSubmatch(msg); sub != nil {
+			e.Line, _ = strconv.Atoi(sub[1])
+			e.Column, _ = strconv.Atoi(sub[2])
+			msg = strings.TrimPrefix(msg, sub[0])
+		}
+		if e.Column == 0 {
+			msg += " (column unknown)"
+		}
+		e.Err = errors.New(msg)
+		return
+	}
+	e.Line, e.Column = loadErr.Mark.Line, loadErr.Mark.Column
+	msg := loadErr.Message
+	// A flow collection or a quoted scalar ends at a character the file
+	// lacks; the error is found where the parser gave up, often the end of
+	// the file, so say where the construct opens too. For block contexts,
+	// that is the start of the enclosing mapping, which does not help.
+	if ctx := loadErr.ContextMsg; loadErr.ContextMark.Line > 0 && loadErr.ContextMark != loadErr.Mark &&
+		(strings.Contains(ctx, "flow") || strings.Contains(ctx, "quoted scalar")) {
+		msg += fmt.Sprintf(" (%s from %d:%d)", ctx, loadErr.ContextMark.Line, loadErr.ContextMark.Column)
+	}
+	if loadErrs != nil && len(loadErrs.Errors) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(loadErrs.Errors)-1)
+	}
+	if e.Column == 0 {
+		msg += " (column unknown)"
+	}
+	e.Err = errors.New(msg)
 }
 
 // settle is how long after an event in the file's directory the file is

@@ -149,11 +149,11 @@ func TestWatchFile(t *testing.T) {
 			tt.edit(t, dir, path, "port: 3\nname: a: b\n")
 			got = r.wait(t, 2)
 			var configErr *config.Error
-			if !errors.As(got.err, &configErr) || configErr.Line != 2 || !strings.HasSuffix(configErr.Source, "config.yaml") {
-				t.Fatalf("callback error = %v, want an *config.Error at config.yaml:2", got.err)
+			if !errors.As(got.err, &configErr) || configErr.Line != 2 || configErr.Column != 8 || !strings.HasSuffix(configErr.Source, "config.yaml") {
+				t.Fatalf("callback error = %v, want an *config.Error at config.yaml:2:8", got.err)
 			}
-			if !strings.Contains(log.String(), "config.yaml:2: mapping values are not allowed") {
-				t.Errorf("log = %q, want the rejected reload with the file and line", log.String())
+			if !strings.Contains(log.String(), "config.yaml:2:8: mapping values are not allowed") {
+				t.Errorf("log = %q, want the rejected reload with the file, line and column", log.String())
 			}
 			if got.new.Port != 2 || v.Get().Port != 2 {
 				t.Errorf("after a broken edit, callback new.Port = %d and Get().Port = %d, want the last good 2", got.new.Port, v.Get().Port)

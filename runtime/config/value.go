@@ -82,7 +82,7 @@ func (v *Value[T]) Get() T { return *v.current.Load() }
 
 // Watch calls fn after every change of the configuration with the value
 // before and after, until the returned stop is called. When a reload is
-// rejected, err says why, naming the source and line, and both are the
+// rejected, err says why, naming the source, line and column, and both are the
 // value that stays. Calls are in order, one at a time; fn must not call
 // [Bind] or Watch.
 func (v *Value[T]) Watch(fn func(old, new T, err error)) (stop func()) {

@@ -25,3 +25,21 @@ func TestClientOnlyDependencies(t *testing.T) {
 		t.Errorf("go list -deps printed no runtime/rpc; is the program still a client of generated code?\n%s", deps)
 	}
 }
+
+// TestServiceWithoutProtovalidate checks that a service, which loads its
+// configuration through runtime/config, links neither protovalidate nor its
+// CEL interpreter unless it imports runtime/config/protovalidate.
+func TestServiceWithoutProtovalidate(t *testing.T) {
+	t.Parallel()
+	deps := testutil.Go(t, "", nil, "list", "-deps", "github.com/protomicro/micro/runtime/micro")
+	if !strings.Contains(deps, "github.com/protomicro/micro/runtime/config\n") {
+		t.Errorf("go list -deps printed no runtime/config; does a service still load its configuration?\n%s", deps)
+	}
+	for _, pkg := range strings.Fields(deps) {
+		for _, heavy := range []string{"buf.build/", "github.com/google/cel-go/", "github.com/protomicro/micro/runtime/config/protovalidate"} {
+			if strings.HasPrefix(pkg, heavy) {
+				t.Errorf("runtime/micro depends on %s; only programs that import runtime/config/protovalidate may link it", pkg)
+			}
+		}
+	}
+}
