@@ -5,6 +5,8 @@ import (
 	"maps"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/protomicro/micro/runtime/client"
 	mconfig "github.com/protomicro/micro/runtime/config"
 	"github.com/protomicro/micro/runtime/metrics"
@@ -55,6 +57,7 @@ type config struct {
 	adminAddress  string
 	adminPprof    bool
 	metrics       *metrics.Metrics
+	tracer        trace.TracerProvider
 }
 
 // WithVersion sets the version the service registers. The default is the
@@ -221,6 +224,15 @@ func WithAdminPprof(enabled bool) Option {
 // registry of their own, and costs nothing otherwise.
 func WithMetrics(m *metrics.Metrics) Option {
 	return optionFunc(func(c *config) { c.metrics = m })
+}
+
+// WithTracerProvider records OpenTelemetry spans in tp for the calls the
+// service serves and makes (see package tracing), and carries the trace in
+// W3C trace context headers: a handler that calls other services with its
+// own context continues its caller's trace. By default nothing is traced and
+// no tracing code runs per call.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) { c.tracer = tp })
 }
 
 func newConfig(opts []Option) *config {

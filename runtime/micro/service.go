@@ -25,6 +25,7 @@ import (
 	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/runtime/server"
 	"github.com/protomicro/micro/runtime/sync"
+	"github.com/protomicro/micro/runtime/tracing"
 )
 
 // Service is one running micro service: a server registered for discovery
@@ -90,6 +91,10 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		// interceptor given after them.
 		serverOptions = append(serverOptions, c.metrics.ServerOptions()...)
 		clientOptions = append(clientOptions, c.metrics.ClientOptions()...)
+	}
+	if c.tracer != nil {
+		serverOptions = append(serverOptions, tracing.ServerOptions(c.tracer)...)
+		clientOptions = append(clientOptions, tracing.ClientOptions(c.tracer)...)
 	}
 	kind, named, err := registrySetting.lookup(c.args)
 	if err != nil {
