@@ -2,8 +2,10 @@ package micro
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/pprof"
@@ -22,13 +24,14 @@ type admin struct {
 	server *http.Server
 	lis    net.Listener
 	served chan error
+	logger *slog.Logger
 }
 
 // startAdmin listens at address and serves the admin endpoints: metrics (if
 // not nil) at /metrics, liveness at /healthz, ready (true once the service
 // is registered and until it starts draining) at /readyz, and the profiles
 // at /debug/pprof/ if pprof is set.
-func startAdmin(address string, m *metrics.Metrics, ready *atomic.Bool, withPprof bool) (*admin, error) {
+func startAdmin(address string, m *metrics.Metrics, ready *atomic.Bool, withPprof bool, logger *slog.Logger) (*admin, error) {
 	mux := http.NewServeMux()
 	if m != nil {
 		mux.Handle("GET /metrics", m.Handler())
@@ -57,6 +60,7 @@ func startAdmin(address string, m *metrics.Metrics, ready *atomic.Bool, withPpro
 		server: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
 		lis:    lis,
 		served: make(chan error, 1),
+		logger: logger,
 	}
 	go func() { a.served <- a.server.Serve(lis) }()
 	return a, nil
@@ -73,7 +77,9 @@ func (a *admin) close() {
 	if err := a.server.Shutdown(ctx); err != nil {
 		_ = a.server.Close()
 	}
-	<-a.served // http.ErrServerClosed, or why the listener failed earlier
+	if err := <-a.served; !errors.Is(err, http.ErrServerClosed) {
+		a.logger.Warn("the admin listener failed", "address", a.Addr(), "error", err)
+	}
 }
 
 // The pprof endpoints are written here over runtime/pprof rather than taken

@@ -288,7 +288,7 @@ func (s *Service) Run(ctx context.Context) error {
 		s.metrics.Initialize(s.server.Services())
 	}
 	if s.config.adminAddress != "" {
-		admin, err := startAdmin(s.config.adminAddress, s.metrics, &s.ready, s.config.adminPprof)
+		admin, err := startAdmin(s.config.adminAddress, s.metrics, &s.ready, s.config.adminPprof, logger)
 		if err != nil {
 			_ = lis.Close()
 			return fmt.Errorf("run service %q: %w", s.name, err)

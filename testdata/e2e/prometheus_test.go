@@ -86,10 +86,11 @@ scrape_configs:
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case err := <-exited:
+			t.Logf("prometheus stopped: %v", err)
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
-			<-exited
+			t.Logf("prometheus killed after 10s: %v", <-exited)
 		}
 	})
 
