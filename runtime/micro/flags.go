@@ -19,6 +19,8 @@ var (
 	registryAddressSetting = setting{"registry_address", "MICRO_REGISTRY_ADDRESS"}
 	syncSetting            = setting{"sync", "MICRO_SYNC"}
 	syncAddressSetting     = setting{"sync_address", "MICRO_SYNC_ADDRESS"}
+	adminAddressSetting    = setting{"admin_address", "MICRO_ADMIN_ADDRESS"}
+	adminPprofSetting      = setting{"admin_pprof", "MICRO_ADMIN_PPROF"}
 )
 
 // lookup returns the setting's value from args (as --flag=value, --flag

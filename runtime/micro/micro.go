@@ -19,6 +19,9 @@
 //	                                            local, endpoints (a:2379,b:2379) for etcd
 //	MICRO_SYNC, --sync                          locks and elections: local (default), etcd or memory
 //	MICRO_SYNC_ADDRESS, --sync_address          its address, as for the registry
+//	MICRO_ADMIN_ADDRESS, --admin_address        the admin HTTP listener, "127.0.0.1:9090":
+//	                                            /metrics, /healthz, /readyz (default: off)
+//	MICRO_ADMIN_PPROF, --admin_pprof            true: /debug/pprof/ on it too (default: false)
 //
 // NewService reads no command-line arguments unless given [WithArgs], so a
 // program's own flags (package flag, cobra), even one named --address, are

@@ -5,8 +5,11 @@ import (
 	"maps"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/protomicro/micro/runtime/client"
 	mconfig "github.com/protomicro/micro/runtime/config"
+	"github.com/protomicro/micro/runtime/metrics"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/runtime/server"
@@ -51,6 +54,10 @@ type config struct {
 	args          []string
 	serverOptions []server.Option
 	clientOptions []client.Option
+	adminAddress  string
+	adminPprof    bool
+	metrics       *metrics.Metrics
+	tracer        trace.TracerProvider
 }
 
 // WithVersion sets the version the service registers. The default is the
@@ -151,7 +158,8 @@ func WithLogger(logger *slog.Logger) Option {
 
 // WithArgs makes the service read its settings from command-line arguments
 // as well as from the environment: --address, --advertise, --registry,
-// --registry_address, --sync and --sync_address (or with one dash, "--flag value" or "--flag=value"),
+// --registry_address, --sync, --sync_address, --admin_address and
+// --admin_pprof (or with one dash, "--flag value" or "--flag=value"),
 // which win over the MICRO_* variables. Other arguments are left alone, and
 // nothing is parsed after "--". Give it os.Args[1:] in a program that has no
 // flags of its own; a program that parses its own flags (package flag,
@@ -184,6 +192,47 @@ func WithInterceptors(interceptors ...rpc.Interceptor) Option {
 // by default.
 func WithClientOptions(opts ...client.Option) Option {
 	return optionFunc(func(c *config) { c.clientOptions = append(c.clientOptions, opts...) })
+}
+
+// WithAdminAddress turns on the service's admin HTTP listener at address
+// ("127.0.0.1:9090"; port 0 picks a free one, see [Service.AdminAddress]),
+// for operators and Prometheus: /metrics (the call metrics of package
+// metrics, and the Go runtime's), /healthz (200 while the process runs),
+// /readyz (200 once the service is registered and until it starts draining,
+// 503 otherwise) and, with [WithAdminPprof], /debug/pprof/. It is off by
+// default; the MICRO_ADMIN_ADDRESS environment variable (and the
+// --admin_address flag, with [WithArgs]) override it. Nothing on it is
+// authenticated: bind it where only operators reach it.
+func WithAdminAddress(address string) Option {
+	return optionFunc(func(c *config) { c.adminAddress = address })
+}
+
+// WithAdminPprof serves Go's profiles (CPU, heap, goroutines, execution
+// trace, ...) at /debug/pprof/ on the admin listener, for go tool pprof. It
+// is off by default, since profiles show the program's internals; the
+// MICRO_ADMIN_PPROF environment variable (and the --admin_pprof flag, with
+// [WithArgs]), true or false, override it. It does nothing without
+// [WithAdminAddress].
+func WithAdminPprof(enabled bool) Option {
+	return optionFunc(func(c *config) { c.adminPprof = enabled })
+}
+
+// WithMetrics counts and times the calls the service serves and makes in m
+// (see package metrics), to share its registry with the program's own
+// metrics or to serve them elsewhere. By default a service keeps call
+// metrics only when its admin listener is on ([WithAdminAddress]), in a
+// registry of their own, and costs nothing otherwise.
+func WithMetrics(m *metrics.Metrics) Option {
+	return optionFunc(func(c *config) { c.metrics = m })
+}
+
+// WithTracerProvider records OpenTelemetry spans in tp for the calls the
+// service serves and makes (see package tracing), and carries the trace in
+// W3C trace context headers: a handler that calls other services with its
+// own context continues its caller's trace. By default nothing is traced and
+// no tracing code runs per call.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) { c.tracer = tp })
 }
 
 func newConfig(opts []Option) *config {

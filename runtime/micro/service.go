@@ -12,16 +12,20 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	stdsync "sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/protomicro/micro/runtime/client"
 	mconfig "github.com/protomicro/micro/runtime/config"
+	"github.com/protomicro/micro/runtime/metrics"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/runtime/server"
 	"github.com/protomicro/micro/runtime/sync"
+	"github.com/protomicro/micro/runtime/tracing"
 )
 
 // Service is one running micro service: a server registered for discovery
@@ -37,10 +41,13 @@ type Service struct {
 	conf        *mconfig.Config
 	server      server.Server
 	client      client.Client
+	metrics     *metrics.Metrics // nil unless metrics are on
+	ready       atomic.Bool      // registered and not draining, for /readyz
 
-	mu      stdsync.Mutex
-	started bool
-	address string // where it listens, once Run has started
+	mu           stdsync.Mutex
+	started      bool
+	address      string // where it listens, once Run has started
+	adminAddress string // where the admin listener listens, once Run has started
 }
 
 // NewService returns a service named name, configured by opts and then by
@@ -58,7 +65,7 @@ func NewService(name string, opts ...Option) (*Service, error) {
 	for _, s := range []struct {
 		setting setting
 		value   *string
-	}{{addressSetting, &c.address}, {advertiseSetting, &c.advertise}} {
+	}{{addressSetting, &c.address}, {advertiseSetting, &c.advertise}, {adminAddressSetting, &c.adminAddress}} {
 		value, ok, err := s.setting.lookup(c.args)
 		if err != nil {
 			return nil, fmt.Errorf("new service %q: %w", name, err)
@@ -66,6 +73,28 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		if ok {
 			*s.value = value
 		}
+	}
+	if value, ok, err := adminPprofSetting.lookup(c.args); err != nil {
+		return nil, fmt.Errorf("new service %q: %w", name, err)
+	} else if ok {
+		if c.adminPprof, err = strconv.ParseBool(value); err != nil {
+			return nil, fmt.Errorf("new service %q: %s or --%s is %q, want true or false", name, adminPprofSetting.env, adminPprofSetting.flag, value)
+		}
+	}
+	if c.metrics == nil && c.adminAddress != "" {
+		c.metrics = metrics.New()
+	}
+	serverOptions := []server.Option{server.WithLogger(c.logger)}
+	clientOptions := []client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}
+	if c.metrics != nil {
+		// First, so that the metrics see what the caller got from every
+		// interceptor given after them.
+		serverOptions = append(serverOptions, c.metrics.ServerOptions()...)
+		clientOptions = append(clientOptions, c.metrics.ClientOptions()...)
+	}
+	if c.tracer != nil {
+		serverOptions = append(serverOptions, tracing.ServerOptions(c.tracer)...)
+		clientOptions = append(clientOptions, tracing.ClientOptions(c.tracer)...)
 	}
 	kind, named, err := registrySetting.lookup(c.args)
 	if err != nil {
@@ -135,8 +164,9 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		sync:        c.sync,
 		ownSync:     ownSync,
 		conf:        conf,
-		server:      server.New(append([]server.Option{server.WithLogger(c.logger)}, c.serverOptions...)...),
-		client:      client.New(append([]client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}, c.clientOptions...)...),
+		server:      server.New(append(serverOptions, c.serverOptions...)...),
+		client:      client.New(append(clientOptions, c.clientOptions...)...),
+		metrics:     c.metrics,
 	}, nil
 }
 
@@ -198,6 +228,15 @@ func closeRegistry(r registry.Registry) {
 	}
 }
 
+// AdminAddress returns the address the admin listener ([WithAdminAddress])
+// listens on once [Service.Run] has started it, and "" before or when it is
+// off.
+func (s *Service) AdminAddress() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.adminAddress
+}
+
 // Address returns the address the service listens on once [Service.Run] has
 // started listening, and "" before.
 func (s *Service) Address() string {
@@ -207,7 +246,8 @@ func (s *Service) Address() string {
 }
 
 // Run serves until ctx is done or the process gets SIGINT or SIGTERM, then
-// stops: it deregisters first so that callers stop choosing this node, stops
+// stops: it reports not ready on the admin listener and deregisters first so
+// that callers stop choosing this node, stops
 // accepting calls, lets the calls in flight finish for up to the grace period
 // and closes the client. While serving it renews its registration every
 // heartbeat. It returns nil after such a stop, and an error if the service
@@ -244,6 +284,21 @@ func (s *Service) Run(ctx context.Context) error {
 		_ = lis.Close()
 		return fmt.Errorf("run service %q: %w", s.name, err)
 	}
+	if s.metrics != nil {
+		s.metrics.Initialize(s.server.Services())
+	}
+	if s.config.adminAddress != "" {
+		admin, err := startAdmin(s.config.adminAddress, s.metrics, &s.ready, s.config.adminPprof, logger)
+		if err != nil {
+			_ = lis.Close()
+			return fmt.Errorf("run service %q: %w", s.name, err)
+		}
+		defer admin.close() // after draining, so that /readyz says so meanwhile
+		s.mu.Lock()
+		s.adminAddress = admin.Addr()
+		s.mu.Unlock()
+		logger.Info("admin listener started", "address", admin.Addr(), "pprof", s.config.adminPprof)
+	}
 	served := make(chan error, 1)
 	go func() { served <- s.server.Serve(lis) }()
 
@@ -251,6 +306,7 @@ func (s *Service) Run(ctx context.Context) error {
 		s.shutdown(logger, nil)
 		return errors.Join(fmt.Errorf("run service %q: register with the %s registry: %w", s.name, s.registry, err), <-served)
 	}
+	s.ready.Store(true)
 	logger.Info("service started", "address", s.address, "advertise", node.Nodes[0].Address, "registry", s.registry.String())
 
 	signals := make(chan os.Signal, 1)
@@ -283,6 +339,7 @@ func (s *Service) Run(ctx context.Context) error {
 // shutdown deregisters node (unless nil), then drains the server for up to
 // the grace period.
 func (s *Service) shutdown(logger *slog.Logger, node *registry.Service) {
+	s.ready.Store(false)
 	start := time.Now()
 	if node != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), min(s.config.grace, 5*time.Second))

@@ -15,7 +15,7 @@ func TestClientOnlyDependencies(t *testing.T) {
 	t.Parallel()
 	deps := testutil.Go(t, "", nil, "list", "-deps", "github.com/protomicro/micro/testdata/clientonly")
 	for _, pkg := range strings.Fields(deps) {
-		for _, backend := range []string{"go.etcd.io/", "github.com/hashicorp/mdns", "go.uber.org/zap"} {
+		for _, backend := range []string{"go.etcd.io/", "github.com/hashicorp/mdns", "go.uber.org/zap", "github.com/prometheus/", "go.opentelemetry.io/"} {
 			if strings.HasPrefix(pkg, backend) {
 				t.Errorf("testdata/clientonly depends on %s; a client-only program must not link %s", pkg, backend)
 			}
