@@ -101,8 +101,10 @@ func TestScaffoldContract(t *testing.T) {
 	// The generated client program finds the service the same way.
 	clientProgram := exec.CommandContext(ctx, filepath.Join(work, "bin", "greeter-client"), "Ada")
 	clientProgram.Env = env
+	var clientErr bytes.Buffer
+	clientProgram.Stderr = &clientErr
 	if out, err := clientProgram.Output(); err != nil || string(out) != "Hello, Ada!\n1\n2\n3\n" {
-		t.Errorf("the client program printed %q, %v, want the greeting and 1 to 3", out, err)
+		t.Errorf("the client program printed %q, %v, want the greeting and 1 to 3\nits standard error:\n%s", out, err, clientErr.String())
 	}
 
 	// Add an RPC: micro generate, and the handler still compiles because it

@@ -44,6 +44,9 @@ type Service struct {
 	metrics     *metrics.Metrics // nil unless metrics are on
 	ready       atomic.Bool      // registered and not draining, for /readyz
 
+	closeOnce stdsync.Once
+	closeErr  error
+
 	mu           stdsync.Mutex
 	started      bool
 	address      string // where it listens, once Run has started
@@ -83,18 +86,6 @@ func NewService(name string, opts ...Option) (*Service, error) {
 	}
 	if c.metrics == nil && c.adminAddress != "" {
 		c.metrics = metrics.New()
-	}
-	serverOptions := []server.Option{server.WithLogger(c.logger)}
-	clientOptions := []client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}
-	if c.metrics != nil {
-		// First, so that the metrics see what the caller got from every
-		// interceptor given after them.
-		serverOptions = append(serverOptions, c.metrics.ServerOptions()...)
-		clientOptions = append(clientOptions, c.metrics.ClientOptions()...)
-	}
-	if c.tracer != nil {
-		serverOptions = append(serverOptions, tracing.ServerOptions(c.tracer)...)
-		clientOptions = append(clientOptions, tracing.ClientOptions(c.tracer)...)
 	}
 	kind, named, err := registrySetting.lookup(c.args)
 	if err != nil {
@@ -154,6 +145,20 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		release()
 		_ = conf.Close()
 		return nil, fmt.Errorf("new service %q: %w", name, err)
+	}
+	// The client's options after the registry is settled: it finds services
+	// in it.
+	serverOptions := []server.Option{server.WithLogger(c.logger)}
+	clientOptions := []client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}
+	if c.metrics != nil {
+		// First, so that the metrics see what the caller got from every
+		// interceptor given after them.
+		serverOptions = append(serverOptions, c.metrics.ServerOptions()...)
+		clientOptions = append(clientOptions, c.metrics.ClientOptions()...)
+	}
+	if c.tracer != nil {
+		serverOptions = append(serverOptions, tracing.ServerOptions(c.tracer)...)
+		clientOptions = append(clientOptions, tracing.ClientOptions(c.tracer)...)
 	}
 	return &Service{
 		name:        name,
@@ -245,6 +250,26 @@ func (s *Service) Address() string {
 	return s.address
 }
 
+// Close releases what [NewService] opened: the client, the configuration's
+// watch, and the registry and sync it made from the environment. Run does it
+// when it returns; a program that only calls other services, and never runs
+// its own, calls Close when it is done. Close may be called more than once.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() {
+		errs := []error{s.client.Close(), s.conf.Close()}
+		if s.ownRegistry {
+			if closer, ok := s.registry.(io.Closer); ok {
+				errs = append(errs, closer.Close())
+			}
+		}
+		if s.ownSync {
+			errs = append(errs, s.sync.Close())
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
 // Run serves until ctx is done or the process gets SIGINT or SIGTERM, then
 // stops: it reports not ready on the admin listener and deregisters first so
 // that callers stop choosing this node, stops
@@ -260,16 +285,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.started = true
 	s.mu.Unlock()
-	defer func() {
-		_ = s.client.Close()
-		if s.ownRegistry {
-			closeRegistry(s.registry)
-		}
-		if s.ownSync {
-			_ = s.sync.Close()
-		}
-		_ = s.conf.Close()
-	}()
+	defer func() { _ = s.Close() }()
 
 	logger := s.config.logger.With("service", s.name, "version", s.config.version, "id", s.id)
 	lis, err := net.Listen("tcp", s.config.address)

@@ -280,3 +280,36 @@ func TestConfig(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestClientFindsServices calls one service from another's client, both with
+// the registry the environment names: the client looks services up in the
+// registry its service registers in.
+func TestClientFindsServices(t *testing.T) {
+	t.Setenv("MICRO_REGISTRY", "local")
+	t.Setenv("MICRO_REGISTRY_ADDRESS", t.TempDir())
+	t.Setenv("MICRO_SYNC", "memory")
+	backend, err := micro.NewService("echo", micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := streaming.RegisterEchoHandler(backend.Server(), echo.Handler{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- backend.Run(ctx) }()
+	caller, err := micro.NewService("caller", micro.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = caller.Close() }()
+	echoClient := streaming.NewEchoClient("echo", caller.Client())
+	testutil.WaitFor(t, "a call through the caller's registry to succeed", func() bool {
+		res, err := echoClient.Echo(t.Context(), &streaming.EchoRequest{Message: "hi"})
+		return err == nil && res.GetMessage() == "hi"
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}

@@ -103,7 +103,7 @@ func runCaller() error {
 	for _, node := range nodes {
 		fmt.Printf("%s %d\n", node, counts[node])
 	}
-	return svc.Client().Close()
+	return svc.Close()
 }
 
 // node is a service process.
