@@ -174,7 +174,7 @@ func (b *Broker) append(topic string, header map[string][]string, data []byte) e
 	if err != nil {
 		return err
 	}
-	defer f.Close() // releases the lock
+	defer func() { _ = f.Close() }() // releases the lock
 	if err := lockFile(f); err != nil {
 		return fmt.Errorf("lock %s: %w", f.Name(), err)
 	}
@@ -262,7 +262,7 @@ func (c *cursor) create() error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp)
+	defer func() { _ = os.Remove(tmp) }()
 	if err := os.Link(tmp, c.offsetPath); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
@@ -333,7 +333,7 @@ func (b *Broker) run(s *broker.Subscription, c *cursor) {
 		if !b.takeLease(c) {
 			return
 		}
-		defer c.lease.Close() // releases the lease
+		defer func() { _ = c.lease.Close() }() // releases the lease
 	}
 	path := b.logPath(s.Topic)
 	for {
@@ -357,14 +357,10 @@ func (b *Broker) run(s *broker.Subscription, c *cursor) {
 // false if the broker closes first.
 func (b *Broker) takeLease(c *cursor) bool {
 	for {
-		f, err := os.OpenFile(c.leasePath, os.O_RDWR|os.O_CREATE, 0o600)
-		if err == nil {
-			var ok bool
-			if ok, err = tryLockFile(f); ok {
-				if err = c.load(); err == nil {
-					c.lease = f
-					return true
-				}
+		if f, err := os.OpenFile(c.leasePath, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+			if ok, _ := tryLockFile(f); ok && c.load() == nil {
+				c.lease = f
+				return true
 			}
 			_ = f.Close()
 		}
@@ -404,7 +400,7 @@ func (b *Broker) consume(s *broker.Subscription, c *cursor, path string, end int
 	if err != nil {
 		return b.sleep(b.poll)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	r := bufio.NewReaderSize(io.NewSectionReader(f, c.offset, end-c.offset), 64<<10)
 	for {
 		line, err := r.ReadBytes('\n')

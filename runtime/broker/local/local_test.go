@@ -133,6 +133,8 @@ func TestCrashRedelivers(t *testing.T) {
 
 // crashOnEvent is the subscriber process of TestCrashRedelivers: it exits,
 // as a crash would, in the middle of handling its first event.
+//
+//nolint:forbidigo // a process that dies mid-handler is what is tested
 func crashOnEvent(dir string) {
 	b, err := local.New(local.WithDir(dir), local.WithPollInterval(5*time.Millisecond))
 	if err != nil {
@@ -147,6 +149,6 @@ func crashOnEvent(dir string) {
 	if err := os.WriteFile(filepath.Join(dir, "ready"), nil, 0o600); err != nil {
 		os.Exit(1)
 	}
-	time.Sleep(time.Minute)
+	time.Sleep(time.Minute) // until the event comes; the parent's context bounds it
 	os.Exit(1)
 }
