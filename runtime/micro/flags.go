@@ -19,6 +19,8 @@ var (
 	registryAddressSetting = setting{"registry_address", "MICRO_REGISTRY_ADDRESS"}
 	syncSetting            = setting{"sync", "MICRO_SYNC"}
 	syncAddressSetting     = setting{"sync_address", "MICRO_SYNC_ADDRESS"}
+	brokerSetting          = setting{"broker", "MICRO_BROKER"}
+	brokerAddressSetting   = setting{"broker_address", "MICRO_BROKER_ADDRESS"}
 )
 
 // lookup returns the setting's value from args (as --flag=value, --flag

@@ -19,6 +19,10 @@
 //	                                            local, endpoints (a:2379,b:2379) for etcd
 //	MICRO_SYNC, --sync                          locks and elections: local (default), etcd or memory
 //	MICRO_SYNC_ADDRESS, --sync_address          its address, as for the registry
+//	MICRO_BROKER, --broker                      events: local (default), memory, or a kind
+//	                                            the program adds with WithBrokers (nats)
+//	MICRO_BROKER_ADDRESS, --broker_address      its address: a directory for local, server
+//	                                            URLs for nats
 //
 // NewService reads no command-line arguments unless given [WithArgs], so a
 // program's own flags (package flag, cobra), even one named --address, are

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/client"
 	mconfig "github.com/protomicro/micro/runtime/config"
 	"github.com/protomicro/micro/runtime/registry"
@@ -33,7 +34,10 @@ type Service struct {
 	registry    registry.Registry
 	ownRegistry bool // made from flags or defaults, and closed after Run
 	sync        sync.Sync
-	ownSync     bool // made from flags or defaults, and closed after Run
+	ownSync     bool          // made from flags or defaults, and closed after Run
+	broker      broker.Broker // with the service's defaults (broker.ForService)
+	rawBroker   broker.Broker
+	ownBroker   bool // made from flags or defaults, and drained and closed by Run
 	conf        *mconfig.Config
 	server      server.Server
 	client      client.Client
@@ -104,12 +108,36 @@ func NewService(name string, opts ...Option) (*Service, error) {
 			return nil, fmt.Errorf("new service %q: %w", name, err)
 		}
 	}
+	brokerKind, brokerNamed, err := brokerSetting.lookup(c.args)
+	ownBroker := brokerNamed || c.broker == nil
+	if err == nil {
+		var brokerAddress string
+		brokerAddress, _, err = brokerAddressSetting.lookup(c.args)
+		if err == nil && ownBroker {
+			if !brokerNamed {
+				brokerKind = "local"
+			}
+			c.broker, err = NewBroker(brokerKind, brokerAddress, c.brokerKinds...)
+		}
+	}
+	if err != nil {
+		if own {
+			closeRegistry(c.registry)
+		}
+		if ownSync {
+			_ = c.sync.Close()
+		}
+		return nil, fmt.Errorf("new service %q: %w", name, err)
+	}
 	release := func() {
 		if own {
 			closeRegistry(c.registry)
 		}
 		if ownSync {
 			_ = c.sync.Close()
+		}
+		if ownBroker {
+			_ = c.broker.Close(context.Background())
 		}
 	}
 	conf, err := mconfig.New(context.Background(), append([]mconfig.Option{
@@ -134,6 +162,9 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		ownRegistry: own,
 		sync:        c.sync,
 		ownSync:     ownSync,
+		broker:      broker.ForService(c.broker, name, c.interceptors...),
+		rawBroker:   c.broker,
+		ownBroker:   ownBroker,
 		conf:        conf,
 		server:      server.New(append([]server.Option{server.WithLogger(c.logger)}, c.serverOptions...)...),
 		client:      client.New(append([]client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}, c.clientOptions...)...),
@@ -184,6 +215,18 @@ func (s *Service) Registry() registry.Registry { return s.registry }
 // returns, which releases every lock and leadership this process holds.
 func (s *Service) Sync() sync.Sync { return s.sync }
 
+// Broker returns the broker the service publishes and subscribes through:
+// the backend of [WithBroker], or the one MICRO_BROKER names (local by
+// default, for the processes of one host). Through it, events published
+// with broker.Publish have the service's name as their source, and
+// subscriptions made with broker.Subscribe have it as their queue group, so
+// that the nodes of the service share its events, and run their handlers
+// inside the service's interceptors ([WithInterceptors]). Subscriptions
+// start at once, before [Service.Run]. A broker made from the environment is
+// drained and closed by Run as it stops: after the calls in flight, the
+// handlers in flight may finish within what is left of the grace period.
+func (s *Service) Broker() broker.Broker { return s.broker }
+
 // Config returns the service's configuration: config.yaml (in the working
 // directory, or [WithConfigDir]) if present, then MICRO_CONFIG_* environment
 // variables, then what [WithConfig] adds, watched for changes. Bind it to a
@@ -208,8 +251,9 @@ func (s *Service) Address() string {
 
 // Run serves until ctx is done or the process gets SIGINT or SIGTERM, then
 // stops: it deregisters first so that callers stop choosing this node, stops
-// accepting calls, lets the calls in flight finish for up to the grace period
-// and closes the client. While serving it renews its registration every
+// accepting calls, lets the calls in flight finish for up to the grace period,
+// drains the broker it owns (no new events, handlers in flight finish within
+// the same grace period) and closes the client. While serving it renews its registration every
 // heartbeat. It returns nil after such a stop, and an error if the service
 // could not start or its listener failed. Run may be called once.
 func (s *Service) Run(ctx context.Context) error {
@@ -227,6 +271,13 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		if s.ownSync {
 			_ = s.sync.Close()
+		}
+		if s.ownBroker {
+			// Drained already when Run stops normally; this is for the early
+			// returns, with nothing in flight worth waiting for.
+			ctx, cancel := context.WithTimeout(context.Background(), s.config.grace)
+			_ = s.rawBroker.Close(ctx)
+			cancel()
 		}
 		_ = s.conf.Close()
 	}()
@@ -295,6 +346,14 @@ func (s *Service) shutdown(logger *slog.Logger, node *registry.Service) {
 	defer cancel()
 	if err := s.server.Shutdown(ctx); err != nil {
 		logger.Warn("grace period over; calls still in flight were canceled", "grace_period", s.config.grace)
+	}
+	// After the calls, which may publish; the handlers in flight get what is
+	// left of the grace period, and the events of those still running then
+	// are left for redelivery.
+	if s.ownBroker {
+		if err := s.rawBroker.Close(ctx); err != nil {
+			logger.Warn("grace period over; event handlers still in flight were canceled", "grace_period", s.config.grace, "broker", s.rawBroker.String())
+		}
 	}
 	logger.Info("service stopped", "took", time.Since(start).Round(time.Millisecond))
 }
