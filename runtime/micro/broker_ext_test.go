@@ -171,3 +171,22 @@ func TestBrokerKinds(t *testing.T) {
 		t.Errorf("a broker given with WithBroker was closed by Run: %v", err)
 	}
 }
+
+// TestBrokerFromEnvironment checks MICRO_BROKER: local and memory are built
+// in, and nats, which this program did not add, is refused with what to do.
+func TestBrokerFromEnvironment(t *testing.T) {
+	t.Setenv("MICRO_BROKER", "nats")
+	_, err := micro.NewService("svc", micro.WithRegistry(memory.New()), micro.WithLogger(quiet))
+	if want := "add micro.WithBrokers("; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("NewService with MICRO_BROKER=nats: error = %v, want one containing %q", err, want)
+	}
+	t.Setenv("MICRO_BROKER", "memory")
+	svc, err := micro.NewService("svc", micro.WithRegistry(memory.New()), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.Broker().String(); got != "memory" {
+		t.Errorf("Broker() = %s, want memory from MICRO_BROKER", got)
+	}
+	runService(t, svc)
+}
