@@ -17,7 +17,9 @@
 // --registry_address, or the MICRO_REGISTRY and MICRO_REGISTRY_ADDRESS
 // environment variables, exactly as services do; by default the local
 // registry. They need no proto files: they read each service's schema through
-// gRPC server reflection.
+// gRPC server reflection. publish and subscribe send and print events
+// through the broker named by --broker and --broker_address, or MICRO_BROKER
+// and MICRO_BROKER_ADDRESS, as services do; by default the local broker.
 //
 // Example:
 //
@@ -26,6 +28,8 @@
 //	micro call greeter SayHello '{"name": "Ada"}'
 //	echo '{"count": 3}' | micro stream greeter CountTo
 //	micro health
+//	micro publish greeter.v1.SayHelloRequest '{"name": "Ada"}'
+//	micro subscribe greeter.v1.SayHelloRequest
 package main
 
 import (
@@ -111,6 +115,8 @@ read their schemas through gRPC server reflection: no proto files needed.`,
 		newCallCommand(env),
 		newStreamCommand(env),
 		newHealthCommand(env),
+		newPublishCommand(env),
+		newSubscribeCommand(env),
 		newAPICommand(env),
 		newConfigCommand(os.Environ),
 		newVersionCommand(),

@@ -32,7 +32,8 @@
 //
 // [Broker] is the interface every backend implements; each backend is a
 // child package named after the system it uses (broker/memory for tests,
-// broker/nats for NATS JetStream), and every backend passes the same
+// broker/local for the processes of one host, with nothing installed, the
+// default of a service; broker/nats for NATS JetStream), and every backend passes the same
 // conformance suite, broker/brokertest. Backends build a [Subscription] from
 // Subscribe's arguments and let it run each delivery, so the semantics above
 // are the same everywhere.

@@ -33,7 +33,8 @@ func (f subscribeOptionFunc) applySubscribe(c *subscribeConfig) { f(c) }
 // subscriptions of one group, in this process or others, share the topic's
 // events, each event going to one of them. The default group is the
 // program's name (its executable's base name), so that the nodes of one
-// service share its events; a service entry point passes its service name.
+// service share its events; a service's broker ([ForService]) uses the
+// service's name.
 // Two handlers of one program on one topic must be in different groups, or
 // they share the events instead of each getting them.
 func WithGroup(name string) SubscribeOption {
@@ -105,8 +106,8 @@ func WithID(id string) PublishOption {
 }
 
 // WithSource sets the event's source, the publisher's name. The default is
-// the program's name (its executable's base name); a service entry point
-// passes its service name.
+// the program's name (its executable's base name); through a service's
+// broker ([ForService]), the service's name.
 func WithSource(source string) PublishOption {
 	return publishOptionFunc(func(c *publishConfig) { c.source = source })
 }

@@ -15,9 +15,10 @@ import (
 // Publish publishes msg on topic through b, as an [Event] whose type is
 // msg's full name; an empty topic is that full name too. The event carries
 // the traceparent and tracestate of ctx's outgoing metadata as extensions;
-// opts set its ID, source, encoding and other extensions.
+// opts set its ID, source, encoding and other extensions. Through a
+// service's broker ([ForService]) the default source is the service's name.
 func Publish[T proto.Message](ctx context.Context, b Broker, topic string, msg T, opts ...PublishOption) error {
-	e, err := NewEvent(ctx, msg, opts...)
+	e, err := NewEvent(ctx, msg, append(publishDefaults(b), opts...)...)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,8 @@ var (
 	syncAddressSetting     = setting{"sync_address", "MICRO_SYNC_ADDRESS"}
 	adminAddressSetting    = setting{"admin_address", "MICRO_ADMIN_ADDRESS"}
 	adminPprofSetting      = setting{"admin_pprof", "MICRO_ADMIN_PPROF"}
+	brokerSetting          = setting{"broker", "MICRO_BROKER"}
+	brokerAddressSetting   = setting{"broker_address", "MICRO_BROKER_ADDRESS"}
 )
 
 // lookup returns the setting's value from args (as --flag=value, --flag

@@ -22,6 +22,10 @@
 //	MICRO_ADMIN_ADDRESS, --admin_address        the admin HTTP listener, "127.0.0.1:9090":
 //	                                            /metrics, /healthz, /readyz (default: off)
 //	MICRO_ADMIN_PPROF, --admin_pprof            true: /debug/pprof/ on it too (default: false)
+//	MICRO_BROKER, --broker                      events: local (default), memory, or a kind
+//	                                            the program adds with WithBrokers (nats)
+//	MICRO_BROKER_ADDRESS, --broker_address      its address: a directory for local, server
+//	                                            URLs for nats
 //
 // NewService reads no command-line arguments unless given [WithArgs], so a
 // program's own flags (package flag, cobra), even one named --address, are

@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/client"
 	mconfig "github.com/protomicro/micro/runtime/config"
 	"github.com/protomicro/micro/runtime/metrics"
@@ -45,6 +46,9 @@ type config struct {
 	metadata      map[string]string
 	registry      registry.Registry
 	sync          sync.Sync
+	broker        broker.Broker
+	brokerKinds   []BrokerKind
+	interceptors  []rpc.Interceptor
 	configDir     string
 	configOptions []mconfig.Option
 	ttl           time.Duration
@@ -115,6 +119,30 @@ func WithSync(s sync.Sync) Option {
 	return optionFunc(func(c *config) { c.sync = s })
 }
 
+// WithBroker sets the broker the service publishes and subscribes through
+// ([Service.Broker]). The default is the local one, for the processes of one
+// host, which needs nothing installed; the MICRO_BROKER and
+// MICRO_BROKER_ADDRESS environment variables (and the --broker and
+// --broker_address flags, with [WithArgs]) override it. A broker given here
+// is the caller's to close (after Run returns, so that handlers in flight
+// finish); one made from the environment or the default is drained and
+// closed by Run.
+func WithBroker(b broker.Broker) Option {
+	return optionFunc(func(c *config) { c.broker = b })
+}
+
+// WithBrokers adds broker backends that MICRO_BROKER and --broker may name,
+// beyond local and memory:
+//
+//	micro.WithBrokers(micro.BrokerKind{Name: "nats", Open: nats.Open})
+//
+// with package github.com/protomicro/micro/runtime/broker/nats. Backends
+// are added this way, not built in, so that a program links only those it
+// names. There are none by default.
+func WithBrokers(kinds ...BrokerKind) Option {
+	return optionFunc(func(c *config) { c.brokerKinds = append(c.brokerKinds, kinds...) })
+}
+
 // WithConfig adds to how the service's configuration ([Service.Config]) is
 // loaded: by default from config.yaml in the working directory, if there is
 // one, and MICRO_CONFIG_* environment variables (MICRO_CONFIG_DB__HOST sets
@@ -158,8 +186,9 @@ func WithLogger(logger *slog.Logger) Option {
 
 // WithArgs makes the service read its settings from command-line arguments
 // as well as from the environment: --address, --advertise, --registry,
-// --registry_address, --sync, --sync_address, --admin_address and
-// --admin_pprof (or with one dash, "--flag value" or "--flag=value"),
+// --registry_address, --sync, --sync_address, --broker, --broker_address,
+// --admin_address and --admin_pprof (or with one dash, "--flag value" or
+// "--flag=value"),
 // which win over the MICRO_* variables. Other arguments are left alone, and
 // nothing is parsed after "--". Give it os.Args[1:] in a program that has no
 // flags of its own; a program that parses its own flags (package flag,
@@ -178,11 +207,14 @@ func WithServerOptions(opts ...server.Option) Option {
 
 // WithInterceptors wraps the calls the service serves and the calls its
 // client makes in interceptors, the first given outermost: one policy for
-// both directions. There are none by default; server.WithInterceptors and
-// client.WithInterceptors (through [WithServerOptions] and
-// [WithClientOptions]) apply to one side only.
+// both directions. They wrap the handlers subscribed through
+// [Service.Broker] too, each delivery a unary call "event:<topic>". There
+// are none by default; server.WithInterceptors and client.WithInterceptors
+// (through [WithServerOptions] and [WithClientOptions]) apply to one side
+// only, and not to events.
 func WithInterceptors(interceptors ...rpc.Interceptor) Option {
 	return optionFunc(func(c *config) {
+		c.interceptors = append(c.interceptors, interceptors...)
 		c.serverOptions = append(c.serverOptions, server.WithInterceptors(interceptors...))
 		c.clientOptions = append(c.clientOptions, client.WithInterceptors(interceptors...))
 	})

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/client"
 	mconfig "github.com/protomicro/micro/runtime/config"
 	"github.com/protomicro/micro/runtime/metrics"
@@ -37,7 +38,10 @@ type Service struct {
 	registry    registry.Registry
 	ownRegistry bool // made from flags or defaults, and closed after Run
 	sync        sync.Sync
-	ownSync     bool // made from flags or defaults, and closed after Run
+	ownSync     bool          // made from flags or defaults, and closed after Run
+	broker      broker.Broker // with the service's defaults (broker.ForService)
+	rawBroker   broker.Broker
+	ownBroker   bool // made from flags or defaults, and drained and closed by Run
 	conf        *mconfig.Config
 	server      server.Server
 	client      client.Client
@@ -124,12 +128,36 @@ func NewService(name string, opts ...Option) (*Service, error) {
 			return nil, fmt.Errorf("new service %q: %w", name, err)
 		}
 	}
+	brokerKind, brokerNamed, err := brokerSetting.lookup(c.args)
+	ownBroker := brokerNamed || c.broker == nil
+	if err == nil {
+		var brokerAddress string
+		brokerAddress, _, err = brokerAddressSetting.lookup(c.args)
+		if err == nil && ownBroker {
+			if !brokerNamed {
+				brokerKind = "local"
+			}
+			c.broker, err = NewBroker(brokerKind, brokerAddress, c.brokerKinds...)
+		}
+	}
+	if err != nil {
+		if own {
+			closeRegistry(c.registry)
+		}
+		if ownSync {
+			_ = c.sync.Close()
+		}
+		return nil, fmt.Errorf("new service %q: %w", name, err)
+	}
 	release := func() {
 		if own {
 			closeRegistry(c.registry)
 		}
 		if ownSync {
 			_ = c.sync.Close()
+		}
+		if ownBroker {
+			_ = c.broker.Close(context.Background())
 		}
 	}
 	conf, err := mconfig.New(context.Background(), append([]mconfig.Option{
@@ -168,6 +196,9 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		ownRegistry: own,
 		sync:        c.sync,
 		ownSync:     ownSync,
+		broker:      broker.ForService(c.broker, name, c.interceptors...),
+		rawBroker:   c.broker,
+		ownBroker:   ownBroker,
 		conf:        conf,
 		server:      server.New(append(serverOptions, c.serverOptions...)...),
 		client:      client.New(append(clientOptions, c.clientOptions...)...),
@@ -219,6 +250,18 @@ func (s *Service) Registry() registry.Registry { return s.registry }
 // returns, which releases every lock and leadership this process holds.
 func (s *Service) Sync() sync.Sync { return s.sync }
 
+// Broker returns the broker the service publishes and subscribes through:
+// the backend of [WithBroker], or the one MICRO_BROKER names (local by
+// default, for the processes of one host). Through it, events published
+// with broker.Publish have the service's name as their source, and
+// subscriptions made with broker.Subscribe have it as their queue group, so
+// that the nodes of the service share its events, and run their handlers
+// inside the service's interceptors ([WithInterceptors]). Subscriptions
+// start at once, before [Service.Run]. A broker made from the environment is
+// drained and closed by Run as it stops: after the calls in flight, the
+// handlers in flight may finish within what is left of the grace period.
+func (s *Service) Broker() broker.Broker { return s.broker }
+
 // Config returns the service's configuration: config.yaml (in the working
 // directory, or [WithConfigDir]) if present, then MICRO_CONFIG_* environment
 // variables, then what [WithConfig] adds, watched for changes. Bind it to a
@@ -251,7 +294,7 @@ func (s *Service) Address() string {
 }
 
 // Close releases what [NewService] opened: the client, the configuration's
-// watch, and the registry and sync it made from the environment. Run does it
+// watch, and the registry, sync and broker it made from the environment. Run does it
 // when it returns; a program that only calls other services, and never runs
 // its own, calls Close when it is done. Close may be called more than once.
 func (s *Service) Close() error {
@@ -265,6 +308,14 @@ func (s *Service) Close() error {
 		if s.ownSync {
 			errs = append(errs, s.sync.Close())
 		}
+		if s.ownBroker {
+			// Drained already when Run stops normally; this is for a service
+			// never run, or an early return, with nothing in flight worth
+			// waiting for.
+			ctx, cancel := context.WithTimeout(context.Background(), s.config.grace)
+			errs = append(errs, s.rawBroker.Close(ctx))
+			cancel()
+		}
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
@@ -272,9 +323,10 @@ func (s *Service) Close() error {
 
 // Run serves until ctx is done or the process gets SIGINT or SIGTERM, then
 // stops: it reports not ready on the admin listener and deregisters first so
-// that callers stop choosing this node, stops
-// accepting calls, lets the calls in flight finish for up to the grace period
-// and closes the client. While serving it renews its registration every
+// that callers stop choosing this node, stops accepting calls, lets the calls
+// in flight finish for up to the grace period, drains the broker it owns (no
+// new events, handlers in flight finish within the same grace period) and
+// closes the client. While serving it renews its registration every
 // heartbeat. It returns nil after such a stop, and an error if the service
 // could not start or its listener failed. Run may be called once.
 func (s *Service) Run(ctx context.Context) error {
@@ -368,6 +420,14 @@ func (s *Service) shutdown(logger *slog.Logger, node *registry.Service) {
 	defer cancel()
 	if err := s.server.Shutdown(ctx); err != nil {
 		logger.Warn("grace period over; calls still in flight were canceled", "grace_period", s.config.grace)
+	}
+	// After the calls, which may publish; the handlers in flight get what is
+	// left of the grace period, and the events of those still running then
+	// are left for redelivery.
+	if s.ownBroker {
+		if err := s.rawBroker.Close(ctx); err != nil {
+			logger.Warn("grace period over; event handlers still in flight were canceled", "grace_period", s.config.grace, "broker", s.rawBroker.String())
+		}
 	}
 	logger.Info("service stopped", "took", time.Since(start).Round(time.Millisecond))
 }

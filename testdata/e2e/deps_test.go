@@ -43,3 +43,21 @@ func TestServiceWithoutProtovalidate(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceDependencies checks that a service, and the micro command,
+// link no NATS client unless they name it: runtime/micro builds in only the
+// local and memory brokers, and a program adds nats with micro.WithBrokers.
+func TestServiceDependencies(t *testing.T) {
+	t.Parallel()
+	for _, pkg := range []string{"github.com/protomicro/micro/runtime/micro", "github.com/protomicro/micro/cmd/micro"} {
+		deps := testutil.Go(t, "", nil, "list", "-deps", pkg)
+		for _, dep := range strings.Fields(deps) {
+			if strings.HasPrefix(dep, "github.com/nats-io/") {
+				t.Errorf("%s depends on %s; only a program that adds the nats broker may link it", pkg, dep)
+			}
+		}
+		if !strings.Contains(deps, "github.com/protomicro/micro/runtime/broker/local\n") {
+			t.Errorf("go list -deps %s printed no runtime/broker/local; is the local broker still the default?", pkg)
+		}
+	}
+}

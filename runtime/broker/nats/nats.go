@@ -130,6 +130,20 @@ func New(opts ...Option) (*Broker, error) {
 	return b, nil
 }
 
+// Open connects to the NATS servers at address, a URL or several separated
+// by commas ("" for nats://127.0.0.1:4222), as [New] with [WithURL] does. Its
+// signature is the one a service needs to select this broker with
+// MICRO_BROKER=nats:
+//
+//	micro.NewService("orders", micro.WithBrokers(micro.BrokerKind{Name: "nats", Open: nats.Open}))
+func Open(address string) (broker.Broker, error) {
+	var opts []Option
+	if address != "" {
+		opts = append(opts, WithURL(address))
+	}
+	return New(opts...)
+}
+
 // String returns "nats".
 func (b *Broker) String() string { return "nats" }
 

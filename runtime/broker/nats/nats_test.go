@@ -321,3 +321,18 @@ func TestNoJetStream(t *testing.T) {
 		t.Errorf("New(%q) without JetStream: error = %v, want one naming the address", url, err)
 	}
 }
+
+// TestOpen opens the broker as a service does for MICRO_BROKER=nats.
+func TestOpen(t *testing.T) {
+	t.Parallel()
+	b, err := nats.Open(startServer(t).ClientURL())
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if got := b.String(); got != "nats" {
+		t.Errorf("String() = %q, want nats", got)
+	}
+	if err := b.Close(testutil.Context(t)); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}

@@ -1,0 +1,493 @@
+// Package local is a [broker.Broker] that needs nothing installed: the
+// processes of one user on one host exchange events through files in a
+// private directory, $TMPDIR/micro-<uid>/broker unless [WithDir] says
+// otherwise. It is the default broker of a service.
+//
+// Each topic is an append-only log, <dir>/<topic>/log, one event a line
+// (its CloudEvents headers and its data), appended under flock(2). Each
+// queue group keeps its place in the log in a file of its own,
+// <dir>/<topic>/groups/<group>.offset: the byte offset of the next event to
+// handle and how many times that event has been delivered. The offset moves
+// only after the handler has returned nil (or the event has been
+// dead-lettered), and the delivery count is written before the handler
+// runs. Subscriptions poll the log for new events (every 20ms by default,
+// [WithPollInterval]).
+//
+// One subscription of a group at a time, in whatever process, holds the
+// group's lease (a flock on <group>.lease) and handles all of its events, in
+// the order they were published, one at a time; the group's other
+// subscriptions stand by and the first to notice takes over when the holder
+// closes or its process dies. The group is shared for failover, not for load.
+//
+// What this means for an event:
+//   - Publish returns once the event is written to the topic's log. After
+//     that the publisher may exit or crash: the event is in the file.
+//   - A group that has subscribed once keeps its place while no subscriber
+//     of it is up, and handles the events published meanwhile when one comes
+//     back. A group that has never subscribed starts with the events
+//     published after its first subscription; events published on a topic
+//     nobody has subscribed to are kept but handled by no one.
+//   - A broadcast subscription ([broker.Broadcast]) keeps its place in
+//     memory only: it gets the events published while it is up.
+//   - A subscriber that crashes mid-handler leaves its event unacknowledged:
+//     the operating system releases the lease, and the next subscriber of the
+//     group (another node, or the same service restarted) delivers it again,
+//     counting the crashed delivery, so an event that keeps crashing its
+//     handler is dead-lettered after the maximum number of deliveries.
+//   - A broker closed while a handler is still running past the drain
+//     deadline leaves the event for redelivery, without counting that
+//     delivery. An event waiting for a retry when its broker closes is
+//     delivered again by the next subscriber of its group.
+//   - Delivery is at least once: a handler may see an event again after a
+//     crash. Events are not deduplicated by ID.
+//
+// Nothing is fsynced, and $TMPDIR may be cleared at boot: events survive the
+// processes, not the host. Logs are never truncated; remove the directory
+// (with no service running) to reclaim the space. flock exists on Linux,
+// macOS and the BSDs; elsewhere [New] fails.
+package local
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/protomicro/micro/runtime/broker"
+	"github.com/protomicro/micro/runtime/internal/userdir"
+)
+
+// Broker is a broker kept in a directory. It is safe for concurrent use by
+// any number of goroutines and processes; Close it when done.
+type Broker struct {
+	dir          string
+	poll         time.Duration
+	maxEventSize int
+
+	ctx    context.Context // of the handlers; canceled when a drain runs out of time
+	cancel context.CancelFunc
+	stop   chan struct{}  // closed when Close begins
+	wg     sync.WaitGroup // the subscriptions' goroutines
+
+	mu     sync.Mutex
+	closed bool
+}
+
+var _ broker.Broker = (*Broker)(nil)
+
+// record is one line of a topic's log.
+type record struct {
+	Header map[string][]string `json:"header"`
+	Data   []byte              `json:"data"`
+}
+
+// New opens the broker's directory, creating it if need be.
+func New(opts ...Option) (*Broker, error) {
+	if !flockSupported {
+		return nil, fmt.Errorf("local broker: no flock on %s", runtime.GOOS)
+	}
+	o := options{poll: 20 * time.Millisecond, maxEventSize: 1 << 20}
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	if o.dir == "" {
+		dir, err := userdir.Path("broker")
+		if err != nil {
+			return nil, fmt.Errorf("local broker: %w", err)
+		}
+		o.dir = dir
+	} else if err := os.MkdirAll(o.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("local broker: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Broker{
+		dir:          o.dir,
+		poll:         o.poll,
+		maxEventSize: o.maxEventSize,
+		ctx:          ctx,
+		cancel:       cancel,
+		stop:         make(chan struct{}),
+	}, nil
+}
+
+// String returns "local".
+func (b *Broker) String() string { return "local" }
+
+// Dir returns the directory the broker keeps its logs in.
+func (b *Broker) Dir() string { return b.dir }
+
+// Publish implements [broker.Broker]: it returns once e is appended to
+// topic's log. An event larger than the limit ([WithMaxEventSize]) is
+// refused.
+func (b *Broker) Publish(ctx context.Context, topic string, e *broker.Event) error {
+	if err := broker.ValidateTopic(topic); err != nil {
+		return err
+	}
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	if len(e.Data) > b.maxEventSize {
+		return fmt.Errorf("event %q of %d bytes exceeds the limit of %d bytes: %w", e.ID, len(e.Data), b.maxEventSize, broker.ErrTooLarge)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if b.isClosed() {
+		return broker.ErrClosed
+	}
+	if err := b.append(topic, e.Header(), e.Data); err != nil {
+		return fmt.Errorf("publish event %q: %w", e.ID, err)
+	}
+	return nil
+}
+
+func (b *Broker) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+func (b *Broker) logPath(topic string) string { return filepath.Join(b.dir, topic, "log") }
+
+// append writes one record at the end of topic's log, under the log's lock.
+func (b *Broker) append(topic string, header map[string][]string, data []byte) error {
+	line, err := json.Marshal(record{Header: header, Data: data})
+	if err != nil {
+		return err
+	}
+	line = append(line, '\n')
+	if err := os.MkdirAll(filepath.Join(b.dir, topic), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(b.logPath(topic), os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }() // releases the lock
+	if err := lockFile(f); err != nil {
+		return fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if size := info.Size(); size > 0 {
+		// A record torn by a crash mid-write must not swallow this one: end it,
+		// and subscribers dead-letter it as undecodable.
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], size-1); err != nil {
+			return err
+		}
+		if last[0] != '\n' {
+			line = append([]byte{'\n'}, line...)
+		}
+	}
+	_, err = f.Write(line)
+	return err
+}
+
+// size returns the size of the log at path, 0 if there is none yet.
+func size(path string) (int64, error) {
+	info, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return info.Size(), nil
+}
+
+// Subscribe implements [broker.Broker]. A group that has never subscribed
+// to topic starts at the end of its log; one that has resumes where it
+// left off.
+func (b *Broker) Subscribe(topic string, h broker.Handler, opts ...broker.SubscribeOption) error {
+	s, err := broker.NewSubscription(topic, h, opts...)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return broker.ErrClosed
+	}
+	end, err := size(b.logPath(topic))
+	if err != nil {
+		return fmt.Errorf("subscribe to %q: %w", topic, err)
+	}
+	c := &cursor{offset: end}
+	if s.Group != "" {
+		groups := filepath.Join(b.dir, topic, "groups")
+		if err := os.MkdirAll(groups, 0o700); err != nil {
+			return fmt.Errorf("subscribe to %q: %w", topic, err)
+		}
+		name := url.PathEscape(s.Group)
+		c.offsetPath = filepath.Join(groups, name+".offset")
+		c.leasePath = filepath.Join(groups, name+".lease")
+		if err := c.create(); err != nil {
+			return fmt.Errorf("subscribe to %q in group %q: %w", topic, s.Group, err)
+		}
+	}
+	b.wg.Add(1)
+	go b.run(s, c)
+	return nil
+}
+
+// cursor is a subscription's place in its topic's log: in a group's offset
+// file, or in memory for a broadcast subscription.
+type cursor struct {
+	offsetPath string // "" for a broadcast subscription
+	leasePath  string
+	lease      *os.File
+
+	offset     int64 // of the next event to handle
+	deliveries int   // of that event so far
+}
+
+// create writes the group's offset file with c's offset unless it exists:
+// the first subscription of a group sets where it starts.
+func (c *cursor) create() error {
+	tmp, err := c.writeTemp()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(tmp) }()
+	if err := os.Link(tmp, c.offsetPath); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
+}
+
+// writeTemp writes c's place to a new file beside the offset file.
+func (c *cursor) writeTemp() (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(c.offsetPath), ".offset-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = fmt.Fprintf(f, "%d %d\n", c.offset, c.deliveries)
+	if closeErr := f.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// load reads the group's place; the lease is held.
+func (c *cursor) load() error {
+	data, err := os.ReadFile(c.offsetPath)
+	if err != nil {
+		return err
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) != 2 {
+		return fmt.Errorf("%s: malformed offset %q", c.offsetPath, data)
+	}
+	offset, err := strconv.ParseInt(fields[0], 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.offsetPath, err)
+	}
+	deliveries, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.offsetPath, err)
+	}
+	c.offset, c.deliveries = offset, deliveries
+	return nil
+}
+
+// save records c's place, atomically, for whoever holds the lease next. A
+// broadcast subscription's place is in memory only.
+func (c *cursor) save() error {
+	if c.offsetPath == "" {
+		return nil
+	}
+	tmp, err := c.writeTemp()
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, c.offsetPath); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// run delivers the events of s's topic to it until the broker closes: for a
+// group, once it holds the group's lease.
+func (b *Broker) run(s *broker.Subscription, c *cursor) {
+	defer b.wg.Done()
+	if c.leasePath != "" {
+		if !b.takeLease(c) {
+			return
+		}
+		defer func() { _ = c.lease.Close() }() // releases the lease
+	}
+	path := b.logPath(s.Topic)
+	for {
+		end, err := size(path)
+		if err == nil && end < c.offset {
+			c.offset, c.deliveries = 0, 0 // the log was removed and begun again
+		}
+		if err != nil || end == c.offset {
+			if !b.sleep(b.poll) {
+				return
+			}
+			continue
+		}
+		if !b.consume(s, c, path, end) {
+			return
+		}
+	}
+}
+
+// takeLease waits for the group's lease, then loads its place; it reports
+// false if the broker closes first.
+func (b *Broker) takeLease(c *cursor) bool {
+	for {
+		if f, err := os.OpenFile(c.leasePath, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+			if ok, _ := tryLockFile(f); ok && c.load() == nil {
+				c.lease = f
+				return true
+			}
+			_ = f.Close()
+		}
+		// Someone else holds the lease, or the files could not be read: try
+		// again after a while.
+		if !b.sleep(b.poll) {
+			return false
+		}
+	}
+}
+
+// sleep waits for d and reports true, or false if the broker closes first.
+func (b *Broker) sleep(d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-b.stop:
+		return false
+	}
+}
+
+func (b *Broker) stopping() bool {
+	select {
+	case <-b.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// consume handles the complete records of the log at path from c's offset
+// up to end; it reports false if the broker closes meanwhile.
+func (b *Broker) consume(s *broker.Subscription, c *cursor, path string, end int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return b.sleep(b.poll)
+	}
+	defer func() { _ = f.Close() }()
+	r := bufio.NewReaderSize(io.NewSectionReader(f, c.offset, end-c.offset), 64<<10)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			// The end of what was there, or a record still being written.
+			return !b.stopping()
+		}
+		if !b.handle(s, c, line) {
+			return false
+		}
+	}
+}
+
+// handle delivers the record line until it is acknowledged or
+// dead-lettered, then moves c past it; it reports false if the broker closes
+// first, leaving the record where it is.
+func (b *Broker) handle(s *broker.Subscription, c *cursor, line []byte) bool {
+	var rec record
+	decodeErr := json.Unmarshal(line, &rec)
+	for {
+		if b.stopping() {
+			return false
+		}
+		c.deliveries++
+		// Counted before the handler runs, so that a crash counts too. A failed
+		// save loses only that count; the delivery goes ahead.
+		_ = c.save()
+		var v broker.Verdict
+		var e *broker.Event
+		err := decodeErr
+		if err == nil {
+			e, err = broker.ParseEvent(rec.Header, append([]byte(nil), rec.Data...))
+		}
+		if err != nil {
+			v = broker.Reject(err)
+		} else {
+			v = s.Handle(b.ctx, e, c.deliveries)
+		}
+		switch v.Action {
+		case broker.Retry:
+			if !b.sleep(v.Delay) {
+				return false
+			}
+			continue
+		case broker.Abandon:
+			c.deliveries-- // interrupted by Close, not a failure
+			_ = c.save()
+			return false
+		case broker.DeadLetter:
+			header := broker.DeadLetterHeader(rec.Header, s.Topic, v.Reason, c.deliveries)
+			if err := b.append(s.DeadLetterTopic, header, rec.Data); err != nil {
+				// Not dead-lettered, so not acknowledged: try again later.
+				c.deliveries--
+				if !b.sleep(b.poll) {
+					return false
+				}
+				continue
+			}
+		case broker.Ack:
+		}
+		c.offset += int64(len(line))
+		c.deliveries = 0
+		_ = c.save() // if lost, the event is delivered again: at least once
+		return true
+	}
+}
+
+// Close implements [broker.Broker]. A subscription waiting to retry an event
+// leaves it in the log for the next subscriber of its group.
+func (b *Broker) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.stop)
+	}
+	b.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		b.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		b.cancel()
+		return nil
+	case <-ctx.Done():
+		b.cancel()
+		return fmt.Errorf("drain local broker: %w", ctx.Err())
+	}
+}
