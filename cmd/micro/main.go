@@ -112,6 +112,7 @@ read their schemas through gRPC server reflection: no proto files needed.`,
 		newStreamCommand(env),
 		newHealthCommand(env),
 		newAPICommand(env),
+		newProxyCommand(env),
 		newConfigCommand(os.Environ),
 		newVersionCommand(),
 	)
