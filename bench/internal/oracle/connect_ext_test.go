@@ -67,9 +67,15 @@ func startEcho(t *testing.T, reg registry.Registry, name string) {
 			t.Errorf("Run(%s) = %v", name, err)
 		}
 	})
+	waitRegistered(t, reg, name)
+}
+
+// waitRegistered waits, for up to 20 seconds, until reg lists name.
+func waitRegistered(t *testing.T, reg registry.Registry, name string) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if _, err := reg.GetService(ctx, name); err == nil {
+		if _, err := reg.GetService(t.Context(), name); err == nil {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -1,5 +1,7 @@
-// Package oracle holds tests that check micro against other projects'
-// implementations of the same protocols: a connect-go client calling
-// through runtime/gateway, in Connect and gRPC-Web. They live in the bench
-// module so that micro's own module never depends on those projects.
+// Package oracle holds tests that hold runtime/gateway up against other
+// projects' implementations of the same protocols: connect-go's generated
+// client calling through it in Connect and gRPC-Web, and grpc-gateway's
+// generated mux answering a table of REST requests beside it, in front of
+// the same micro server. They live in the bench module so that micro's own
+// module never depends on those projects.
 package oracle
