@@ -8,9 +8,11 @@ import (
 	"net"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -25,6 +27,8 @@ import (
 	"github.com/protomicro/micro/runtime/proxy"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/registry/memory"
+	"github.com/protomicro/micro/runtime/rpc"
+	"github.com/protomicro/micro/runtime/server"
 	"github.com/protomicro/micro/testdata/echo"
 	"github.com/protomicro/micro/testdata/golden/streaming"
 	"github.com/protomicro/micro/testdata/testutil"
@@ -340,5 +344,66 @@ func TestProxyReflectionWithGrpcurl(t *testing.T) {
 	}
 	if out := run("-d", `{"n": 2}`, address, "streaming.v1.Echo/Count"); !strings.Contains(out, `"number": "2"`) {
 		t.Errorf("grpcurl call Count = %q, want 2 numbers", out)
+	}
+}
+
+func TestProxyRetriesOnlyIdempotentMethods(t *testing.T) {
+	t.Parallel()
+	reg := memory.New()
+	var mu sync.Mutex
+	calls := make(map[string]int)
+	// Each method fails its first call as a node that is going away would.
+	flaky := func(procedure string) func(context.Context, *streaming.EchoRequest) (*streaming.EchoResponse, error) {
+		return func(_ context.Context, req *streaming.EchoRequest) (*streaming.EchoResponse, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls[procedure]++
+			if calls[procedure] == 1 {
+				return nil, errors.Errorf(errors.CodeUnavailable, "going away")
+			}
+			return &streaming.EchoResponse{Message: req.GetMessage()}, nil
+		}
+	}
+	const get, post = "/flaky.v1.Flaky/Get", "/flaky.v1.Flaky/Post"
+	svc, err := micro.NewService("flaky", micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Server().Register(server.NewServiceDesc("flaky.v1.Flaky",
+		server.NewUnaryMethod(get, flaky(get), server.WithIdempotency(rpc.NoSideEffects)),
+		server.NewUnaryMethod(post, flaky(post)),
+	)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run(flaky) = %v", err)
+		}
+	})
+	p, address := startProxy(t, reg)
+	testutil.WaitFor(t, "the proxy to see flaky", func() bool { return len(p.Services()) == 1 })
+
+	// The caller declares nothing: what the proxy retries it decides from
+	// the endpoints in the registry.
+	c := client.New(client.WithAddress(address), client.WithLogger(quiet), client.WithRetryPolicy(client.RetryPolicy{MaxAttempts: 1}))
+	defer c.Close()
+	call := func(procedure string) error {
+		_, err := client.NewMethod[streaming.EchoRequest, streaming.EchoResponse](c, "flaky", procedure).CallUnary(testutil.Context(t), &streaming.EchoRequest{Message: "x"})
+		return err
+	}
+	if err := call(get); err != nil {
+		t.Errorf("calling %s (no side effects), which fails once = %v, want it retried", get, err)
+	}
+	if err := call(post); errors.CodeOf(err) != errors.CodeUnavailable {
+		t.Errorf("calling %s (idempotency unknown), which fails once = %v, want unavailable, not retried", post, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff(map[string]int{get: 2, post: 1}, calls); diff != "" {
+		t.Errorf("calls the service got (-want +got):\n%s", diff)
 	}
 }
