@@ -176,7 +176,7 @@ const restStreaming = "not done yet: runtime/gateway answers a REST call of a se
 
 // queryOverrides is why a query parameter for a field the path or the body
 // binds differs.
-const queryOverrides = "not fixed yet: vanguard lets a query parameter set a field the path or body binds; google.api.http says only the fields neither binds come from the query, and grpc-gateway ignores the others"
+const queryOverrides = "not fixed yet: vanguard, like Envoy's transcoder, lets a query parameter set a field the path or body binds; google.api.http says only the fields neither binds come from the query, and grpc-gateway ignores the others"
 
 // unknownField is why a body with a field the message does not have differs.
 const unknownField = "deliberate: runtime/gateway refuses a field the message does not have (400, naming it), grpc-gateway discards it"
