@@ -52,8 +52,12 @@ func (p *Proxy) forwardUnary(ctx context.Context, ss grpc.ServerStream, r route,
 	var header, trailer metadata.Metadata
 	opts = append(opts, client.WithResponseHeader(&header), client.WithResponseTrailer(&trailer))
 	err := p.client.Invoke(ctx, r.service, r.spec, &req, &res, opts...)
-	_ = ss.SetHeader(incoming(header))
-	ss.SetTrailer(incoming(trailer))
+	if md := incoming(header); md != nil {
+		_ = ss.SetHeader(md)
+	}
+	if md := incoming(trailer); md != nil {
+		ss.SetTrailer(md)
+	}
 	if err != nil {
 		return err
 	}
@@ -121,6 +125,9 @@ func outgoing(ctx context.Context) []string {
 // incoming returns the headers or trailers a service answered with, less
 // those of HTTP/2 and gRPC themselves, to send back to the caller.
 func incoming(md metadata.Metadata) grpcmetadata.MD {
+	if len(md) == 0 {
+		return nil
+	}
 	out := make(grpcmetadata.MD, len(md))
 	for key, values := range md {
 		if !reserved(key) {

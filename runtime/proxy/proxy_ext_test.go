@@ -77,6 +77,11 @@ func startEcho(t testing.TB, reg registry.Registry, name string, h echo.Handler)
 // its address.
 func startProxy(t *testing.T, reg registry.Registry) (*proxy.Proxy, string) {
 	t.Helper()
+	return startProxyB(t, reg)
+}
+
+func startProxyB(t testing.TB, reg registry.Registry) (*proxy.Proxy, string) {
+	t.Helper()
 	p, err := proxy.New(testutil.Context(t), reg, proxy.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
