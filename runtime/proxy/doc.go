@@ -12,7 +12,9 @@
 // # Routing
 //
 // A [Proxy] learns from the registry which service serves which procedure:
-// each registered service lists its procedures as endpoints. It follows a
+// each registered service lists its procedures as endpoints (a service
+// registered without endpoints, by hand or by another framework, is asked
+// through its server reflection once, when it joins). It follows a
 // registry watch, so that a service that starts, changes or stops is
 // forwarded to, or not, without a restart. When two services list the same
 // procedure, the one whose registry name sorts first serves it, and the

@@ -17,6 +17,7 @@ import (
 	rpbv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 
 	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/internal/grpcwire"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
@@ -41,17 +42,20 @@ type Proxy struct {
 	// services are the registry's services as the loop last read them, by
 	// name; only the loop (and New, before the loop starts) touch it.
 	services map[string][]*registry.Service
-	watcher  registry.Watcher
-	stop     context.CancelFunc
-	done     chan struct{}
-	close    sync.Once
+	// reflected are the endpoints read through server reflection of the
+	// services registered without any, by name; only the loop touches it.
+	reflected map[string][]*registry.Endpoint
+	watcher   registry.Watcher
+	stop      context.CancelFunc
+	done      chan struct{}
+	close     sync.Once
 }
 
 // New returns a proxy in front of the services in reg. It reads the
 // services registered now before it returns (ctx bounds that), then follows
 // the registry until it is closed.
 func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Proxy, error) {
-	p := &Proxy{config: newConfig(opts), registry: reg, services: make(map[string][]*registry.Service), done: make(chan struct{})}
+	p := &Proxy{config: newConfig(opts), registry: reg, services: make(map[string][]*registry.Service), reflected: make(map[string][]*registry.Endpoint), done: make(chan struct{})}
 	p.client = p.config.client
 	if p.client == nil {
 		p.client = client.New(client.WithRegistry(reg), client.WithDefaultTimeout(0), client.WithLogger(p.config.logger))
@@ -163,12 +167,16 @@ func (p *Proxy) refresh(ctx context.Context, names []string) {
 			if _, ok := p.services[name]; ok {
 				p.config.logger.Info("proxy: service left", "service", name)
 				delete(p.services, name)
+				delete(p.reflected, name)
 				changed = true
 			}
 		case err != nil:
 			// The previous routes stay until the next change of the service.
 			p.config.logger.Warn("proxy: read service from the registry", "service", name, "error", err)
 		default:
+			if !hasEndpoints(versions) {
+				versions = p.withReflectedEndpoints(ctx, name, versions)
+			}
 			if _, ok := p.services[name]; !ok {
 				p.config.logger.Info("proxy: service joined", "service", name)
 			}
@@ -181,6 +189,40 @@ func (p *Proxy) refresh(ctx context.Context, names []string) {
 		p.table.Store(newTable(p.services, p.config.logger))
 		close(old.changed)
 	}
+}
+
+// withReflectedEndpoints returns versions, of a service registered without
+// endpoints (by hand, or by a framework other than micro), with the
+// endpoints of the procedures its nodes' server reflection lists. It reads
+// them once per service and keeps them until the service leaves; a service
+// whose schema cannot be read is logged, and not forwarded to.
+func (p *Proxy) withReflectedEndpoints(ctx context.Context, name string, versions []*registry.Service) []*registry.Service {
+	endpoints, ok := p.reflected[name]
+	if !ok {
+		ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+		defer cancel()
+		schema, err := dynamic.Resolve(ctx, p.client, name)
+		if err != nil {
+			p.config.logger.Warn("proxy: service lists no endpoints, and its schema cannot be read; not forwarded to", "service", name, "error", err)
+			return versions
+		}
+		for _, m := range schema.Methods() {
+			spec := dynamic.Spec(m)
+			endpoints = append(endpoints, &registry.Endpoint{Procedure: spec.Procedure, StreamType: spec.StreamType, Idempotency: spec.Idempotency})
+		}
+		p.reflected[name] = endpoints
+	}
+	out := make([]*registry.Service, len(versions))
+	for i, v := range versions {
+		v = v.Clone()
+		v.Endpoints = endpoints
+		out[i] = v
+	}
+	return out
+}
+
+func hasEndpoints(versions []*registry.Service) bool {
+	return slices.ContainsFunc(versions, func(s *registry.Service) bool { return len(s.Endpoints) > 0 })
 }
 
 func hasNode(versions []*registry.Service) bool {

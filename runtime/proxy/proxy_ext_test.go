@@ -23,6 +23,7 @@ import (
 
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/errors"
+	"github.com/protomicro/micro/runtime/internal/testserver"
 	"github.com/protomicro/micro/runtime/micro"
 	"github.com/protomicro/micro/runtime/proxy"
 	"github.com/protomicro/micro/runtime/registry"
@@ -410,5 +411,32 @@ func TestProxyRetriesOnlyIdempotentMethods(t *testing.T) {
 	defer mu.Unlock()
 	if diff := cmp.Diff(map[string]int{get: 2, post: 1}, calls); diff != "" {
 		t.Errorf("calls the service got (-want +got):\n%s", diff)
+	}
+}
+
+func TestProxyReadsTheProceduresOfAServiceRegisteredWithoutEndpoints(t *testing.T) {
+	t.Parallel()
+	reg := memory.New()
+	_, node := testserver.Start(t, func(s server.Server) error { return streaming.RegisterEchoHandler(s, echo.Handler{}) })
+	if err := reg.Register(testutil.Context(t), &registry.Service{Name: "by-hand", Nodes: []*registry.Node{{ID: "1", Address: node}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, address := startProxy(t, reg)
+	stream, err := echoClient(t, address).Count(testutil.Context(t), &streaming.CountRequest{N: 2})
+	if err != nil {
+		t.Fatalf("Count = %v", err)
+	}
+	n := 0
+	for {
+		if _, err := stream.Recv(); err != nil {
+			if err != io.EOF {
+				t.Fatalf("Recv = %v", err)
+			}
+			break
+		}
+		n++
+	}
+	if n != 2 {
+		t.Errorf("Count(2) through the proxy sent %d numbers, want 2", n)
 	}
 }
