@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	stderrors "errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"slices"
 	"sync"
@@ -61,7 +60,7 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Proxy, er
 		p.client = client.New(client.WithRegistry(reg), client.WithDefaultTimeout(0), client.WithLogger(p.config.logger))
 		p.ownClient = true
 	}
-	p.table.Store(newTable(nil, p.config.logger))
+	p.table.Store(newTable(nil))
 	p.grpc = grpc.NewServer(
 		grpc.UnknownServiceHandler(p.forward),
 		grpc.ForceServerCodecV2(grpcwire.CodecV2(grpcwire.FrameCodec{})),
@@ -185,8 +184,13 @@ func (p *Proxy) refresh(ctx context.Context, names []string) {
 		}
 	}
 	if changed {
-		old := p.table.Load()
-		p.table.Store(newTable(p.services, p.config.logger))
+		old, t := p.table.Load(), newTable(p.services)
+		for _, c := range t.conflicts {
+			if !slices.Contains(old.conflicts, c) {
+				p.config.logger.Warn("proxy: two services serve one procedure; the first keeps it", "procedure", c.procedure, "service", c.service, "other", c.other)
+			}
+		}
+		p.table.Store(t)
 		close(old.changed)
 	}
 }
@@ -242,12 +246,17 @@ type table struct {
 	protos     map[string]string // registry name by proto service name
 	names      []string          // registry names, sorted
 	keys       map[string]string // what the registry said of each service's endpoints, by name
+	conflicts  []conflict
 	changed    chan struct{}
 }
 
+// conflict is a procedure that two services list: service serves it, other
+// does not. The proxy logs a conflict once, when it first sees it.
+type conflict struct{ procedure, service, other string }
+
 // newTable works out the routes of services; the service whose name sorts
-// first wins a procedure two of them list.
-func newTable(services map[string][]*registry.Service, logger *slog.Logger) *table {
+// first wins a procedure two of them list, and the conflict is recorded.
+func newTable(services map[string][]*registry.Service) *table {
 	t := &table{procedures: make(map[string]route), protos: make(map[string]string), keys: make(map[string]string), changed: make(chan struct{})}
 	for name := range services {
 		t.names = append(t.names, name)
@@ -262,7 +271,7 @@ func newTable(services map[string][]*registry.Service, logger *slog.Logger) *tab
 				}
 				endpoints = append(endpoints, e)
 				if owner, ok := t.procedures[e.Procedure]; ok {
-					logger.Warn("proxy: two services serve one procedure; the first keeps it", "procedure", e.Procedure, "service", owner.service, "other", name)
+					t.conflicts = append(t.conflicts, conflict{procedure: e.Procedure, service: owner.service, other: name})
 					continue
 				}
 				t.procedures[e.Procedure] = route{service: name, spec: rpc.Spec{Procedure: e.Procedure, StreamType: e.StreamType, Idempotency: e.Idempotency}}

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"log/slog"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -22,7 +21,7 @@ func TestNewTable(t *testing.T) {
 			{Procedure: "/users.v1.Users/Get", Idempotency: rpc.Idempotent},
 		}}},
 	}
-	tbl := newTable(services, slog.New(slog.DiscardHandler))
+	tbl := newTable(services)
 	want := map[string]route{
 		// a-users sorts first, and wins the procedure both list; the spec,
 		// which decides retries, is the winner's.
@@ -31,6 +30,10 @@ func TestNewTable(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, tbl.procedures, cmp.AllowUnexported(route{})); diff != "" {
 		t.Errorf("newTable(...).procedures (-want +got):\n%s", diff)
+	}
+	wantConflicts := []conflict{{procedure: "/users.v1.Users/Get", service: "a-users", other: "b-users"}}
+	if diff := cmp.Diff(wantConflicts, tbl.conflicts, cmp.AllowUnexported(conflict{})); diff != "" {
+		t.Errorf("newTable(...).conflicts (-want +got):\n%s", diff)
 	}
 	for _, tt := range []struct {
 		name string
