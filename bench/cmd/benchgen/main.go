@@ -11,7 +11,8 @@
 // in echov1connect. proto/books/v1/books.proto becomes gen/books/v1:
 // protoc-gen-go's messages, protoc-gen-go-grpc's stubs, grpc-gateway's
 // generated mux handlers (books.pb.gw.go) and micro's in booksv1micro, for
-// the gateway oracle test. proto/greeter/v1/greeter.proto becomes one copy per
+// the gateway oracle test; proto/rest/v1/rest.proto becomes gen/rest/v1 with
+// the same plugins, for the same test. proto/greeter/v1/greeter.proto becomes one copy per
 // hello-world program, hello/<framework>/greeterv1, so that no program links
 // another framework's stubs.
 //
@@ -101,6 +102,12 @@ func run(ctx context.Context, root string) error {
 		params:  map[string]string{micro.Name(): "package_suffix=micro"},
 		goDir:   "gen/books/v1",
 		outDir:  "gen/books",
+	}, {
+		file:    "rest/v1/rest.proto",
+		plugins: []codegen.Plugin{goPlugin, grpc, gateway, micro},
+		params:  map[string]string{micro.Name(): "package_suffix=micro"},
+		goDir:   "gen/rest/v1",
+		outDir:  "gen/rest",
 	}}
 	for _, h := range []struct {
 		dir     string

@@ -95,15 +95,15 @@ func book(ctx context.Context, name string) (*booksv1.Book, error) {
 	return &booksv1.Book{Name: name, Title: "Dune"}, nil
 }
 
-// startBooks runs a micro service serving Books, registered in reg, and
-// returns its node's address.
-func startBooks(t *testing.T, reg registry.Registry) string {
+// startNode runs a micro service, which register fills, registered in reg
+// as name, and returns its node's address.
+func startNode(t *testing.T, reg registry.Registry, name string, register func(microserver.Server) error) string {
 	t.Helper()
-	svc, err := micro.NewService("books", micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
+	svc, err := micro.NewService(name, micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := booksv1micro.RegisterBooksHandler(svc.Server(), booksHandler{}); err != nil {
+	if err := register(svc.Server()); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -112,15 +112,76 @@ func startBooks(t *testing.T, reg registry.Registry) string {
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("Run(books) = %v", err)
+			t.Errorf("Run(%s) = %v", name, err)
 		}
 	})
-	waitRegistered(t, reg, "books")
-	services, err := reg.GetService(ctx, "books")
+	waitRegistered(t, reg, name)
+	services, err := reg.GetService(ctx, name)
 	if err != nil || len(services) == 0 || len(services[0].Nodes) == 0 {
-		t.Fatalf("GetService(books) = %v, %v, want a node", services, err)
+		t.Fatalf("GetService(%s) = %v, %v, want a node", name, services, err)
 	}
 	return services[0].Nodes[0].Address
+}
+
+// gateways serves the services of reg behind runtime/gateway, and the
+// service at address behind grpc-gateway's generated mux, which register
+// fills; it returns the two base URLs.
+func gateways(t *testing.T, reg registry.Registry, address string, register func(context.Context, *runtime.ServeMux, string, []grpc.DialOption) error, opts ...runtime.ServeMuxOption) (oracle, ours string) {
+	t.Helper()
+	ctx := testContext(t)
+	mux := runtime.NewServeMux(opts...)
+	if err := register(ctx, mux, address, []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}); err != nil {
+		t.Fatal(err)
+	}
+	o := httptest.NewServer(mux)
+	t.Cleanup(o.Close)
+	g, err := gateway.New(ctx, reg, gateway.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := httptest.NewServer(g)
+	t.Cleanup(func() {
+		m.Close()
+		_ = g.Close()
+	})
+	return o.URL, m.URL
+}
+
+// request is one row of an oracle table.
+type request struct {
+	name, method, path, body string
+	// ignoreMessage compares error bodies without their messages, which
+	// are each implementation's own words (a JSON decoder's error, say).
+	ignoreMessage bool
+	// differs says why the two answer differently, for a difference that
+	// is deliberate or not fixed yet: the test logs it instead of failing,
+	// and fails once the answers agree, so that the note goes.
+	differs string
+}
+
+// compare asks both gateways each request and checks that they answer
+// alike.
+func compare(t *testing.T, oracle, ours string, requests []request) {
+	t.Helper()
+	for _, tt := range requests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := ask(t, oracle, tt.method, tt.path, tt.body)
+			got := ask(t, ours, tt.method, tt.path, tt.body)
+			if tt.ignoreMessage {
+				withoutMessages(want.Body)
+				withoutMessages(got.Body)
+			}
+			diff := cmp.Diff(want, got)
+			switch {
+			case diff != "" && tt.differs == "":
+				t.Errorf("%s %s %s: runtime/gateway and grpc-gateway differ (-grpc-gateway +runtime/gateway):\n%s", tt.method, tt.path, tt.body, diff)
+			case diff != "":
+				t.Logf("%s %s: differs as noted (%s):\n%s", tt.method, tt.path, tt.differs, diff)
+			case tt.differs != "":
+				t.Errorf("%s %s %s: runtime/gateway and grpc-gateway now agree; remove the note %q", tt.method, tt.path, tt.body, tt.differs)
+			}
+		})
+	}
 }
 
 // answer is what the comparison reads of an HTTP answer.
@@ -178,6 +239,9 @@ const restStreaming = "not done yet: runtime/gateway answers a REST call of a se
 // binds differs.
 const queryOverrides = "not fixed yet: vanguard, like Envoy's transcoder, lets a query parameter set a field the path or body binds; google.api.http says only the fields neither binds come from the query, and grpc-gateway ignores the others"
 
+// wrongMethod is why a route asked with the wrong method differs.
+const wrongMethod = "deliberate: runtime/gateway answers a route asked with the wrong method 405 with Allow (issue 12), grpc-gateway 501"
+
 // unknownField is why a body with a field the message does not have differs.
 const unknownField = "deliberate: runtime/gateway refuses a field the message does not have (400, naming it), grpc-gateway discards it"
 
@@ -202,36 +266,11 @@ func withoutMessages(bodies []any) {
 func TestGRPCGatewayOracle(t *testing.T) {
 	t.Parallel()
 	reg := memory.New()
-	address := startBooks(t, reg)
-	ctx := testContext(t)
-
-	mux := runtime.NewServeMux()
-	if err := booksv1.RegisterBooksHandlerFromEndpoint(ctx, mux, address, []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}); err != nil {
-		t.Fatal(err)
-	}
-	oracle := httptest.NewServer(mux)
-	t.Cleanup(oracle.Close)
-
-	g, err := gateway.New(ctx, reg, gateway.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ours := httptest.NewServer(g)
-	t.Cleanup(func() {
-		ours.Close()
-		_ = g.Close()
+	address := startNode(t, reg, "books", func(s microserver.Server) error {
+		return booksv1micro.RegisterBooksHandler(s, booksHandler{})
 	})
-
-	for _, tt := range []struct {
-		name, method, path, body string
-		// ignoreMessage compares error bodies without their messages, which
-		// are each implementation's own words (a JSON decoder's error, say).
-		ignoreMessage bool
-		// differs says why the two answer differently, for a difference that
-		// is deliberate or not fixed yet: the test logs it instead of failing,
-		// and fails once the answers agree, so that the note goes.
-		differs string
-	}{
+	oracle, ours := gateways(t, reg, address, booksv1.RegisterBooksHandlerFromEndpoint)
+	compare(t, oracle, ours, []request{
 		{"get by template", "GET", "/v1/shelves/1/books/2", "", false, ""},
 		{"get by additional binding", "GET", "/v1/books/dune", "", false, ""},
 		{"get by post binding, body *", "POST", "/v1/books:get", `{"name": "shelves/1/books/2"}`, false, ""},
@@ -239,8 +278,7 @@ func TestGRPCGatewayOracle(t *testing.T) {
 		{"get, a query parameter the request does not have", "GET", "/v1/books/dune?color=red", "", false,
 			"deliberate: runtime/gateway refuses a parameter the request does not have (400), grpc-gateway ignores it"},
 		{"create, a query parameter for a field the body binds", "POST", "/v1/shelves/7/books?book.title=b", "{}", false, queryOverrides},
-		{"get, wrong method", "PUT", "/v1/books/dune", "", false,
-			"deliberate: runtime/gateway answers a route asked with the wrong method 405 with Allow (issue 12), grpc-gateway 501"},
+		{"get, wrong method", "PUT", "/v1/books/dune", "", false, wrongMethod},
 		{"get, trailing slash", "GET", "/v1/books/dune/", "", false, ""},
 		{"get, percent-encoded slash in a single segment", "GET", "/v1/books/a%2Fb", "", false, ""},
 		{"head, custom verb", "HEAD", "/v1/shelves/1/books/2", "", false, ""},
@@ -275,23 +313,5 @@ func TestGRPCGatewayOracle(t *testing.T) {
 		{"create, body field given whole", "POST", "/v1/shelves/7/books", `{"book": {"title": "Emma"}}`, false, unknownField},
 		{"unknown route", "GET", "/v2/nothing", "", false, ""},
 		{"template that does not match", "GET", "/v1/shelves/1", "", false, ""},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			want := ask(t, oracle.URL, tt.method, tt.path, tt.body)
-			got := ask(t, ours.URL, tt.method, tt.path, tt.body)
-			if tt.ignoreMessage {
-				withoutMessages(want.Body)
-				withoutMessages(got.Body)
-			}
-			diff := cmp.Diff(want, got)
-			switch {
-			case diff != "" && tt.differs == "":
-				t.Errorf("%s %s %s: runtime/gateway and grpc-gateway differ (-grpc-gateway +runtime/gateway):\n%s", tt.method, tt.path, tt.body, diff)
-			case diff != "":
-				t.Logf("%s %s: differs as noted (%s):\n%s", tt.method, tt.path, tt.differs, diff)
-			case tt.differs != "":
-				t.Errorf("%s %s %s: runtime/gateway and grpc-gateway now agree; remove the note %q", tt.method, tt.path, tt.body, tt.differs)
-			}
-		})
-	}
+	})
 }
