@@ -55,15 +55,6 @@ func (restHandler) Fail(_ context.Context, req *restv1.Item) (*restv1.Item, erro
 	return nil, errors.Errorf(code, "failed as asked")
 }
 
-// prefixSelector is why the routes of Get and Create differ: runtime/gateway
-// gives the transcoder each route as a rule whose selector is the method's
-// full name, and vanguard v0.4.0 (transcoder.go, registerRules) applies a
-// rule to every method whose name begins with its selector, wildcard or
-// not: rest.v1.RestService.Get's rule lands on GetNested, GetPattern and
-// the other Get... methods too, the routes clash, and the gateway leaves
-// GET /v1/items/{id} (and so POST /v1/items, Create against CreateSub) out.
-const prefixSelector = "not fixed yet: vanguard matches a rule's selector as a prefix, so the gateway leaves out the routes of a method whose name begins another's (Get, Create)"
-
 // TestRESTOracle serves rest.v1.RestService, whose methods answer with the
 // request they decoded, behind grpc-gateway's generated mux and behind
 // runtime/gateway, and checks that both map a table of REST requests onto
@@ -77,17 +68,18 @@ func TestRESTOracle(t *testing.T) {
 	oracle, ours := gateways(t, reg, address, restv1.RegisterRestServiceHandlerFromEndpoint)
 	compare(t, oracle, ours, []request{
 		// Path templates.
-		{name: "single segment", method: "GET", path: "/v1/items/7", differs: prefixSelector},
-		{name: "single segment, escaped", method: "GET", path: "/v1/items/a%20b", differs: prefixSelector},
+		{name: "single segment", method: "GET", path: "/v1/items/7"},
+		{name: "single segment, escaped", method: "GET", path: "/v1/items/a%20b"},
 		{name: "single segment, escaped slash", method: "GET", path: "/v1/items/a%2Fb"},
-		{name: "single segment, unicode", method: "GET", path: "/v1/items/%C3%A9t%C3%A9", differs: prefixSelector},
+		{name: "single segment, unicode", method: "GET", path: "/v1/items/%C3%A9t%C3%A9"},
 		{name: "nested field", method: "GET", path: "/v1/shelves/s1/items/7"},
 		{name: "pattern", method: "GET", path: "/v1/rooms/r1/items/7"},
 		{name: "pattern, too few segments", method: "GET", path: "/v1/rooms/r1"},
 		{name: "double wildcard", method: "GET", path: "/v1/files/a/b/c.txt"},
 		{name: "double wildcard, one segment", method: "GET", path: "/v1/files/a"},
 		{name: "custom verb", method: "GET", path: "/v1/items/7:peek"},
-		{name: "unknown verb", method: "GET", path: "/v1/items/7:poke", differs: prefixSelector},
+		{name: "unknown verb", method: "GET", path: "/v1/items/7:poke",
+			differs: "not decided: runtime/gateway (vanguard) reads :poke as a verb no route has, 404; grpc-gateway falls back to the template without a verb and takes 7:poke for the id"},
 		{name: "literal", method: "GET", path: "/v1/literal/items"},
 		{name: "trailing slash", method: "GET", path: "/v1/items/7/"},
 		{name: "unknown path", method: "GET", path: "/v9/items"},
@@ -107,18 +99,19 @@ func TestRESTOracle(t *testing.T) {
 		{name: "query, bad bool", method: "GET", path: "/v1/items?flag=maybe", ignoreMessage: true},
 		{name: "query, bad enum", method: "GET", path: "/v1/items?color=COLOR_GREEN", ignoreMessage: true},
 		{name: "query, int out of range", method: "GET", path: "/v1/items?page=99999999999", ignoreMessage: true},
-		{name: "query, with path", method: "GET", path: "/v1/items/7?name=n&tags=a", differs: prefixSelector},
+		{name: "query, with path", method: "GET", path: "/v1/items/7?name=n&tags=a"},
 		{name: "query, on a delete", method: "DELETE", path: "/v1/items/7?name=n"},
 
 		// Bodies.
-		{name: "body *", method: "POST", path: "/v1/items", body: `{"id": "1", "tags": ["a", "b"], "sub": {"title": "t"}, "color": "COLOR_BLUE", "big": "9"}`, differs: prefixSelector},
-		{name: "body *, proto field names", method: "POST", path: "/v1/items", body: `{"id": "1", "sub": {"shelf": "s"}}`, differs: prefixSelector},
-		{name: "body *, empty object", method: "POST", path: "/v1/items", body: `{}`, differs: prefixSelector},
-		{name: "body *, no body", method: "POST", path: "/v1/items", ignoreMessage: true, differs: prefixSelector},
-		{name: "body *, malformed", method: "POST", path: "/v1/items", body: `{"id": `, ignoreMessage: true, differs: prefixSelector},
-		{name: "body *, wrong type", method: "POST", path: "/v1/items", body: `{"page": "many"}`, ignoreMessage: true, differs: prefixSelector},
-		{name: "body *, null field", method: "POST", path: "/v1/items", body: `{"name": null}`, differs: prefixSelector},
-		{name: "body *, timestamp and wrapper", method: "POST", path: "/v1/items", body: `{"at": "2024-01-02T03:04:05Z", "maybe": 0}`, differs: prefixSelector},
+		{name: "body *", method: "POST", path: "/v1/items", body: `{"id": "1", "tags": ["a", "b"], "sub": {"title": "t"}, "color": "COLOR_BLUE", "big": "9"}`},
+		{name: "body *, proto field names", method: "POST", path: "/v1/items", body: `{"id": "1", "sub": {"shelf": "s"}}`},
+		{name: "body *, empty object", method: "POST", path: "/v1/items", body: `{}`},
+		{name: "body *, no body", method: "POST", path: "/v1/items", ignoreMessage: true,
+			differs: "not decided: runtime/gateway (vanguard) refuses an empty body where the rule takes one, 400; grpc-gateway takes it for {}"},
+		{name: "body *, malformed", method: "POST", path: "/v1/items", body: `{"id": `, ignoreMessage: true},
+		{name: "body *, wrong type", method: "POST", path: "/v1/items", body: `{"page": "many"}`, ignoreMessage: true},
+		{name: "body *, null field", method: "POST", path: "/v1/items", body: `{"name": null}`},
+		{name: "body *, timestamp and wrapper", method: "POST", path: "/v1/items", body: `{"at": "2024-01-02T03:04:05Z", "maybe": 0}`},
 		{name: "body field", method: "POST", path: "/v1/shelves/7/items", body: `{"title": "t", "count": 2}`},
 		{name: "body field, query for other fields", method: "POST", path: "/v1/shelves/7/items?name=n&page=2", body: `{"title": "t"}`},
 		{name: "body field, patch", method: "PATCH", path: "/v1/items/7", body: `{"title": "t"}`},
