@@ -15,7 +15,9 @@ import (
 )
 
 // servesAnnotation marks a command that serves until stopped, on the
-// address of its --address flag ("localhost:8080" in its examples).
+// address of its --address flag (localhost and that flag's default port in
+// its examples, "localhost:8080"), and says so on standard error with
+// " on <scheme>://<address>".
 const servesAnnotation = "serves"
 
 // errInterrupted ends a command that runs until it is stopped, when it was
@@ -91,9 +93,16 @@ address, or behind something that authenticates.`,
 	return cmd
 }
 
-// serveUntilDone serves srv on lis until ctx is done, then lets the requests
+// servable is what serveUntilDone serves: an [http.Server], or the gRPC
+// proxy. Serve returns nil or [http.ErrServerClosed] once Shutdown is called.
+type servable interface {
+	Serve(lis net.Listener) error
+	Shutdown(ctx context.Context) error
+}
+
+// serveUntilDone serves srv on lis until ctx is done, then lets the calls
 // in flight finish (for up to 10 seconds) and returns errInterrupted.
-func serveUntilDone(ctx context.Context, srv *http.Server, lis net.Listener) error {
+func serveUntilDone(ctx context.Context, srv servable, lis net.Listener) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 	select {
@@ -106,7 +115,7 @@ func serveUntilDone(ctx context.Context, srv *http.Server, lis net.Listener) err
 	if err := srv.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("stop: %w", err)
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return errInterrupted

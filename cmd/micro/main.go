@@ -118,6 +118,7 @@ read their schemas through gRPC server reflection: no proto files needed.`,
 		newPublishCommand(env),
 		newSubscribeCommand(env),
 		newAPICommand(env),
+		newProxyCommand(env),
 		newConfigCommand(os.Environ),
 		newVersionCommand(),
 	)

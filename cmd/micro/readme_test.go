@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -114,7 +115,8 @@ func TestReadmeCommands(t *testing.T) {
 	}
 	for _, cmd := range commands {
 		if cmd.Annotations[servesAnnotation] != "" {
-			runServingExamples(callCtx, t, project, env, prelude, cmd.Example)
+			_, port, _ := strings.Cut(cmd.Flags().Lookup("address").DefValue, ":")
+			runServingExamples(callCtx, t, project, env, prelude, cmd.Example, "localhost:"+port)
 			continue
 		}
 		for _, line := range strings.Split(cmd.Example, "\n") {
@@ -132,9 +134,10 @@ func TestReadmeCommands(t *testing.T) {
 
 // runServingExamples runs the examples of a command that serves until
 // stopped: each micro line on a free loopback port in place of the address
-// it names, until it says it is serving, and each other line (a curl) against
-// the server started last, at the address the examples call localhost:8080.
-func runServingExamples(ctx context.Context, t *testing.T, dir string, env []string, prelude, examples string) {
+// it names, until it says it is serving (" on <scheme>://<address>"), and each
+// other line (a curl, a grpcurl) against the server started last, at the
+// address the examples call local (localhost and the default port).
+func runServingExamples(ctx context.Context, t *testing.T, dir string, env []string, prelude, examples, local string) {
 	t.Helper()
 	address := ""
 	for _, line := range strings.Split(examples, "\n") {
@@ -145,7 +148,11 @@ func runServingExamples(ctx context.Context, t *testing.T, dir string, env []str
 			if address == "" {
 				t.Fatalf("example %q comes before any server it could call", line)
 			}
-			runShell(ctx, t, dir, env, prelude+strings.ReplaceAll(line, "localhost:8080", address))
+			if program := strings.Fields(line)[0]; !hasTool(program) {
+				t.Logf("example %q skipped: %s is not on PATH (make test-tools installs it)", line, program)
+				continue
+			}
+			runShell(ctx, t, dir, env, prelude+strings.ReplaceAll(line, local, address))
 			continue
 		}
 		fields := strings.Fields(line)
@@ -163,8 +170,8 @@ func runServingExamples(ctx context.Context, t *testing.T, dir string, env []str
 		go func() { exited <- serve.Wait() }()
 		address = ""
 		for address == "" {
-			if _, rest, ok := strings.Cut(log.String(), " on http://"); ok {
-				address, _, _ = strings.Cut(rest, " ")
+			if m := servingOn.FindStringSubmatch(log.String()); m != nil {
+				address = m[1]
 				break
 			}
 			select {
@@ -184,6 +191,17 @@ func runServingExamples(ctx context.Context, t *testing.T, dir string, env []str
 		})
 	}
 }
+
+// hasTool reports whether program is on PATH; without it, an example that
+// runs it is skipped, unless MICRO_REQUIRE_TOOLS is set (as CI sets it).
+func hasTool(program string) bool {
+	_, err := exec.LookPath(program)
+	return err == nil || os.Getenv("MICRO_REQUIRE_TOOLS") != ""
+}
+
+// servingOn finds the address in what a serving command says once it
+// serves: "... on http://127.0.0.1:8080 ...", "... on grpc://127.0.0.1:9090".
+var servingOn = regexp.MustCompile(` on [a-z]+://([^\s/]+)`)
 
 // shellLines returns the lines of the first ```sh block of the section
 // under heading in markdown, without blank lines.

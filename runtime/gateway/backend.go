@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	stderrors "errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -36,9 +37,10 @@ type backend struct {
 	key string
 	// services are the proto services it serves, described without their
 	// google.api.http options (the gateway adds the routes itself, so that
-	// it decides conflicts), with types to decode their messages.
+	// it decides conflicts), and files their files; the transcoder is given
+	// copies annotated with the routes served, and types of them.
 	services []protoreflect.ServiceDescriptor
-	types    vanguard.TypeResolver
+	files    *protoregistry.Files
 	specs    map[string]rpc.Spec // by procedure
 	routes   []Route             // in the order the service declares them
 	// err is why the schema could not be read; the service is not routed.
@@ -108,12 +110,12 @@ func (g *Gateway) resolve(ctx context.Context, name string, endpoints []*registr
 		b.err = err
 		return b
 	}
-	files, err := withoutHTTPOptions(schema.Files())
+	files, err := withHTTPRoutes(schema.Files(), nil)
 	if err != nil {
 		b.err = err
 		return b
 	}
-	b.types = typeResolver{dynamicpb.NewTypes(files)}
+	b.files = files
 
 	served := make(map[protoreflect.FullName]bool)
 	for _, e := range endpoints {
@@ -158,16 +160,47 @@ func (g *Gateway) resolve(ctx context.Context, name string, endpoints []*registr
 // check reports whether the transcoder accepts route, alone, for a method of
 // sd, so that one bad rule leaves out only itself.
 func (b *backend) check(route Route, sd protoreflect.ServiceDescriptor) error {
-	_, err := vanguard.NewTranscoder(
-		[]*vanguard.Service{vanguard.NewServiceWithSchema(sd, nil, vanguard.WithTypeResolver(b.types))},
-		vanguard.WithRules(route.rule()),
-	)
+	services, err := b.annotated([]protoreflect.ServiceDescriptor{sd}, []Route{route}, nil)
+	if err != nil {
+		return err
+	}
+	_, err = vanguard.NewTranscoder(services)
 	return err
 }
 
-// withoutHTTPOptions returns files again, with the google.api.http options
-// of their methods taken out.
-func withoutHTTPOptions(files *protoregistry.Files) (*protoregistry.Files, error) {
+// annotated returns services as the transcoder is to serve them, with
+// handler: described again, each method carrying the routes given for it as
+// its google.api.http option. The transcoder takes the routes from the
+// descriptors rather than from vanguard.WithRules, whose selectors vanguard
+// v0.4.0 matches as prefixes: the rule of /pkg.Books/Get would also land on
+// GetShelf and every other method whose name begins with Get.
+func (b *backend) annotated(services []protoreflect.ServiceDescriptor, routes []Route, handler http.Handler) ([]*vanguard.Service, error) {
+	files, err := withHTTPRoutes(b.files, routes)
+	if err != nil {
+		return nil, err
+	}
+	types := typeResolver{dynamicpb.NewTypes(files)}
+	out := make([]*vanguard.Service, 0, len(services))
+	for _, sd := range services {
+		d, err := files.FindDescriptorByName(sd.FullName())
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", sd.FullName(), err)
+		}
+		out = append(out, vanguard.NewServiceWithSchema(d.(protoreflect.ServiceDescriptor), handler, vanguard.WithTypeResolver(types)))
+	}
+	return out, nil
+}
+
+// withHTTPRoutes returns files again, each method's google.api.http option
+// replaced by routes of its procedure (the first as the rule, the others as
+// its additional bindings), or taken out when routes has none.
+func withHTTPRoutes(files *protoregistry.Files, routes []Route) (*protoregistry.Files, error) {
+	rules := make(map[string][]*annotations.HttpRule) // by procedure
+	for _, r := range routes {
+		rule := r.rule()
+		rule.Selector = ""
+		rules[r.Procedure] = append(rules[r.Procedure], rule)
+	}
 	set := new(descriptorpb.FileDescriptorSet)
 	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
 		file := protodesc.ToFileDescriptorProto(fd)
@@ -175,6 +208,15 @@ func withoutHTTPOptions(files *protoregistry.Files) (*protoregistry.Files, error
 			for _, m := range s.GetMethod() {
 				if m.Options != nil {
 					proto.ClearExtension(m.Options, annotations.E_Http)
+				}
+				procedure := "/" + strings.TrimPrefix(file.GetPackage()+"."+s.GetName(), ".") + "/" + m.GetName()
+				if r := rules[procedure]; len(r) > 0 {
+					if m.Options == nil {
+						m.Options = new(descriptorpb.MethodOptions)
+					}
+					top := proto.CloneOf(r[0])
+					top.AdditionalBindings = r[1:]
+					proto.SetExtension(m.Options, annotations.E_Http, top)
 				}
 			}
 		}

@@ -44,7 +44,7 @@ func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
 		ctx, cancel = context.WithTimeout(ctx, g.config.timeout)
 		defer cancel()
 	}
-	opts := []client.CallOption{client.WithCodec(frameCodec{})}
+	opts := []client.CallOption{client.WithCodec(grpcwire.FrameCodec{})}
 	if pairs := outgoing(ctx); len(pairs) > 0 {
 		opts = append(opts, client.WithHeaders(pairs...))
 	}
@@ -58,7 +58,7 @@ func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
 }
 
 func (g *Gateway) forwardUnary(ctx context.Context, ss grpc.ServerStream, service string, spec rpc.Spec, opts []client.CallOption) error {
-	var req, res frame
+	var req, res grpcwire.Frame
 	if err := ss.RecvMsg(&req); err != nil {
 		return undecodable(err)
 	}
@@ -86,7 +86,7 @@ func (g *Gateway) forwardStream(ctx context.Context, ss grpc.ServerStream, servi
 	// independent. A failure to read one ends the call.
 	go func() {
 		for {
-			var f frame
+			var f grpcwire.Frame
 			if err := ss.RecvMsg(&f); err != nil {
 				if stderrors.Is(err, io.EOF) {
 					_ = cs.CloseSend()
@@ -105,7 +105,7 @@ func (g *Gateway) forwardStream(ctx context.Context, ss grpc.ServerStream, servi
 		err = ss.SendHeader(incoming(header))
 	}
 	for err == nil {
-		var f frame
+		var f grpcwire.Frame
 		if err = cs.RecvMsg(&f); err == nil {
 			err = ss.SendMsg(&f)
 		}
@@ -183,31 +183,4 @@ func statusError(err error) error {
 	}
 	st, _ := grpcwire.Status(err)
 	return st.Err()
-}
-
-// frame is a message as it travels, encoded; the gateway passes messages on
-// without decoding them.
-type frame []byte
-
-// frameCodec passes frames through. It is named "proto" because the frames
-// it carries are the transcoder's protobuf encoding.
-type frameCodec struct{}
-
-func (frameCodec) Name() string { return "proto" }
-
-func (frameCodec) Marshal(v any) ([]byte, error) {
-	f, ok := v.(*frame)
-	if !ok {
-		return nil, errors.Errorf(errors.CodeInternal, "gateway: marshal %T, not a frame", v)
-	}
-	return *f, nil
-}
-
-func (frameCodec) Unmarshal(data []byte, v any) error {
-	f, ok := v.(*frame)
-	if !ok {
-		return errors.Errorf(errors.CodeInternal, "gateway: unmarshal into %T, not a frame", v)
-	}
-	*f = slices.Clone(data) // data is the transport's, and reused
-	return nil
 }

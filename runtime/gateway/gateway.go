@@ -60,7 +60,7 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, 
 	}
 	g.grpc = grpc.NewServer(
 		grpc.UnknownServiceHandler(g.forward),
-		grpc.ForceServerCodecV2(grpcwire.CodecV2(frameCodec{})),
+		grpc.ForceServerCodecV2(grpcwire.CodecV2(grpcwire.FrameCodec{})),
 		grpc.MaxRecvMsgSize(int(g.config.bodyLimit)),
 		grpc.MaxSendMsgSize(int(g.config.bodyLimit)),
 	)

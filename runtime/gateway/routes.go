@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -112,7 +113,6 @@ func (g *Gateway) rebuild(old *table) error {
 
 	index := Index{Routes: []Route{}, Procedures: []Route{}}
 	var services []*vanguard.Service
-	var rules []*annotations.HttpRule
 	owners := make(map[protoreflect.FullName]*backend) // proto service to the backend serving it
 	claims := make(map[string]Route)                   // route key to the route served
 	for _, name := range names {
@@ -125,6 +125,7 @@ func (g *Gateway) rebuild(old *table) error {
 			continue
 		}
 		owned := make(map[protoreflect.FullName]bool)
+		var ownedServices []protoreflect.ServiceDescriptor
 		for _, sd := range b.services {
 			methods := sd.Methods()
 			if owner := owners[sd.FullName()]; owner != nil {
@@ -138,12 +139,13 @@ func (g *Gateway) rebuild(old *table) error {
 				continue
 			}
 			owners[sd.FullName()], owned[sd.FullName()] = b, true
-			services = append(services, vanguard.NewServiceWithSchema(sd, g.backendHandler(b), vanguard.WithTypeResolver(b.types)))
+			ownedServices = append(ownedServices, sd)
 			for i := range methods.Len() {
 				procedure := "/" + string(sd.FullName()) + "/" + string(methods.Get(i).Name())
 				index.Procedures = append(index.Procedures, Route{Method: http.MethodPost, Path: procedure, Service: name, Procedure: procedure})
 			}
 		}
+		var served []Route
 		for _, route := range b.routes {
 			service, _, _ := strings.Cut(strings.TrimPrefix(route.Procedure, "/"), "/")
 			if !owned[protoreflect.FullName(service)] {
@@ -155,12 +157,18 @@ func (g *Gateway) rebuild(old *table) error {
 			}
 			claims[route.key()] = route
 			index.Routes = append(index.Routes, route)
-			rules = append(rules, route.rule())
+			served = append(served, route)
+		}
+		if len(ownedServices) > 0 {
+			annotated, err := b.annotated(ownedServices, served, g.backendHandler(b))
+			if err != nil {
+				return fmt.Errorf("service %q: %w", name, err)
+			}
+			services = append(services, annotated...)
 		}
 	}
 
 	t, err := vanguard.NewTranscoder(services,
-		vanguard.WithRules(rules...),
 		vanguard.WithUnknownHandler(http.HandlerFunc(g.unknown)),
 		vanguard.WithCodec(newJSONCodec),
 		vanguard.WithDefaultServiceOptions(

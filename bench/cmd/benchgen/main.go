@@ -8,12 +8,16 @@
 // proto/echo/v1/echo.proto becomes gen/echo/v1: protoc-gen-go's messages,
 // protoc-gen-go-grpc's stubs and go-micro's (echo.pb.micro.go, which go-micro
 // can only put beside the messages), micro's in echov1micro and connect-go's
-// in echov1connect. proto/greeter/v1/greeter.proto becomes one copy per
+// in echov1connect. proto/books/v1/books.proto becomes gen/books/v1:
+// protoc-gen-go's messages, protoc-gen-go-grpc's stubs, grpc-gateway's
+// generated mux handlers (books.pb.gw.go) and micro's in booksv1micro, for
+// the gateway oracle test; proto/rest/v1/rest.proto becomes gen/rest/v1 with
+// the same plugins, for the same test. proto/greeter/v1/greeter.proto becomes one copy per
 // hello-world program, hello/<framework>/greeterv1, so that no program links
 // another framework's stubs.
 //
 // protoc-gen-go and protoc-gen-micro run in-process; protoc-gen-go-grpc,
-// protoc-gen-connect-go and go-micro's protoc-gen-micro run as the tools of
+// protoc-gen-connect-go, protoc-gen-grpc-gateway and go-micro's protoc-gen-micro run as the tools of
 // this module (go tool <package>), at the versions go.mod pins. go-micro's
 // plugin is named by its package path, so it is never confused with micro's
 // plugin of the same name. protoc is not needed.
@@ -80,6 +84,7 @@ func run(ctx context.Context, root string) error {
 		micro    = codegen.Micro{}
 		grpc     = tool("protoc-gen-go-grpc", "google.golang.org/grpc/cmd/protoc-gen-go-grpc")
 		connect  = tool("protoc-gen-connect-go", "connectrpc.com/connect/cmd/protoc-gen-connect-go")
+		gateway  = tool("protoc-gen-grpc-gateway", "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway")
 		// go-micro's plugin strips module= from the proto file's path instead
 		// of from the Go import path, so it runs with paths=source_relative
 		// and its file is moved beside the messages.
@@ -90,7 +95,19 @@ func run(ctx context.Context, root string) error {
 		plugins: []codegen.Plugin{goPlugin, grpc, connect, micro, goMicro},
 		params:  map[string]string{micro.Name(): "package_suffix=micro"},
 		goDir:   "gen/echo/v1",
-		outDir:  "gen",
+		outDir:  "gen/echo",
+	}, {
+		file:    "books/v1/books.proto",
+		plugins: []codegen.Plugin{goPlugin, grpc, gateway, micro},
+		params:  map[string]string{micro.Name(): "package_suffix=micro"},
+		goDir:   "gen/books/v1",
+		outDir:  "gen/books",
+	}, {
+		file:    "rest/v1/rest.proto",
+		plugins: []codegen.Plugin{goPlugin, grpc, gateway, micro},
+		params:  map[string]string{micro.Name(): "package_suffix=micro"},
+		goDir:   "gen/rest/v1",
+		outDir:  "gen/rest",
 	}}
 	for _, h := range []struct {
 		dir     string

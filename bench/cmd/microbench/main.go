@@ -17,7 +17,8 @@
 //
 //	-quick          short rounds on fewer workloads (also BENCH_QUICK=1)
 //	-targets list   comma-separated targets to compare (default all; also
-//	                micro-notimeout, micro without its default call timeout)
+//	                micro-notimeout, micro without its default call timeout,
+//	                and micro-proxy, micro called through micro proxy)
 //	-out dir        where to write BENCHMARKS.md and results.jsonl
 //	-rounds n       how many rounds, instead of the mode's (5, or 3 quick)
 //	-duration d     how long each measurement lasts (2s, or 500ms quick)

@@ -75,6 +75,16 @@ func dialMicro(service string, c client.Client) Client {
 }
 
 func serveMicro(service, addr string, opts ...microserver.Option) (Server, error) {
+	reg, err := benchRegistry()
+	if err != nil {
+		return nil, err
+	}
+	return serveMicroIn(reg, service, addr, opts...)
+}
+
+// serveMicroIn serves echo on addr, registered in reg as service, with its
+// endpoints, as a micro service registers itself.
+func serveMicroIn(reg registry.Registry, service, addr string, opts ...microserver.Option) (Server, error) {
 	srv := microserver.New(opts...)
 	if err := echov1micro.RegisterEchoServiceHandler(srv, microHandler{}); err != nil {
 		return nil, err
@@ -83,11 +93,17 @@ func serveMicro(service, addr string, opts ...microserver.Option) (Server, error
 	if err != nil {
 		return nil, err
 	}
-	reg, err := benchRegistry()
-	if err != nil {
-		return nil, err
+	var endpoints []*registry.Endpoint
+	for _, desc := range srv.Services() {
+		for _, m := range desc.Methods {
+			endpoints = append(endpoints, &registry.Endpoint{Procedure: m.Procedure, StreamType: m.StreamType, Idempotency: m.Idempotency})
+		}
 	}
-	node := &registry.Service{Name: service, Nodes: []*registry.Node{{ID: fmt.Sprintf("bench-%d-%s", os.Getpid(), lis.Addr()), Address: lis.Addr().String()}}}
+	node := &registry.Service{
+		Name:      service,
+		Nodes:     []*registry.Node{{ID: fmt.Sprintf("bench-%d-%s", os.Getpid(), lis.Addr()), Address: lis.Addr().String()}},
+		Endpoints: endpoints,
+	}
 	if err := reg.Register(context.Background(), node); err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ const Baseline = "grpc-go"
 
 // Extra returns the targets that are not among [All], for experiments.
 func Extra() []Target {
-	return []Target{MicroNoTimeout()}
+	return []Target{MicroNoTimeout(), MicroProxy()}
 }
 
 // Select returns the targets named in a comma-separated list, in the list's

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/protomicro/micro/runtime/proxy"
+)
+
+func newProxyCommand(env lookupEnv) *cobra.Command {
+	var (
+		address      string
+		messageLimit int
+	)
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Serve every service on one gRPC address",
+		Long: `Serve the services of the registry on one gRPC address until interrupted:
+every call, unary or streaming, goes on to the service that serves its
+procedure, as it is (the proxy does not decode messages), with the caller's
+metadata and deadline. It answers health checks (grpc.health.v1) and server
+reflection for all the services behind it, so that grpcurl and other gRPC
+tools work through it. Routes follow the registry: a service that starts,
+changes or stops is forwarded to, or not, without a restart. Failed calls
+are retried only for methods whose proto says they are idempotent.
+
+There is no authentication yet: keep the proxy on a loopback address, or
+behind something that authenticates.`,
+		Example: `  micro proxy
+  grpcurl -plaintext localhost:9090 list
+  micro proxy --address 127.0.0.1:9191`,
+		Args:        usageArgs(cobra.NoArgs),
+		Annotations: map[string]string{servesAnnotation: "true"},
+	}
+	where := addRegistryFlags(cmd, env)
+	flags := cmd.Flags()
+	flags.StringVar(&address, "address", "127.0.0.1:9090", "the host:port to listen on")
+	flags.IntVar(&messageLimit, "message_limit", 4<<20, "the largest message a caller may send, in bytes")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return &usageError{fmt.Errorf("--address %q: %w", address, err)}
+		}
+		reg, err := where.open(cmd)
+		if err != nil {
+			return err
+		}
+		defer closeRegistry(reg)
+		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+		p, err := proxy.New(ctx, reg, proxy.WithLogger(logger), proxy.WithMessageLimit(messageLimit))
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer func() { _ = p.Close() }()
+		lis, err := new(net.ListenConfig).Listen(cmd.Context(), "tcp", address)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", address, err)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			logf(cmd.ErrOrStderr(), "micro: warning: serving on %s, beyond this machine, with no authentication: anyone who can reach it can call every service\n", lis.Addr())
+		}
+		services := p.Services()
+		logf(cmd.ErrOrStderr(), "micro proxy: forwarding to %d services (%s) on grpc://%s\n", len(services), strings.Join(services, ", "), lis.Addr())
+		return serveUntilDone(cmd.Context(), grpcServer{p}, lis)
+	}
+	return cmd
+}
+
+// grpcServer serves a proxy as serveUntilDone serves an HTTP server.
+type grpcServer struct{ p *proxy.Proxy }
+
+func (s grpcServer) Serve(lis net.Listener) error       { return s.p.Serve(lis) }
+func (s grpcServer) Shutdown(ctx context.Context) error { return s.p.Shutdown(ctx) }
