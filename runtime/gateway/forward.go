@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	stderrors "errors"
-	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -82,39 +80,7 @@ func (g *Gateway) forwardStream(ctx context.Context, ss grpc.ServerStream, servi
 	if err != nil {
 		return err
 	}
-	// Requests flow on their own: a stream's two directions are
-	// independent. A failure to read one ends the call.
-	go func() {
-		for {
-			var f grpcwire.Frame
-			if err := ss.RecvMsg(&f); err != nil {
-				if stderrors.Is(err, io.EOF) {
-					_ = cs.CloseSend()
-				} else {
-					cancel()
-				}
-				return
-			}
-			if cs.SendMsg(&f) != nil {
-				return // RecvMsg below reports why
-			}
-		}
-	}()
-	header, err := cs.Header()
-	if err == nil {
-		err = ss.SendHeader(incoming(header))
-	}
-	for err == nil {
-		var f grpcwire.Frame
-		if err = cs.RecvMsg(&f); err == nil {
-			err = ss.SendMsg(&f)
-		}
-	}
-	ss.SetTrailer(incoming(cs.Trailer()))
-	if stderrors.Is(err, io.EOF) {
-		return nil
-	}
-	return err
+	return grpcwire.PipeFrames(cancel, ss, cs, incoming)
 }
 
 // markReached records that the gateway is calling the service, so that an

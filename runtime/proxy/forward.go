@@ -2,8 +2,6 @@ package proxy
 
 import (
 	"context"
-	stderrors "errors"
-	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -71,39 +69,7 @@ func (p *Proxy) forwardStream(ctx context.Context, ss grpc.ServerStream, r route
 	if err != nil {
 		return err
 	}
-	// Requests flow on their own: a stream's two directions are
-	// independent. A failure to read one ends the call.
-	go func() {
-		for {
-			var f grpcwire.Frame
-			if err := ss.RecvMsg(&f); err != nil {
-				if stderrors.Is(err, io.EOF) {
-					_ = cs.CloseSend()
-				} else {
-					cancel()
-				}
-				return
-			}
-			if cs.SendMsg(&f) != nil {
-				return // RecvMsg below reports why
-			}
-		}
-	}()
-	header, err := cs.Header()
-	if err == nil {
-		err = ss.SendHeader(incoming(header))
-	}
-	for err == nil {
-		var f grpcwire.Frame
-		if err = cs.RecvMsg(&f); err == nil {
-			err = ss.SendMsg(&f)
-		}
-	}
-	ss.SetTrailer(incoming(cs.Trailer()))
-	if stderrors.Is(err, io.EOF) {
-		return nil
-	}
-	return err
+	return grpcwire.PipeFrames(cancel, ss, cs, incoming)
 }
 
 // outgoing returns, as key/value pairs, the metadata the caller sent, less

@@ -1,0 +1,55 @@
+package grpcwire
+
+import (
+	"context"
+	stderrors "errors"
+	"io"
+
+	"google.golang.org/grpc"
+	grpcmetadata "google.golang.org/grpc/metadata"
+
+	"github.com/protomicro/micro/runtime/metadata"
+	"github.com/protomicro/micro/runtime/rpc"
+)
+
+// PipeFrames forwards a stream the gateway or the proxy serves (ss) to the
+// stream it opened to a service (cs), frames undecoded, until either ends.
+// Requests flow on their own, since a stream's two directions are
+// independent; a failure to read one cancels the call, which cancel does
+// (cs must have been opened with a context cancel ends). The service's
+// headers and trailers reach the caller through respond, which turns them
+// into what the caller is sent. It returns nil when the service ended the
+// stream successfully.
+func PipeFrames(cancel context.CancelFunc, ss grpc.ServerStream, cs rpc.ClientConn, respond func(metadata.Metadata) grpcmetadata.MD) error {
+	go func() {
+		for {
+			var f Frame
+			if err := ss.RecvMsg(&f); err != nil {
+				if stderrors.Is(err, io.EOF) {
+					_ = cs.CloseSend()
+				} else {
+					cancel()
+				}
+				return
+			}
+			if cs.SendMsg(&f) != nil {
+				return // RecvMsg below reports why
+			}
+		}
+	}()
+	header, err := cs.Header()
+	if err == nil {
+		err = ss.SendHeader(respond(header))
+	}
+	for err == nil {
+		var f Frame
+		if err = cs.RecvMsg(&f); err == nil {
+			err = ss.SendMsg(&f)
+		}
+	}
+	ss.SetTrailer(respond(cs.Trailer()))
+	if stderrors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
