@@ -102,16 +102,11 @@ func closeRegistry(reg registry.Registry) {
 // serviceNames returns the names of the services registered in reg, sorted
 // and each once.
 func serviceNames(ctx context.Context, reg registry.Registry) ([]string, error) {
-	services, err := reg.ListServices(ctx)
+	names, err := registry.ServiceNames(ctx, reg)
 	if err != nil {
 		return nil, fmt.Errorf("list the services in the %s registry: %w", reg, err)
 	}
-	names := make([]string, 0, len(services))
-	for _, s := range services {
-		names = append(names, s.Name)
-	}
-	slices.Sort(names)
-	return slices.Compact(names), nil
+	return names, nil
 }
 
 // lookupService returns every registered version of the named service. For

@@ -77,17 +77,12 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, 
 		return nil, fmt.Errorf("watch registry %s: %w", reg, err)
 	}
 	g.watcher, g.stop = w, stop
-	services, err := reg.ListServices(ctx)
+	names, err := registry.ServiceNames(ctx, reg)
 	if err != nil {
 		_ = g.Close()
 		return nil, fmt.Errorf("list the services of registry %s: %w", reg, err)
 	}
-	var names []string
-	for _, s := range services {
-		names = append(names, s.Name)
-	}
-	slices.Sort(names)
-	retry := g.refresh(ctx, slices.Compact(names))
+	retry := g.refresh(ctx, names)
 	if err := g.rebuild(g.table.Load()); err != nil {
 		g.config.logger.Error("gateway: build routes", "error", err)
 	}

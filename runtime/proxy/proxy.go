@@ -79,17 +79,12 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Proxy, er
 		return nil, fmt.Errorf("watch registry %s: %w", reg, err)
 	}
 	p.watcher, p.stop = w, stop
-	list, err := reg.ListServices(ctx)
+	names, err := registry.ServiceNames(ctx, reg)
 	if err != nil {
 		_ = p.Close()
 		return nil, fmt.Errorf("list the services of registry %s: %w", reg, err)
 	}
-	var names []string
-	for _, s := range list {
-		names = append(names, s.Name)
-	}
-	slices.Sort(names)
-	p.refresh(ctx, slices.Compact(names))
+	p.refresh(ctx, names)
 	go p.loop(loopCtx)
 	return p, nil
 }

@@ -10,6 +10,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/protomicro/micro/runtime/rpc"
 )
@@ -110,4 +111,20 @@ func (t EventType) String() string {
 type Event struct {
 	Type    EventType
 	Service *Service
+}
+
+// ServiceNames returns the names of the services r lists, sorted and each
+// once (a name registered in several versions is listed once per version).
+// It returns r's error as it is, for the caller to say what it was doing.
+func ServiceNames(ctx context.Context, r Registry) ([]string, error) {
+	services, err := r.ListServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(services))
+	for _, s := range services {
+		names = append(names, s.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }
