@@ -65,6 +65,7 @@ import (
 	"time"
 
 	"github.com/protomicro/micro/runtime/broker"
+	"github.com/protomicro/micro/runtime/internal/flock"
 	"github.com/protomicro/micro/runtime/internal/userdir"
 )
 
@@ -94,7 +95,7 @@ type record struct {
 
 // New opens the broker's directory, creating it if need be.
 func New(opts ...Option) (*Broker, error) {
-	if !flockSupported {
+	if !flock.Supported {
 		return nil, fmt.Errorf("local broker: no flock on %s", runtime.GOOS)
 	}
 	o := options{poll: 20 * time.Millisecond, maxEventSize: 1 << 20}
@@ -175,7 +176,7 @@ func (b *Broker) append(topic string, header map[string][]string, data []byte) e
 		return err
 	}
 	defer func() { _ = f.Close() }() // releases the lock
-	if err := lockFile(f); err != nil {
+	if err := flock.Lock(f); err != nil {
 		return fmt.Errorf("lock %s: %w", f.Name(), err)
 	}
 	info, err := f.Stat()
@@ -358,7 +359,7 @@ func (b *Broker) run(s *broker.Subscription, c *cursor) {
 func (b *Broker) takeLease(c *cursor) bool {
 	for {
 		if f, err := os.OpenFile(c.leasePath, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
-			if ok, _ := tryLockFile(f); ok && c.load() == nil {
+			if ok, _ := flock.TryLock(f, false); ok && c.load() == nil {
 				c.lease = f
 				return true
 			}

@@ -36,6 +36,7 @@ import (
 	stdsync "sync"
 	"time"
 
+	"github.com/protomicro/micro/runtime/internal/flock"
 	"github.com/protomicro/micro/runtime/internal/userdir"
 	"github.com/protomicro/micro/runtime/sync"
 	"github.com/protomicro/micro/runtime/sync/internal/closed"
@@ -66,7 +67,7 @@ const (
 
 // New opens the sync directory, creating it if need be.
 func New(opts ...Option) (*Sync, error) {
-	if !flockSupported {
+	if !flock.Supported {
 		return nil, fmt.Errorf("local sync: no flock on %s", runtime.GOOS)
 	}
 	o := options{poll: 50 * time.Millisecond}
@@ -150,7 +151,7 @@ func (s *Sync) leader(ctx context.Context, name string) (string, error) {
 			return "", err
 		}
 		// A shared lock is granted only while no leader holds the file.
-		free, err := tryFlock(f, true)
+		free, err := flock.TryLock(f, true)
 		var id string
 		if err == nil && !free {
 			_, id, err = readState(f)
@@ -273,7 +274,7 @@ func (s *Sync) flock(ctx context.Context, path string, try bool) (*os.File, erro
 		return nil, err
 	}
 	for delay := time.Millisecond; ; delay = min(2*delay, s.poll) {
-		ok, err := tryFlock(f, false)
+		ok, err := flock.TryLock(f, false)
 		switch {
 		case err == nil && ok:
 			return f, nil
