@@ -55,6 +55,7 @@ test-tools: $(BIN)/buf $(BIN)/grpcurl $(BIN)/grpc-health-probe ## Install the pr
 
 .PHONY: generate
 generate: ## Regenerate every golden and generated file
+	go test ./generator/bufgen -run '^TestOptionsGoCode$$' -update
 	go test ./generator -run '^TestGolden$$' -update
 	go test ./cmd/micro -run '^(TestScripts|TestGolden)$$' -update
 	$(BENCH) go run ./cmd/benchgen

@@ -104,7 +104,7 @@ func (o *Options) Generate(gen *protogen.Plugin) error {
 // GenerateFile generates the micro code of one proto file and returns it, or
 // returns nil when the file has no services. Mistakes in the proto (a
 // generated name that collides with a message, a malformed google.api.http
-// rule) are reported through gen.Error, naming the proto element.
+// rule or micro access option) are reported through gen.Error, naming the proto element.
 func (o *Options) GenerateFile(gen *protogen.Plugin, file *protogen.File) *protogen.GeneratedFile {
 	if len(file.Services) == 0 {
 		return nil
@@ -114,7 +114,7 @@ func (o *Options) GenerateFile(gen *protogen.Plugin, file *protogen.File) *proto
 		gen.Error(err)
 		return nil
 	}
-	rules, err := httpRules(file)
+	infos, err := methodInfos(file)
 	if err != nil {
 		gen.Error(err)
 		return nil
@@ -123,7 +123,7 @@ func (o *Options) GenerateFile(gen *protogen.Plugin, file *protogen.File) *proto
 	genHeader(g, file, out.packageName)
 	genNameConstants(g, file)
 	for _, service := range file.Services {
-		genService(g, service, rules)
+		genService(g, service, infos)
 	}
 	return g
 }
@@ -196,14 +196,14 @@ func genNameConstants(g *protogen.GeneratedFile, file *protogen.File) {
 	g.P()
 }
 
-func genService(g *protogen.GeneratedFile, service *protogen.Service, rules map[*protogen.Method][]httpRule) {
+func genService(g *protogen.GeneratedFile, service *protogen.Service, infos map[*protogen.Method]*methodInfo) {
 	n := newNames(service)
 	genClientInterface(g, service, n)
 	genClientConstructor(g, service, n)
 	genClientImpl(g, service, n)
 	genHandlerInterface(g, service, n)
 	genUnimplemented(g, service, n)
-	genRegister(g, service, n, rules)
+	genRegister(g, service, n, infos)
 }
 
 func hasMethods(file *protogen.File) bool {

@@ -55,6 +55,8 @@ var goldenCases = []goldenCase{
 	{name: "collision", params: module},
 	{name: "http", params: module},
 	{name: "badhttp", params: module},
+	{name: "access", params: module},
+	{name: "badaccess", params: module},
 	{name: "pkgsuffix", params: module, microParams: "package_suffix=micro", grpc: true},
 	{name: "sourcerel", params: "paths=source_relative", outRoot: goldenRoot},
 	{name: "mparam", params: module + ",Mmparam/mparam.proto=github.com/protomicro/micro/testdata/golden/mparam;mparam"},

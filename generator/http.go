@@ -5,8 +5,6 @@ import (
 
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/compiler/protogen"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // httpRule is one HTTP route of a method, from its google.api.http option.
@@ -47,31 +45,14 @@ func httpRules(file *protogen.File) (map[*protogen.Method][]httpRule, error) {
 	return rules, nil
 }
 
-// methodHTTPRule returns the google.api.http option of method, or nil. When
-// the request itself holds google/api/annotations.proto, protogen resolves the
-// option to a dynamic message of that file's HttpRule, so the value is copied
-// through its wire form into the generated type.
+// methodHTTPRule returns the google.api.http option of method, or nil.
 func methodHTTPRule(method *protogen.Method) (*annotations.HttpRule, error) {
-	opts := method.Desc.Options()
-	if opts == nil {
-		return nil, nil
+	rule := new(annotations.HttpRule)
+	ok, err := extension(method.Desc.Options(), annotations.E_Http, rule)
+	if err != nil || !ok {
+		return nil, err
 	}
-	var (
-		rule *annotations.HttpRule
-		err  error
-	)
-	opts.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if !fd.IsExtension() || fd.FullName() != annotations.E_Http.TypeDescriptor().FullName() {
-			return true
-		}
-		var wire []byte
-		if wire, err = proto.Marshal(v.Message().Interface()); err == nil {
-			rule = new(annotations.HttpRule)
-			err = proto.Unmarshal(wire, rule)
-		}
-		return false
-	})
-	return rule, err
+	return rule, nil
 }
 
 func convertHTTPRule(rule *annotations.HttpRule) (httpRule, error) {

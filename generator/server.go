@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/compiler/protogen"
+
+	microv1 "github.com/protomicro/micro/runtime/proto/micro/v1"
 )
 
 func genHandlerInterface(g *protogen.GeneratedFile, service *protogen.Service, n names) {
@@ -44,7 +46,7 @@ func genUnimplemented(g *protogen.GeneratedFile, service *protogen.Service, n na
 	}
 }
 
-func genRegister(g *protogen.GeneratedFile, service *protogen.Service, n names, rules map[*protogen.Method][]httpRule) {
+func genRegister(g *protogen.GeneratedFile, service *protogen.Service, n names, infos map[*protogen.Method]*methodInfo) {
 	genComment(g, "", deprecated(service.Desc.Options()),
 		n.Register+" registers h on s as the "+string(service.Desc.FullName())+
 			" service. opts apply to this service's methods only.")
@@ -71,8 +73,18 @@ func genRegister(g *protogen.GeneratedFile, service *protogen.Service, n names, 
 		if level := idempotency(method); level != "" {
 			opts = append(opts, g.QualifiedGoIdent(serverPackage.Ident("WithIdempotency"))+"("+g.QualifiedGoIdent(rpcPackage.Ident(level))+")")
 		}
-		for _, rule := range rules[method] {
+		info := infos[method]
+		for _, rule := range info.http {
 			opts = append(opts, g.QualifiedGoIdent(serverPackage.Ident("WithHTTPRule"))+"("+httpRuleLiteral(g, rule)+")")
+		}
+		if info.access != nil {
+			opts = append(opts, g.QualifiedGoIdent(serverPackage.Ident("WithAccess"))+"("+accessLiteral(g, info.access)+")")
+		}
+		if info.doc != "" {
+			opts = append(opts, g.QualifiedGoIdent(serverPackage.Ident("WithDoc"))+"("+quote(info.doc)+")")
+		}
+		for _, doc := range info.fieldDocs {
+			opts = append(opts, g.QualifiedGoIdent(serverPackage.Ident("WithFieldDoc"))+"("+quote(doc.path)+", "+quote(doc.text)+")")
 		}
 		call := g.QualifiedGoIdent(serverPackage.Ident(constructor)) + "(" + n.Methods[i].Procedure + ", h." + method.GoName
 		if len(opts) == 0 {
@@ -113,6 +125,25 @@ func handlerSignature(g *protogen.GeneratedFile, method *protogen.Method, named 
 		return "(" + ctx + ", " + param("stream", stream) + ") error"
 	}
 	return "(" + ctx + ", " + param("req", "*"+in) + ") (*" + out + ", error)"
+}
+
+// accessLiteral is an rpc.Access composite literal, without empty fields.
+func accessLiteral(g *protogen.GeneratedFile, access *microv1.Access) string {
+	var fields []string
+	if access.GetPublic() {
+		fields = append(fields, "Public: true")
+	}
+	if scopes := access.GetScopes(); len(scopes) > 0 {
+		quoted := make([]string, len(scopes))
+		for i, scope := range scopes {
+			quoted[i] = quote(scope)
+		}
+		fields = append(fields, "Scopes: []string{"+strings.Join(quoted, ", ")+"}")
+	}
+	if access.GetDelegate() {
+		fields = append(fields, "Delegate: true")
+	}
+	return g.QualifiedGoIdent(rpcPackage.Ident("Access")) + "{" + strings.Join(fields, ", ") + "}"
 }
 
 // httpRuleLiteral is an rpc.HTTPRule composite literal, without empty fields.

@@ -6,8 +6,8 @@
 // new use it.
 //
 // Imports resolve from the project's module roots (buf.yaml), then from the
-// well-known types and google/api's annotations.proto and http.proto, which
-// are built in. Code is generated for the protos of every module, or of the
+// well-known types, google/api's annotations.proto and http.proto, and
+// micro's own micro/v1/options.proto, which are built in. Code is generated for the protos of every module, or of the
 // directories buf.gen.yaml lists as inputs; other kinds of input (a BSR
 // module, a git repository) and input filters are buf generate's alone.
 package bufgen
@@ -34,9 +34,10 @@ import (
 )
 
 // googleAPIs holds google/api/annotations.proto and http.proto, so that
-// protos using google.api.http compile without a download.
+// protos using google.api.http compile without a download, and
+// micro/v1/options.proto.
 //
-//go:embed googleapis
+//go:embed include
 var googleAPIs embed.FS
 
 // File is one generated file.
@@ -57,11 +58,11 @@ func (e *CompileError) Error() string {
 }
 
 // Imports returns the protos that imports resolve to besides the project's
-// own and the well-known types, by import path: google/api/annotations.proto
-// and google/api/http.proto. micro proto export writes them out for protoc
-// and buf.
+// own and the well-known types, by import path: google/api/annotations.proto,
+// google/api/http.proto and micro/v1/options.proto. micro proto export writes
+// them out for protoc and buf.
 func Imports() fs.FS {
-	builtIn, err := fs.Sub(googleAPIs, "googleapis")
+	builtIn, err := fs.Sub(googleAPIs, "include")
 	if err != nil {
 		panic(err) // a constant, valid path into the embedded files
 	}
@@ -142,7 +143,7 @@ func describe(dir string, roots []string, err reporter.ErrorWithPos) string {
 				imported = filepath.ToSlash(rel)
 			}
 		}
-		msg = fmt.Errorf("import %q not found: it is in no module of the project (%s) and is not built in (the well-known types, google/api/annotations.proto, google/api/http.proto)", imported, strings.Join(roots, ", "))
+		msg = fmt.Errorf("import %q not found: it is in no module of the project (%s) and is not built in (the well-known types, google/api/annotations.proto, google/api/http.proto, micro/v1/options.proto)", imported, strings.Join(roots, ", "))
 	}
 	return fmt.Sprintf("%s:%d:%d: %v", name, pos.Line, pos.Col, msg)
 }

@@ -227,21 +227,21 @@ func TestBuiltIn(t *testing.T) {
 	}
 }
 
-// TestGoogleAPIsMatchTestdata keeps the built-in google/api protos and the
-// copies the generator's tests compile with protoc and buf the same.
-func TestGoogleAPIsMatchTestdata(t *testing.T) {
+// TestBuiltInMatchesTestdata keeps the built-in protos and the copies the
+// generator's tests compile with protoc and buf the same.
+func TestBuiltInMatchesTestdata(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"annotations.proto", "http.proto"} {
-		builtIn, err := googleAPIs.ReadFile("googleapis/google/api/" + name)
+	for _, name := range []string{"google/api/annotations.proto", "google/api/http.proto", "micro/v1/options.proto"} {
+		builtIn, err := googleAPIs.ReadFile("include/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		copied, err := os.ReadFile(filepath.Join("..", "..", "testdata", "proto", "google", "api", name))
+		copied, err := os.ReadFile(filepath.Join("..", "..", "testdata", "proto", filepath.FromSlash(name)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(builtIn, copied) {
-			t.Errorf("generator/bufgen/googleapis/google/api/%s and testdata/proto/google/api/%s differ; keep them the same", name, name)
+			t.Errorf("generator/bufgen/include/%s and testdata/proto/%s differ; keep them the same", name, name)
 		}
 	}
 }

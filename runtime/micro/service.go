@@ -472,6 +472,9 @@ func endpoints(services []*server.ServiceDesc) []*registry.Endpoint {
 				Request:     m.Request,
 				Response:    m.Response,
 				HTTP:        m.HTTP,
+				Access:      m.Access,
+				Doc:         m.Doc,
+				FieldDocs:   m.FieldDocs,
 			})
 		}
 	}

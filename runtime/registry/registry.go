@@ -70,6 +70,14 @@ type Endpoint struct {
 	Request  string         `json:"request,omitempty"`
 	Response string         `json:"response,omitempty"`
 	HTTP     []rpc.HTTPRule `json:"http,omitempty"`
+	// Access is who may call the procedure, from micro's proto options; nil
+	// when the proto declares none.
+	Access *rpc.Access `json:"access,omitempty"`
+	// Doc is the method's comment in the proto and FieldDocs its request
+	// fields' comments by field path ("book.title"), for tools that describe
+	// the method.
+	Doc       string            `json:"doc,omitempty"`
+	FieldDocs map[string]string `json:"field_docs,omitempty"`
 }
 
 // Watcher reports registry changes in the order they happened.

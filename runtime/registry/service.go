@@ -23,6 +23,12 @@ func (s *Service) Clone() *Service {
 		for i, e := range s.Endpoints {
 			c := *e
 			c.HTTP = append(c.HTTP[:0:0], e.HTTP...)
+			if e.Access != nil {
+				access := *e.Access
+				access.Scopes = append(access.Scopes[:0:0], e.Access.Scopes...)
+				c.Access = &access
+			}
+			c.FieldDocs = maps.Clone(e.FieldDocs)
 			out.Endpoints[i] = &c
 		}
 	}

@@ -121,6 +121,26 @@ type Spec struct {
 	// Servers know them from the generated registration; clients leave it
 	// empty. Shared: do not change it.
 	HTTP []HTTPRule
+	// Access is who may call the procedure, from the (micro.v1.access)
+	// option of its method or the (micro.v1.service_access) option of its
+	// service; nil when the proto declares neither, and the server's default
+	// applies. Servers know it from the generated registration; clients leave
+	// it nil. Shared: do not change it.
+	Access *Access
+}
+
+// Access says who may call a procedure, from micro's proto options
+// (micro/v1/options.proto), so that servers, gateways and tools apply the
+// same policy without the proto.
+type Access struct {
+	// Public procedures are called without credentials.
+	Public bool `json:"public,omitempty"`
+	// Scopes the caller's credentials must all carry, "orders:write". None
+	// means any authenticated caller.
+	Scopes []string `json:"scopes,omitempty"`
+	// Delegate forwards the caller's credentials on the calls the handler
+	// makes with its context; without it they are never forwarded.
+	Delegate bool `json:"delegate,omitempty"`
 }
 
 // Service returns the fully-qualified service name of the procedure,

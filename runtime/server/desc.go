@@ -39,6 +39,16 @@ type MethodDesc struct {
 	Response string
 	// HTTP lists the method's routes from its google.api.http annotation.
 	HTTP []rpc.HTTPRule
+	// Access is who may call the method, from micro's access options; nil
+	// when the proto declares none.
+	Access *rpc.Access
+	// Doc is the method's leading comment in the proto, and FieldDocs the
+	// leading comments of its request's fields by field path ("book.title"),
+	// both bounded in size by the generator: runtime descriptors carry no
+	// comments, so tools that describe a method (micro mcp, the dashboard)
+	// find them here, through the registry.
+	Doc       string
+	FieldDocs map[string]string
 
 	newRequest func() any
 	unary      func(ctx context.Context, req any) (any, error) // set for unary methods
@@ -47,7 +57,7 @@ type MethodDesc struct {
 
 // Spec returns the [rpc.Spec] of the method.
 func (m *MethodDesc) Spec() rpc.Spec {
-	return rpc.Spec{Procedure: m.Procedure, StreamType: m.StreamType, Idempotency: m.Idempotency, HTTP: m.HTTP}
+	return rpc.Spec{Procedure: m.Procedure, StreamType: m.StreamType, Idempotency: m.Idempotency, HTTP: m.HTTP, Access: m.Access}
 }
 
 // MethodOption adds what the proto says about a method beyond its types.
@@ -70,6 +80,29 @@ func WithIdempotency(level rpc.Idempotency) MethodOption {
 // by generated code.
 func WithHTTPRule(rule rpc.HTTPRule) MethodOption {
 	return methodOptionFunc(func(m *MethodDesc) { m.HTTP = append(m.HTTP, rule) })
+}
+
+// WithAccess records who may call the method, from its (micro.v1.access)
+// option or its service's (micro.v1.service_access). Used by generated code.
+func WithAccess(access rpc.Access) MethodOption {
+	return methodOptionFunc(func(m *MethodDesc) { m.Access = &access })
+}
+
+// WithDoc records the method's leading comment in the proto. Used by
+// generated code.
+func WithDoc(text string) MethodOption {
+	return methodOptionFunc(func(m *MethodDesc) { m.Doc = text })
+}
+
+// WithFieldDoc records the leading comment of the request field at path,
+// "book.title". Used by generated code.
+func WithFieldDoc(path, text string) MethodOption {
+	return methodOptionFunc(func(m *MethodDesc) {
+		if m.FieldDocs == nil {
+			m.FieldDocs = make(map[string]string)
+		}
+		m.FieldDocs[path] = text
+	})
 }
 
 // NewUnaryMethod describes a unary method served by fn. Used by generated

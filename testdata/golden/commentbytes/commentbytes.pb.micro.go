@@ -110,7 +110,11 @@ func RegisterPastedHandler(s server.Server, h PastedHandler, opts ...server.Hand
 		return err
 	}
 	return s.Register(server.NewServiceDesc(PastedName,
-		server.NewUnaryMethod(PastedEchoProcedure, h.Echo),
-		server.NewUnaryMethod(PastedBlockProcedure, h.Block),
+		server.NewUnaryMethod(PastedEchoProcedure, h.Echo,
+			server.WithDoc("Echo echoes; its comment starts with a byte order mark."),
+		),
+		server.NewUnaryMethod(PastedBlockProcedure, h.Block,
+			server.WithDoc("Block comment with �, � and �."),
+		),
 	), opts...)
 }

@@ -137,8 +137,12 @@ func RegisterLibraryHandler(s server.Server, h LibraryHandler, opts ...server.Ha
 		return err
 	}
 	return s.Register(server.NewServiceDesc(LibraryName,
-		server.NewUnaryMethod(LibraryLendProcedure, h.Lend),
+		server.NewUnaryMethod(LibraryLendProcedure, h.Lend,
+			server.WithDoc("Lend lends a book.\nThe comment spans lines."),
+		),
 		server.NewUnaryMethod(LibraryUndocumentedProcedure, h.Undocumented),
-		server.NewUnaryMethod(LibraryReturnProcedure, h.Return),
+		server.NewUnaryMethod(LibraryReturnProcedure, h.Return,
+			server.WithDoc("Return is documented\nwith a block comment."),
+		),
 	), opts...)
 }

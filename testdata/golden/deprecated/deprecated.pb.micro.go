@@ -107,7 +107,9 @@ func RegisterOldHandler(s server.Server, h OldHandler, opts ...server.HandlerOpt
 		return err
 	}
 	return s.Register(server.NewServiceDesc(OldName,
-		server.NewUnaryMethod(OldPingProcedure, h.Ping),
+		server.NewUnaryMethod(OldPingProcedure, h.Ping,
+			server.WithDoc("Ping still answers."),
+		),
 	), opts...)
 }
 
@@ -201,8 +203,12 @@ func RegisterMixedHandler(s server.Server, h MixedHandler, opts ...server.Handle
 		return err
 	}
 	return s.Register(server.NewServiceDesc(MixedName,
-		server.NewUnaryMethod(MixedCurrentProcedure, h.Current),
-		server.NewServerStreamMethod(MixedLegacyProcedure, h.Legacy),
+		server.NewUnaryMethod(MixedCurrentProcedure, h.Current,
+			server.WithDoc("Current is fine."),
+		),
+		server.NewServerStreamMethod(MixedLegacyProcedure, h.Legacy,
+			server.WithDoc("Legacy is deprecated."),
+		),
 		server.NewClientStreamMethod(MixedLegacyUndocumentedProcedure, h.LegacyUndocumented),
 	), opts...)
 }

@@ -119,7 +119,9 @@ func RegisterRelayHandler(s server.Server, h RelayHandler, opts ...server.Handle
 		return err
 	}
 	return s.Register(server.NewServiceDesc(RelayName,
-		server.NewUnaryMethod(RelayHelloProcedure, h.Hello),
+		server.NewUnaryMethod(RelayHelloProcedure, h.Hello,
+			server.WithFieldDoc("greeting", "A proto3 optional field."),
+		),
 		server.NewUnaryMethod(RelayPingProcedure, h.Ping),
 		server.NewServerStreamMethod(RelayNamesProcedure, h.Names),
 	), opts...)

@@ -140,9 +140,18 @@ func RegisterEchoHandler(s server.Server, h EchoHandler, opts ...server.HandlerO
 		return err
 	}
 	return s.Register(server.NewServiceDesc(EchoName,
-		server.NewUnaryMethod(EchoEchoProcedure, h.Echo),
-		server.NewServerStreamMethod(EchoCountProcedure, h.Count),
-		server.NewClientStreamMethod(EchoSumProcedure, h.Sum),
-		server.NewBidiStreamMethod(EchoChatProcedure, h.Chat),
+		server.NewUnaryMethod(EchoEchoProcedure, h.Echo,
+			server.WithDoc("Echo returns what it is sent."),
+		),
+		server.NewServerStreamMethod(EchoCountProcedure, h.Count,
+			server.WithDoc("Count sends the numbers from 1 to n, or counts until canceled when n is 0."),
+			server.WithFieldDoc("interval_ms", "Pause between two numbers."),
+		),
+		server.NewClientStreamMethod(EchoSumProcedure, h.Sum,
+			server.WithDoc("Sum adds up the numbers it is sent."),
+		),
+		server.NewBidiStreamMethod(EchoChatProcedure, h.Chat,
+			server.WithDoc("Chat answers every message as it comes."),
+		),
 	), opts...)
 }

@@ -85,6 +85,9 @@ func RegisterGreeterHandler(s server.Server, h GreeterHandler, opts ...server.Ha
 		return err
 	}
 	return s.Register(server.NewServiceDesc(GreeterName,
-		server.NewUnaryMethod(GreeterHelloProcedure, h.Hello),
+		server.NewUnaryMethod(GreeterHelloProcedure, h.Hello,
+			server.WithDoc("Hello returns a greeting for the name it is sent."),
+			server.WithFieldDoc("greeting", "A proto3 optional field."),
+		),
 	), opts...)
 }

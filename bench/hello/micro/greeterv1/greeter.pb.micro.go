@@ -91,6 +91,8 @@ func RegisterGreeterServiceHandler(s server.Server, h GreeterServiceHandler, opt
 		return err
 	}
 	return s.Register(server.NewServiceDesc(GreeterServiceName,
-		server.NewUnaryMethod(GreeterServiceHelloProcedure, h.Hello),
+		server.NewUnaryMethod(GreeterServiceHelloProcedure, h.Hello,
+			server.WithDoc("Hello greets the caller by name."),
+		),
 	), opts...)
 }

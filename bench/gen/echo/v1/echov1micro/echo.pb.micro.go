@@ -129,8 +129,14 @@ func RegisterEchoServiceHandler(s server.Server, h EchoServiceHandler, opts ...s
 		return err
 	}
 	return s.Register(server.NewServiceDesc(EchoServiceName,
-		server.NewUnaryMethod(EchoServiceEchoProcedure, h.Echo),
-		server.NewServerStreamMethod(EchoServiceStreamProcedure, h.Stream),
-		server.NewBidiStreamMethod(EchoServiceChatProcedure, h.Chat),
+		server.NewUnaryMethod(EchoServiceEchoProcedure, h.Echo,
+			server.WithDoc("Echo returns the message and payload it is sent."),
+		),
+		server.NewServerStreamMethod(EchoServiceStreamProcedure, h.Stream,
+			server.WithDoc("Stream sends the message and payload it is sent, again and again, until\nthe caller cancels."),
+		),
+		server.NewBidiStreamMethod(EchoServiceChatProcedure, h.Chat,
+			server.WithDoc("Chat answers every request with its message and payload, as it comes."),
+		),
 	), opts...)
 }
