@@ -17,7 +17,6 @@ import (
 
 	"github.com/protomicro/micro/cmd/micro/internal/devrun"
 	"github.com/protomicro/micro/runtime/gateway"
-	"github.com/protomicro/micro/runtime/micro"
 )
 
 func newRunCommand(env lookupEnv) *cobra.Command {
@@ -112,7 +111,9 @@ Ctrl-C drains every service and the gateway, and exits with status 130.`,
 		logf(own, "gateway on http://%s (GET /_routes lists the routes)\n", lis.Addr())
 		gwCtx, stopGateway := context.WithCancel(context.WithoutCancel(cmd.Context()))
 		served := make(chan error, 1)
-		go func() { served <- serveUntilDone(gwCtx, &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}, lis) }()
+		go func() {
+			served <- serveUntilDone(gwCtx, &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}, lis)
+		}()
 
 		err = devrun.Run(cmd.Context(), devrun.Config{
 			Dir:      dir,
@@ -139,17 +140,13 @@ Ctrl-C drains every service and the gateway, and exits with status 130.`,
 // its own, with the registry of the flags and the broker of the environment
 // (local by default) named for all of them to share.
 func runEnvironment(cmd *cobra.Command, where *registryFlags, env lookupEnv) ([]string, error) {
-	name := where.setting(cmd, "registry", where.name, "MICRO_REGISTRY")
-	if name == "" {
-		name = "local"
-	}
-	if !slices.Contains(micro.RegistryNames(), name) {
-		return nil, &usageError{fmt.Errorf("unknown registry %q: want one of %s", name, strings.Join(micro.RegistryNames(), ", "))}
+	name, address, err := where.chosen(cmd)
+	if err != nil {
+		return nil, err
 	}
 	if name == "memory" {
 		return nil, &usageError{errors.New("the memory registry is in one process, and micro run runs each service in its own: use local (the default), mdns or etcd")}
 	}
-	address := where.setting(cmd, "registry_address", where.address, "MICRO_REGISTRY_ADDRESS")
 	if name == "local" && address != "" {
 		// The services would create it; micro run reads it before they start.
 		if err := os.MkdirAll(address, 0o700); err != nil {

@@ -38,7 +38,7 @@ func TestMicroRun(t *testing.T) {
 			t.Fatalf("micro new %s: %v\n%s", name, err, out)
 		}
 	}
-	writeFrontService(t, newCtx, bin, ws)
+	writeFrontService(newCtx, t, bin, ws)
 	writeFile(t, filepath.Join(ws, "micro.yaml"), `services:
   - name: greeter
     dir: greeter
@@ -176,7 +176,7 @@ func TestMicroRun(t *testing.T) {
 // writeFrontService turns the front project into a service that relays
 // greeter's greeting: its handler calls greeter through the registry, and
 // its REST route moves off greeter's.
-func writeFrontService(t *testing.T, ctx context.Context, micro, ws string) {
+func writeFrontService(ctx context.Context, t *testing.T, micro, ws string) {
 	t.Helper()
 	dir := filepath.Join(ws, "front")
 	proto := filepath.Join(dir, "proto", "front", "v1", "front.proto")
