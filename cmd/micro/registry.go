@@ -54,14 +54,10 @@ func (f *registryFlags) setting(cmd *cobra.Command, flag, value, variable string
 // open opens the registry the flags or the environment name, local by
 // default. The caller closes it with closeRegistry.
 func (f *registryFlags) open(cmd *cobra.Command) (registry.Registry, error) {
-	name := f.setting(cmd, "registry", f.name, "MICRO_REGISTRY")
-	if name == "" {
-		name = "local"
+	name, address, err := f.chosen(cmd)
+	if err != nil {
+		return nil, err
 	}
-	if !slices.Contains(micro.RegistryNames(), name) {
-		return nil, &usageError{fmt.Errorf("unknown registry %q: want one of %s", name, strings.Join(micro.RegistryNames(), ", "))}
-	}
-	address := f.setting(cmd, "registry_address", f.address, "MICRO_REGISTRY_ADDRESS")
 	if name == "local" && address != "" {
 		// The local backend creates its directory, as a service starting
 		// first must; a command that only reads would create an empty
@@ -75,6 +71,19 @@ func (f *registryFlags) open(cmd *cobra.Command) (registry.Registry, error) {
 		return nil, fmt.Errorf("open the %s registry: %w", name, err)
 	}
 	return reg, nil
+}
+
+// chosen returns the registry the flags or the environment name, local by
+// default, and its address ("" for the registry's own).
+func (f *registryFlags) chosen(cmd *cobra.Command) (name, address string, err error) {
+	name = f.setting(cmd, "registry", f.name, "MICRO_REGISTRY")
+	if name == "" {
+		name = "local"
+	}
+	if !slices.Contains(micro.RegistryNames(), name) {
+		return "", "", &usageError{fmt.Errorf("unknown registry %q: want one of %s", name, strings.Join(micro.RegistryNames(), ", "))}
+	}
+	return name, f.setting(cmd, "registry_address", f.address, "MICRO_REGISTRY_ADDRESS"), nil
 }
 
 // checkRegistryDir returns an error naming dir unless it is a directory.

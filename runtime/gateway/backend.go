@@ -33,8 +33,11 @@ const resolveTimeout = 5 * time.Second
 type backend struct {
 	name string
 	// key identifies what the registry said of the service's endpoints; the
-	// schema is read again only when it changes.
+	// schema is read again only when it changes, or when every node it
+	// was read from is gone.
 	key string
+	// nodes are the addresses of the nodes when the schema was read.
+	nodes []string
 	// services are the proto services it serves, described without their
 	// google.api.http options (the gateway adds the routes itself, so that
 	// it decides conflicts), and files their files; the transcoder is given
@@ -81,12 +84,19 @@ func (g *Gateway) refresh(ctx context.Context, names []string) (retry []string) 
 			continue
 		}
 		key, _ := json.Marshal(endpoints)
-		if old := g.backends[name]; old != nil && old.key == string(key) && old.err == nil {
-			continue // only nodes changed, which the client follows itself
-		}
 		slices.Sort(nodes)
-		b := g.resolve(ctx, name, endpoints, slices.Compact(nodes))
-		b.key = string(key)
+		nodes = slices.Compact(nodes)
+		// Only nodes changed, which the client follows itself; but when none
+		// of the nodes the schema was read from is left, every node was
+		// replaced (a redeploy, micro run's restart), and the messages may
+		// have new fields although the endpoints are the same.
+		if old := g.backends[name]; old != nil && old.key == string(key) && old.err == nil &&
+			slices.ContainsFunc(old.nodes, func(n string) bool { _, found := slices.BinarySearch(nodes, n); return found }) {
+			old.nodes = nodes
+			continue
+		}
+		b := g.resolve(ctx, name, endpoints, nodes)
+		b.key, b.nodes = string(key), nodes
 		g.backends[name] = b
 		if b.err != nil {
 			g.config.logger.Warn("gateway: service not routed", "service", name, "error", b.err)
