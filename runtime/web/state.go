@@ -47,9 +47,9 @@ type ServiceView struct {
 
 // NodeView is one node of a service.
 type NodeView struct {
-	ID       string            `json:"id"`
-	Address  string            `json:"address"`
-	Version  string            `json:"version,omitempty"`
+	ID      string `json:"id"`
+	Address string `json:"address"`
+	Version string `json:"version,omitempty"`
 	// Metadata is the service's metadata and the node's own, which wins.
 	Metadata map[string]string `json:"metadata,omitempty"`
 	// Health is the node's answer to grpc.health.v1 Check: SERVING,

@@ -260,4 +260,3 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	_, _ = w.Write(append(data, '\n'))
 }
-

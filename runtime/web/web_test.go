@@ -28,7 +28,9 @@ var quiet = slog.New(slog.DiscardHandler)
 const hostile = `<script>document.title="pwned"</script>`
 
 // greeter is a service like the one micro new lays out.
-type greeter struct{ unary.UnimplementedGreeterHandler }
+type greeter struct {
+	unary.UnimplementedGreeterHandler
+}
 
 func (greeter) Hello(_ context.Context, req *unary.HelloRequest) (*unary.HelloResponse, error) {
 	return &unary.HelloResponse{Message: req.GetGreeting() + "Hello " + req.GetName()}, nil
