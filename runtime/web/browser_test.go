@@ -30,10 +30,11 @@ var (
 	stopBrowser = func() {}
 )
 
+// TestMain stops the shared browser after the tests; the test binary exits
+// with m.Run's status once TestMain returns.
 func TestMain(m *testing.M) {
-	code := m.Run()
+	m.Run()
 	stopBrowser()
-	os.Exit(code)
 }
 
 // openBrowser returns the shared browser, starting it the first time.
@@ -177,7 +178,7 @@ func TestBrowserFindCallAndStream(t *testing.T) {
 
 	// The unary call: fill the form, send, read the answer.
 	ep := `details[data-procedure="/unary.v1.Greeter/Hello"]`
-	tb.run(chromedp.Click(chromedp.CSS(ep+" > summary")))
+	tb.run(chromedp.Click(chromedp.CSS(ep + " > summary")))
 	tb.run(chromedp.SetValue(chromedp.CSS(ep+` textarea[name=request]`), `{"name": "Ada", "nme": 1}`),
 		chromedp.Click(chromedp.CSS(ep+` button.send`)))
 	tb.waitJS("the misspelt field to be refused", `document.querySelector('`+ep+` .invalid').textContent.includes('unknown field "nme"')`)
@@ -190,11 +191,11 @@ func TestBrowserFindCallAndStream(t *testing.T) {
 	if got := tb.text(ep + ` .status`); !strings.HasPrefix(got, "200 OK · ") || !strings.HasSuffix(got, " ms") {
 		t.Errorf("status = %q", got)
 	}
-	tb.run(chromedp.Click(chromedp.CSS(ep+` button.copy-curl`)))
+	tb.run(chromedp.Click(chromedp.CSS(ep + ` button.copy-curl`)))
 	if got := tb.text(ep + ` .command`); !strings.HasPrefix(got, "curl -sS -X POST '"+url+"/rpc/unary.v1.Greeter/Hello'") {
 		t.Errorf("curl = %q", got)
 	}
-	tb.run(chromedp.Click(chromedp.CSS(ep+` button.copy-micro`)))
+	tb.run(chromedp.Click(chromedp.CSS(ep + ` button.copy-micro`)))
 	if got, want := tb.text(ep+` .command`), `micro call 'greeter' '/unary.v1.Greeter/Hello' '{"name":"Ada","greeting":"<b>hi</b> "}'`; got != want {
 		t.Errorf("micro call = %q, want %q", got, want)
 	}
@@ -209,7 +210,7 @@ func TestBrowserFindCallAndStream(t *testing.T) {
 	if got := tb.text(count + ` .messages li:nth-child(3)`); !strings.Contains(got, `"number": "3"`) {
 		t.Errorf("third message = %q", got)
 	}
-	tb.run(chromedp.Click(chromedp.CSS(count+` button.stop`)))
+	tb.run(chromedp.Click(chromedp.CSS(count + ` button.stop`)))
 	tb.waitJS("the stream to stop", `document.querySelector('`+count+` .status').textContent.startsWith('stopped')`)
 
 	// A failed call shows its code and details.

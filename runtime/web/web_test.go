@@ -47,26 +47,7 @@ func start(t testing.TB, reg registry.Registry, name string, register func(*micr
 	if err := register(svc); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	testutil.WaitFor(t, "registration of "+name, func() bool {
-		_, err := reg.GetService(t.Context(), name)
-		return err == nil
-	})
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run(%s) = %v", name, err)
-		}
-	}
-	t.Cleanup(stop)
-	return stop
+	return testutil.RunService(t, reg, name, svc.Run)
 }
 
 func startEcho(t testing.TB, reg registry.Registry) (stop func()) {
