@@ -52,6 +52,7 @@ test: ## Run the tests with the race detector (tools in .tmp/bin are used when p
 test-tools: $(BIN)/buf $(BIN)/grpcurl $(BIN)/grpc-health-probe ## Install the programs the interoperability tests run
 	@command -v protoc >/dev/null || echo "protoc is not installed: TestProtoc will skip (apt-get install -y protobuf-compiler)"
 	@command -v etcd >/dev/null || echo "etcd is not installed: the etcd tests will skip (apt-get install -y etcd-server)"
+	@command -v chromium >/dev/null || echo "chromium is not installed: the dashboard's browser tests will skip (apt-get install -y chromium)"
 
 .PHONY: generate
 generate: ## Regenerate every golden and generated file

@@ -12,7 +12,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/protomicro/micro/runtime/gateway"
+	"github.com/protomicro/micro/runtime/web"
 )
+
+// webPrefix is where micro api --web serves the dashboard.
+const webPrefix = "/_web/"
 
 // servesAnnotation marks a command that serves until stopped, on the
 // address of its --address flag (localhost and that flag's default port in
@@ -30,6 +34,8 @@ func newAPICommand(env lookupEnv) *cobra.Command {
 		bodyLimit int64
 		timeout   time.Duration
 		origins   []string
+		withWeb   bool
+		insecure  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "api",
@@ -47,7 +53,9 @@ address, or behind something that authenticates.`,
 		Example: `  micro api
   curl localhost:8080/_routes
   micro api --address 127.0.0.1:9090 --timeout 5s
-  micro api --cors_origin https://app.example.com`,
+  micro api --cors_origin https://app.example.com
+  micro api --web
+  curl localhost:8080/_web/api/services`,
 		Args:        usageArgs(cobra.NoArgs),
 		Annotations: map[string]string{servesAnnotation: "true"},
 	}
@@ -57,10 +65,17 @@ address, or behind something that authenticates.`,
 	flags.Int64Var(&bodyLimit, "body_limit", 4<<20, "the largest request body, in bytes (413 past it)")
 	flags.DurationVar(&timeout, "timeout", 30*time.Second, "the deadline of a call whose request names none (0 for none)")
 	flags.StringSliceVar(&origins, "cors_origin", nil, "a web origin allowed to call from a browser, or * for any (repeatable; default none)")
+	flags.BoolVar(&withWeb, "web", false, "serve the dashboard (as micro web does) at /_web/")
+	flags.BoolVar(&insecure, "insecure", false, "with --web, allow an address beyond this machine, though the dashboard has no authentication")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		host, _, err := net.SplitHostPort(address)
 		if err != nil {
 			return &usageError{fmt.Errorf("--address %q: %w", address, err)}
+		}
+		if withWeb {
+			if err := checkLoopback(address, insecure); err != nil {
+				return err
+			}
 		}
 		reg, err := where.open(cmd)
 		if err != nil {
@@ -79,16 +94,33 @@ address, or behind something that authenticates.`,
 			return err
 		}
 		defer func() { _ = g.Close() }()
+		var handler http.Handler = g
+		if withWeb {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			d, err := web.New(ctx, reg, web.WithGateway(g), web.WithLogger(logger), web.WithPrefix(webPrefix))
+			cancel()
+			if err != nil {
+				return err
+			}
+			defer func() { _ = d.Close() }()
+			mux := http.NewServeMux()
+			mux.Handle("/", g)
+			mux.Handle(webPrefix, d)
+			handler = mux
+		}
 		lis, err := new(net.ListenConfig).Listen(cmd.Context(), "tcp", address)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", address, err)
 		}
-		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !isLoopback(host) {
 			logf(cmd.ErrOrStderr(), "micro: warning: serving on %s, beyond this machine, with no authentication: anyone who can reach it can call every service\n", lis.Addr())
 		}
 		logf(cmd.ErrOrStderr(), "micro api: serving %d routes and %d procedures on http://%s (GET /_routes lists them)\n",
 			len(g.Index().Routes), len(g.Index().Procedures), lis.Addr())
-		return serveUntilDone(cmd.Context(), &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}, lis)
+		if withWeb {
+			logf(cmd.ErrOrStderr(), "micro api: the dashboard is on http://%s%s\n", lis.Addr(), webPrefix)
+		}
+		return serveUntilDone(cmd.Context(), &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}, lis)
 	}
 	return cmd
 }

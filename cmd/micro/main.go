@@ -120,6 +120,7 @@ read their schemas through gRPC server reflection: no proto files needed.`,
 		newAPICommand(env),
 		newProxyCommand(env),
 		newRunCommand(env),
+		newWebCommand(env),
 		newConfigCommand(os.Environ),
 		newVersionCommand(),
 	)

@@ -52,6 +52,7 @@ func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
 	} else {
 		err = g.forwardStream(ctx, ss, b.name, spec, opts)
 	}
+	g.stats.add(b.name, err)
 	return statusError(err)
 }
 

@@ -46,6 +46,8 @@ type Gateway struct {
 	stop     context.CancelFunc
 	done     chan struct{}
 	close    sync.Once
+	// stats counts the calls forwarded, for [Gateway.Recent].
+	stats stats
 }
 
 // New returns a gateway in front of the services in reg. It reads the
@@ -54,6 +56,7 @@ type Gateway struct {
 // is logged, left out, and tried again later.
 func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, error) {
 	g := &Gateway{config: newConfig(opts), registry: reg, backends: make(map[string]*backend), done: make(chan struct{})}
+	g.stats.now = time.Now
 	g.client = g.config.client
 	if g.client == nil {
 		g.client, g.ownClient = client.New(client.WithRegistry(reg)), true

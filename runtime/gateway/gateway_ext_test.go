@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -42,26 +41,7 @@ func startBooks(t testing.TB, reg registry.Registry, name string) (stop func()) 
 	if err := bookspb.RegisterBooksHandler(svc.Server(), books.Handler{}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	testutil.WaitFor(t, "registration of "+name, func() bool {
-		_, err := reg.GetService(t.Context(), name)
-		return err == nil
-	})
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run(%s) = %v", name, err)
-		}
-	}
-	t.Cleanup(stop)
-	return stop
+	return testutil.RunService(t, reg, name, svc.Run)
 }
 
 // startGateway serves a gateway on reg on a loopback port.

@@ -52,26 +52,7 @@ func startEcho(t testing.TB, reg registry.Registry, name string, h echo.Handler)
 	if err := streaming.RegisterEchoHandler(svc.Server(), h); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	testutil.WaitFor(t, "registration of "+name, func() bool {
-		_, err := reg.GetService(t.Context(), name)
-		return err == nil
-	})
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run(%s) = %v", name, err)
-		}
-	}
-	t.Cleanup(stop)
-	return stop
+	return testutil.RunService(t, reg, name, svc.Run)
 }
 
 // startProxy serves a proxy on reg on a loopback port and returns it with
