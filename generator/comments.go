@@ -89,6 +89,8 @@ func deprecated(opts protoreflect.ProtoMessage) bool {
 		return o.GetDeprecated()
 	case *descriptorpb.MethodOptions:
 		return o.GetDeprecated()
+	case *descriptorpb.MessageOptions:
+		return o.GetDeprecated()
 	}
 	return false
 }

@@ -1,6 +1,8 @@
 // Package generator is protoc-gen-micro's code generator: for every service
 // in a proto file it writes typed client and handler stubs and the code that
-// registers the handler, in a file named <name>.pb.micro.go beside
+// registers the handler, and for every message that declares an event topic
+// with option (micro.v1.topic) the topic's constant and typed publish and
+// subscribe functions, in a file named <name>.pb.micro.go beside
 // protoc-gen-go's output.
 //
 // The generated code is thin: names, constants, interfaces and wiring. All
@@ -102,15 +104,26 @@ func (o *Options) Generate(gen *protogen.Plugin) error {
 }
 
 // GenerateFile generates the micro code of one proto file and returns it, or
-// returns nil when the file has no services. Mistakes in the proto (a
-// generated name that collides with a message, a malformed google.api.http
-// rule or micro access option) are reported through gen.Error, naming the proto element.
+// returns nil when the file has neither services nor messages that declare
+// an event topic. Mistakes in the proto (a generated name that collides with
+// a message, a malformed google.api.http rule, micro access option or
+// topic, a topic two messages declare) are reported through gen.Error,
+// naming the proto element.
 func (o *Options) GenerateFile(gen *protogen.Plugin, file *protogen.File) *protogen.GeneratedFile {
-	if len(file.Services) == 0 {
+	topics, err := topicMessages(file)
+	if err != nil {
+		gen.Error(err)
+		return nil
+	}
+	if len(file.Services) == 0 && len(topics) == 0 {
+		return nil
+	}
+	if err := checkTopics(gen, file, topics); err != nil {
+		gen.Error(err)
 		return nil
 	}
 	out := o.output(file)
-	if err := checkNames(gen, file, out, o.PackageSuffix != ""); err != nil {
+	if err := checkNames(gen, file, topics, out, o.PackageSuffix != ""); err != nil {
 		gen.Error(err)
 		return nil
 	}
@@ -121,9 +134,17 @@ func (o *Options) GenerateFile(gen *protogen.Plugin, file *protogen.File) *proto
 	}
 	g := gen.NewGeneratedFile(out.filename, out.importPath)
 	genHeader(g, file, out.packageName)
-	genNameConstants(g, file)
+	if len(file.Services) > 0 {
+		genNameConstants(g, file)
+	}
+	if len(topics) > 0 {
+		genTopicConstants(g, file, topics)
+	}
 	for _, service := range file.Services {
 		genService(g, service, infos)
+	}
+	for _, t := range topics {
+		genTopic(g, t)
 	}
 	return g
 }

@@ -70,6 +70,44 @@ func (n names) packageLevel(service *protogen.Service) []declared {
 	return out
 }
 
+// topicNames holds the identifiers generated for a message that declares
+// its event topic.
+type topicNames struct {
+	Topic     string // OrderCreatedTopic
+	Publish   string // PublishOrderCreated
+	Subscribe string // SubscribeOrderCreated
+}
+
+func newTopicNames(message *protogen.Message) topicNames {
+	// A nested message's Go name is Outer_Inner; generated names have no
+	// underscores.
+	base := strings.ReplaceAll(message.GoIdent.GoName, "_", "")
+	return topicNames{
+		Topic:     base + "Topic",
+		Publish:   "Publish" + base,
+		Subscribe: "Subscribe" + base,
+	}
+}
+
+// packageLevel lists the package-level identifiers generated for the topic
+// of t's message, with the proto element each is generated for.
+func (n topicNames) packageLevel(t topicMessage) []declared {
+	element := fmt.Sprintf("the topic %q of message %s", t.topic, t.message.Desc.FullName())
+	return []declared{{n.Topic, element}, {n.Publish, element}, {n.Subscribe, element}}
+}
+
+// generated lists the package-level identifiers generated for file.
+func generated(file *protogen.File, topics []topicMessage) []declared {
+	var out []declared
+	for _, service := range file.Services {
+		out = append(out, newNames(service).packageLevel(service)...)
+	}
+	for _, t := range topics {
+		out = append(out, newTopicNames(t.message).packageLevel(t)...)
+	}
+	return out
+}
+
 // declared is a package-level Go identifier and the proto element it stands for.
 type declared struct {
 	ident   string
@@ -80,8 +118,9 @@ type declared struct {
 // another in the Go package the code goes to: with a type or constant that
 // protoc-gen-go generates there, or with another generated identifier. It
 // also rejects two methods of one service whose Go names are the same.
-func checkNames(gen *protogen.Plugin, file *protogen.File, out output, ownPackage bool) error {
+func checkNames(gen *protogen.Plugin, file *protogen.File, topics []topicMessage, out output, ownPackage bool) error {
 	scope := make(map[string]string)
+	ours := make(map[string]bool) // identifiers generated here, not by protoc-gen-go
 	if !ownPackage {
 		for _, f := range gen.Files {
 			if f.GoImportPath == file.GoImportPath {
@@ -94,10 +133,9 @@ func checkNames(gen *protogen.Plugin, file *protogen.File, out output, ownPackag
 		if f == file || !f.Generate || f.GoImportPath != file.GoImportPath {
 			continue
 		}
-		for _, service := range f.Services {
-			for _, d := range newNames(service).packageLevel(service) {
-				scope[d.ident] = d.element
-			}
+		others, _ := topicMessages(f) // a bad topic is reported with its own file
+		for _, d := range generated(f, others) {
+			scope[d.ident], ours[d.ident] = d.element, true
 		}
 	}
 	for _, service := range file.Services {
@@ -109,17 +147,17 @@ func checkNames(gen *protogen.Plugin, file *protogen.File, out output, ownPackag
 			}
 			methods[method.GoName] = method
 		}
-		for _, d := range newNames(service).packageLevel(service) {
-			if other, ok := scope[d.ident]; ok {
-				hint := "rename one of them"
-				if !ownPackage && !strings.HasPrefix(other, "service ") && !strings.HasPrefix(other, "method ") {
-					hint += ", or put the generated code in a sub-package with the plugin parameter package_suffix (for example --micro_opt=package_suffix=micro)"
-				}
-				return fmt.Errorf("%s: the generated Go identifier %s collides with %s in Go package %s (%s); %s",
-					d.element, d.ident, other, out.packageName, out.importPath, hint)
+	}
+	for _, d := range generated(file, topics) {
+		if other, ok := scope[d.ident]; ok {
+			hint := "rename one of them"
+			if !ownPackage && !ours[d.ident] {
+				hint += ", or put the generated code in a sub-package with the plugin parameter package_suffix (for example --micro_opt=package_suffix=micro)"
 			}
-			scope[d.ident] = d.element
+			return fmt.Errorf("%s: the generated Go identifier %s collides with %s in Go package %s (%s); %s",
+				d.element, d.ident, other, out.packageName, out.importPath, hint)
 		}
+		scope[d.ident], ours[d.ident] = d.element, true
 	}
 	return nil
 }

@@ -87,32 +87,53 @@ func accessOption(opts protoreflect.ProtoMessage, xt protoreflect.ExtensionType)
 	return access, nil
 }
 
-// extension reads the extension xt of opts into into, and reports whether it
-// is set. When the request holds the file that declares xt (a project that
-// keeps google/api or micro/v1 among its own protos), protogen resolves the
-// option to a dynamic message of that file's type, so the value is copied
-// through its wire form.
+// extension reads the message-valued extension xt of opts into into, and
+// reports whether it is set. When the request holds the file that declares
+// xt (a project that keeps google/api or micro/v1 among its own protos),
+// protogen resolves the option to a dynamic message of that file's type, so
+// the value is copied through its wire form.
 func extension(opts protoreflect.ProtoMessage, xt protoreflect.ExtensionType, into proto.Message) (bool, error) {
-	if opts == nil {
+	v, ok := findExtension(opts, xt)
+	if !ok {
 		return false, nil
 	}
-	name := xt.TypeDescriptor().FullName()
+	wire, err := proto.Marshal(v.Message().Interface())
+	if err == nil {
+		err = proto.Unmarshal(wire, into)
+	}
+	return true, err
+}
+
+// stringExtension returns the string-valued extension xt of opts, and
+// whether it is set, however protogen resolved it.
+func stringExtension(opts protoreflect.ProtoMessage, xt protoreflect.ExtensionType) (string, bool) {
+	v, ok := findExtension(opts, xt)
+	if !ok {
+		return "", false
+	}
+	return v.String(), true
+}
+
+// findExtension returns the value of the extension of opts with xt's full
+// name, whether protogen resolved it to xt itself or to a dynamic type of
+// the same name.
+func findExtension(opts protoreflect.ProtoMessage, xt protoreflect.ExtensionType) (protoreflect.Value, bool) {
 	var (
+		value protoreflect.Value
 		found bool
-		err   error
 	)
+	if opts == nil {
+		return value, false
+	}
+	name := xt.TypeDescriptor().FullName()
 	opts.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if !fd.IsExtension() || fd.FullName() != name {
-			return true
+		if fd.IsExtension() && fd.FullName() == name {
+			value, found = v, true
+			return false
 		}
-		found = true
-		var wire []byte
-		if wire, err = proto.Marshal(v.Message().Interface()); err == nil {
-			err = proto.Unmarshal(wire, into)
-		}
-		return false
+		return true
 	})
-	return found, err
+	return value, found
 }
 
 // fieldDocs returns the comments of the request's fields and of the fields of

@@ -13,7 +13,22 @@
 //		return ship(ctx, e.GetId())
 //	})
 //
-// A topic left empty is the message's full name, "orders.v1.OrderCreated".
+// A topic left empty is the one the message declares in the proto, with
+// option (micro.v1.topic), or else its full name, "orders.v1.OrderCreated"
+// ([TopicOf]). For a message that declares its topic, protoc-gen-micro
+// generates the topic's constant and typed functions that publish and
+// subscribe on it:
+//
+//	message OrderCreated {
+//	  option (micro.v1.topic) = "orders.created";
+//	  string id = 1;
+//	}
+//
+//	err := ordersv1.PublishOrderCreated(ctx, svc.Broker(), &ordersv1.OrderCreated{Id: "42"})
+//	err = ordersv1.SubscribeOrderCreated(svc.Broker(), ship)
+//
+// A declared topic carries its one type: publishing or subscribing another
+// type on it is an error naming both ([CheckTopic]).
 //
 // Delivery is at least once. A handler returning nil acknowledges the event;
 // returning an error has it delivered again after a backoff, up to a maximum

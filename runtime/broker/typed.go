@@ -13,17 +13,23 @@ import (
 )
 
 // Publish publishes msg on topic through b, as an [Event] whose type is
-// msg's full name; an empty topic is that full name too. The event carries
+// msg's full name. An empty topic is the one msg's type declares in the
+// proto with option (micro.v1.topic), or else that full name ([TopicOf]). A
+// topic another message type declares is refused, naming both types
+// ([CheckTopic]). The event carries
 // the traceparent and tracestate of ctx's outgoing metadata as extensions;
 // opts set its ID, source, encoding and other extensions. Through a
 // service's broker ([ForService]) the default source is the service's name.
 func Publish[T proto.Message](ctx context.Context, b Broker, topic string, msg T, opts ...PublishOption) error {
+	desc := msg.ProtoReflect().Descriptor()
+	if topic == "" {
+		topic = TopicOf(desc)
+	} else if err := CheckTopic(topic, desc); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
 	e, err := NewEvent(ctx, msg, append(publishDefaults(b), opts...)...)
 	if err != nil {
 		return err
-	}
-	if topic == "" {
-		topic = e.Type
 	}
 	if err := b.Publish(ctx, topic, e); err != nil {
 		return fmt.Errorf("publish %s on %q: %w", e.Type, topic, err)
@@ -81,8 +87,10 @@ func NewEvent(ctx context.Context, msg proto.Message, opts ...PublishOption) (*E
 	return e, nil
 }
 
-// Subscribe subscribes handle to the events of type T on topic through b; an
-// empty topic is T's full name. Each event is decoded, by its content type,
+// Subscribe subscribes handle to the events of type T on topic through b. An
+// empty topic is the one T declares in the proto, or else T's full name
+// ([TopicOf]); a topic another type declares is refused, naming both
+// ([CheckTopic]). Each event is decoded, by its content type,
 // into a new T before handle runs; an event of another type, or one that
 // cannot be decoded, goes to the dead-letter topic with the error as the
 // reason, without reaching handle. See [Broker.Subscribe] and
@@ -90,9 +98,10 @@ func NewEvent(ctx context.Context, msg proto.Message, opts ...PublishOption) (*E
 func Subscribe[T proto.Message](b Broker, topic string, handle func(context.Context, T) error, opts ...SubscribeOption) error {
 	var zero T
 	desc := zero.ProtoReflect().Descriptor()
-	want := string(desc.FullName())
 	if topic == "" {
-		topic = want
+		topic = TopicOf(desc)
+	} else if err := CheckTopic(topic, desc); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
 	}
 	return b.Subscribe(topic, func(ctx context.Context, e *Event) error {
 		msg := zero.ProtoReflect().New().Interface().(T)
