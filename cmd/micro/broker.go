@@ -144,6 +144,40 @@ func (t *types) readSchemas(ctx context.Context) error {
 	return nil
 }
 
+// declarer returns the message type that declares topic with option
+// (micro.v1.topic) among the types of --service, or of every registered
+// service, with its schema; found is false when none does.
+func (t *types) declarer(ctx context.Context, topic string) (md protoreflect.MessageDescriptor, s *dynamic.Schema, found bool, err error) {
+	if err := t.readSchemas(ctx); err != nil {
+		return nil, nil, false, err
+	}
+	for _, s := range t.schemas {
+		s.Files().RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+			md = declaring(fd.Messages(), topic)
+			return md == nil
+		})
+		if md != nil {
+			return md, s, true, nil
+		}
+	}
+	return nil, nil, false, nil
+}
+
+// declaring returns the message among messages, or nested in them, that
+// declares topic, or nil.
+func declaring(messages protoreflect.MessageDescriptors, topic string) protoreflect.MessageDescriptor {
+	for i := range messages.Len() {
+		md := messages.Get(i)
+		if broker.DeclaredTopic(md) == topic {
+			return md
+		}
+		if nested := declaring(md.Messages(), topic); nested != nil {
+			return nested
+		}
+	}
+	return nil
+}
+
 func findMessage(s *dynamic.Schema, name protoreflect.FullName) (protoreflect.MessageDescriptor, bool) {
 	d, err := s.Files().FindDescriptorByName(name)
 	if err != nil {

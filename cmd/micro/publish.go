@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/protomicro/micro/runtime/broker"
+	"github.com/protomicro/micro/runtime/dynamic"
 )
 
 func newPublishCommand(env lookupEnv) *cobra.Command {
@@ -22,11 +25,13 @@ func newPublishCommand(env lookupEnv) *cobra.Command {
 sent as a CloudEvents event through the broker services use (--broker, or
 MICRO_BROKER; the local broker by default), and print its ID.
 
-The message type is --type, or else the topic, which by default is the full
-name of the message type of its events. micro finds the type among those it
-knows (the well-known types, google.protobuf.StringValue and the others) and
-then through gRPC server reflection of --service, or of each registered
-service until one has it, so it needs no proto files.
+The message type is --type, or else the type that declares TOPIC in its proto
+with option (micro.v1.topic), or else the type whose full name is TOPIC, the
+topic of a type that declares none. micro finds types among those it knows
+(the well-known types, google.protobuf.StringValue and the others) and then
+through gRPC server reflection of --service, or of the registered services, so
+it needs no proto files. A --type other than the one that declares TOPIC is
+refused, naming both.
 
 The message is the argument, or -d (where @file reads a file and @- standard
 input), or else standard input when it is not a terminal. It goes as proto
@@ -34,13 +39,14 @@ binary, or as JSON with --json. Its source is --source ("micro" by default).
 A mistake in the command line (a type no service has, JSON that does not fit
 it) exits with status 2 before anything is sent, a failed publish with status
 1.`,
-		Example: `  micro publish greeter.v1.SayHelloRequest '{"name": "Ada"}'
+		Example: `  micro publish greeter.greeted '{"name": "Ada"}'
+  micro publish greeter.v1.SayHelloRequest '{"name": "Ada"}'
   micro publish greetings --type greeter.v1.SayHelloRequest --service greeter '{"name": "Ada"}'
   micro publish notes --type google.protobuf.StringValue --json '"hello"'`,
 		Args: usageArgs(cobra.RangeArgs(1, 2)),
 	}
 	flags := addBrokerFlags(cmd, env)
-	cmd.Flags().StringVar(&flags.typeName, "type", "", "the full name of the message type (default: the topic)")
+	cmd.Flags().StringVar(&flags.typeName, "type", "", "the full name of the message type (default: the type that declares the topic, else the topic)")
 	cmd.Flags().StringVarP(&data, "data", "d", "", "the message as JSON, @file to read it from a file or @- from standard input")
 	cmd.Flags().StringVar(&source, "source", "micro", "the event's source, the name of its publisher")
 	cmd.Flags().StringVar(&id, "id", "", "the event's ID, its deduplication key (default: a new random ID)")
@@ -69,11 +75,7 @@ it) exits with status 2 before anything is sent, a failed publish with status
 		}
 		ctx, cancel := commandContext(cmd, timeout)
 		defer cancel()
-		typeName := flags.typeName
-		if typeName == "" {
-			typeName = topic
-		}
-		md, schema, err := (&types{flags: flags, cmd: cmd}).find(ctx, typeName)
+		md, schema, err := publishType(ctx, &types{flags: flags, cmd: cmd}, topic, flags.typeName)
 		if err != nil {
 			return err
 		}
@@ -104,4 +106,34 @@ it) exits with status 2 before anything is sent, a failed publish with status
 		return err
 	}
 	return cmd
+}
+
+// publishType returns the message type to publish on topic: typeName, which
+// must be the type that declares topic if one does; or else the type that
+// declares topic; or else the type named topic.
+func publishType(ctx context.Context, t *types, topic, typeName string) (protoreflect.MessageDescriptor, *dynamic.Schema, error) {
+	if typeName == "" {
+		md, schema, found, err := t.declarer(ctx, topic)
+		if err != nil || found {
+			return md, schema, err
+		}
+		if md, schema, err := t.find(ctx, topic); err == nil {
+			return md, schema, nil
+		}
+		where := "any registered service"
+		if t.flags.service != "" {
+			where = fmt.Sprintf("service %q", t.flags.service)
+		}
+		return nil, nil, &usageError{fmt.Errorf("no message type of %s declares topic %q with option (micro.v1.topic) or is named so: give the type with --type", where, topic)}
+	}
+	md, schema, err := t.find(ctx, typeName)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A registry that cannot be read leaves nothing to check against: the
+	// type is known, so publish it.
+	if declarer, _, found, err := t.declarer(ctx, topic); err == nil && found && declarer.FullName() != md.FullName() {
+		return nil, nil, &usageError{fmt.Errorf("topic %q is declared by %s, not %s: publish %s on it, or use another topic", topic, declarer.FullName(), md.FullName(), declarer.FullName())}
+	}
+	return md, schema, nil
 }
