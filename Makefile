@@ -39,7 +39,7 @@ build: ## Build every package, and micro and protoc-gen-micro into .tmp/bin
 	go build -o $(BIN)/ ./cmd/micro ./protoc-gen-micro
 
 .PHONY: demo
-demo: ## Lay out a service and a client with micro new, run the service, call it (unary and server stream, then over HTTP: REST and Connect through micro api), stop it
+demo: ## Lay out a service and a client with micro new, run the service, call it (unary and server stream), publish an event it handles and micro subscribe prints, call it over HTTP (REST and Connect through micro api), stop it
 	go run ./testdata/demo
 
 .PHONY: test

@@ -6,14 +6,15 @@
 // It builds the micro command from this checkout, lays out a service with
 // micro new, builds and starts it, lays out a client program for it with
 // micro new --template client, runs that (it finds the service through the
-// local registry), calls the service over HTTP through micro api (REST by
-// the proto's google.api.http rule, then Connect by procedure), and stops
-// micro api and the service with SIGTERM. Everything happens in a temporary
+// local registry), watches an event with micro subscribe while micro publish
+// sends one on the topic the proto declares and the service's own subscriber
+// logs it, calls the service over HTTP through micro api (REST by the
+// proto's google.api.http rule, then Connect by procedure), and stops micro
+// api and the service with SIGTERM. Everything happens in a temporary
 // directory, removed at the end, with a registry of its own.
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,7 +78,7 @@ func demo() error {
 	fmt.Println("==> start the service")
 	server := exec.CommandContext(ctx, filepath.Join(service, "bin", "greeter"))
 	server.Env = env
-	var serverLog bytes.Buffer
+	var serverLog testutil.Buffer
 	server.Stdout, server.Stderr = &serverLog, &serverLog
 	if err := server.Start(); err != nil {
 		return err
@@ -101,6 +102,9 @@ func demo() error {
 	fmt.Println("==> greeter-client Ada (the client, calling SayHello and CountTo)")
 	fmt.Print(indent(string(out)))
 
+	if err := events(ctx, micro, env, &serverLog); err != nil {
+		return err
+	}
 	if err := callOverHTTP(ctx, micro, env); err != nil {
 		return err
 	}
@@ -113,8 +117,66 @@ func demo() error {
 		return fmt.Errorf("the service did not stop cleanly: %w\n%s", err, serverLog.String())
 	}
 	fmt.Print(indent(serverLog.String()))
-	fmt.Println("==> done: micro new, go build, run, call (generated client, REST, Connect), stop")
+	fmt.Println("==> done: micro new, go build, run, call (generated client, REST, Connect), publish and subscribe, stop")
 	return nil
+}
+
+// events runs micro subscribe on the topic the greeter's proto declares for
+// its Greeted event, publishes one with micro publish (which finds the type
+// from the topic through the service's reflection), prints what micro
+// subscribe printed, and waits for the service's own subscriber to log it.
+func events(ctx context.Context, micro string, env []string, serverLog *testutil.Buffer) error {
+	const topic = "greeter.greeted"
+	fmt.Printf("==> micro subscribe %s --count 1 (left running)\n", topic)
+	sub := exec.CommandContext(ctx, micro, "subscribe", topic, "--count", "1")
+	sub.Env = env
+	var subOut, subErr testutil.Buffer
+	sub.Stdout, sub.Stderr = &subOut, &subErr
+	if err := sub.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = sub.Process.Kill() }()
+	exited := make(chan error, 1)
+	go func() { exited <- sub.Wait() }()
+
+	// micro subscribe gets the events published once it has subscribed,
+	// which it does not announce: publish until it has printed one.
+	fmt.Printf("==> micro publish %s '{\"name\": \"Grace\"}' (the type, greeter.v1.Greeted, found from the topic)\n", topic)
+	var subErrOf error
+	for published := false; !published; {
+		pub := exec.CommandContext(ctx, micro, "publish", topic, `{"name": "Grace"}`)
+		pub.Env = env
+		out, err := pub.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("micro publish: %w\n%s", err, out)
+		}
+		select {
+		case subErrOf = <-exited:
+			published = true
+		case <-time.After(250 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("micro subscribe printed no event: %w\n%s", ctx.Err(), subErr.String())
+		}
+	}
+	if subErrOf != nil {
+		return fmt.Errorf("micro subscribe: %w\n%s", subErrOf, subErr.String())
+	}
+	fmt.Print(indent(subOut.String()))
+
+	fmt.Println("==> the service's subscriber (SubscribeGreeted in main.go) logs it")
+	for {
+		for _, line := range strings.Split(serverLog.String(), "\n") {
+			if strings.Contains(line, "greeted") && strings.Contains(line, "name=Grace") {
+				fmt.Print(indent(line))
+				return nil
+			}
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("the service never logged the event: %w\nservice log:\n%s", ctx.Err(), serverLog.String())
+		}
+	}
 }
 
 // callOverHTTP starts micro api on a free port, calls SayHello through it
