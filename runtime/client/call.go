@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/protomicro/micro/runtime/codec"
+	"github.com/protomicro/micro/runtime/internal/tracecontext"
 	"github.com/protomicro/micro/runtime/metadata"
 	"github.com/protomicro/micro/runtime/rpc"
 )
@@ -84,10 +85,17 @@ func (c *grpcClient) headers(ctx context.Context, call *call) (md metadata.Metad
 	if len(c.config.propagate) > 0 {
 		incoming = metadata.FromIncomingContext(ctx)
 	}
-	if len(call.header) == 0 && len(incoming) == 0 {
+	// The trace context is the one thing propagated by default. A client
+	// with otelgrpc's stats handler (package tracing) writes its own span's
+	// over it, inside grpc-go.
+	trace := tracecontext.Present(ctx) && md.Get("traceparent") == ""
+	if len(call.header) == 0 && len(incoming) == 0 && !trace {
 		return md, false
 	}
 	md = md.Clone()
+	if trace {
+		tracecontext.Inject(ctx, md)
+	}
 	for _, key := range c.config.propagate {
 		if _, set := md[key]; !set {
 			if values := incoming.Values(key); len(values) > 0 {

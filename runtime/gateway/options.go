@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"go.opentelemetry.io/otel/trace"
+
 	"log/slog"
 	"time"
 
@@ -20,6 +22,7 @@ type config struct {
 	bodyLimit int64
 	timeout   time.Duration
 	cors      *CORS
+	tracer    trace.TracerProvider
 }
 
 func newConfig(opts []Option) *config {
@@ -83,4 +86,14 @@ type CORS struct {
 // there is no CORS policy: browsers refuse cross-origin calls.
 func WithCORS(policy CORS) Option {
 	return optionFunc(func(c *config) { c.cors = &policy })
+}
+
+// WithTracerProvider records an OpenTelemetry server span in tp for every
+// HTTP request (go.opentelemetry.io/contrib's otelhttp), a child of the
+// caller's span when the request carries W3C trace context, and the parent
+// of the call the gateway makes to the service. Without it the gateway
+// records nothing, but still passes the trace context a request carries
+// (traceparent, tracestate, baggage) on to the service.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) { c.tracer = tp })
 }

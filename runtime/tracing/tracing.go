@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/internal/tracecontext"
 	"github.com/protomicro/micro/runtime/server"
 )
 
@@ -59,7 +60,7 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // Propagator returns the default propagator: W3C trace context and
 // baggage.
 func Propagator() propagation.TextMapPropagator {
-	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	return tracecontext.Propagator
 }
 
 func otelOptions(tp trace.TracerProvider, opts []Option) []otelgrpc.Option {
