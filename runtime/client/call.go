@@ -8,7 +8,6 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/protomicro/micro/runtime/codec"
-	"github.com/protomicro/micro/runtime/internal/tracecontext"
 	"github.com/protomicro/micro/runtime/metadata"
 	"github.com/protomicro/micro/runtime/rpc"
 )
@@ -85,17 +84,10 @@ func (c *grpcClient) headers(ctx context.Context, call *call) (md metadata.Metad
 	if len(c.config.propagate) > 0 {
 		incoming = metadata.FromIncomingContext(ctx)
 	}
-	// The trace context is the one thing propagated by default. A client
-	// with otelgrpc's stats handler (package tracing) writes its own span's
-	// over it, inside grpc-go.
-	trace := tracecontext.Present(ctx) && md.Get("traceparent") == ""
-	if len(call.header) == 0 && len(incoming) == 0 && !trace {
+	if len(call.header) == 0 && len(incoming) == 0 {
 		return md, false
 	}
 	md = md.Clone()
-	if trace {
-		tracecontext.Inject(ctx, md)
-	}
 	for _, key := range c.config.propagate {
 		if _, set := md[key]; !set {
 			if values := incoming.Values(key); len(values) > 0 {

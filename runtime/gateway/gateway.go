@@ -17,6 +17,7 @@ import (
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/internal/grpcwire"
+	"github.com/protomicro/micro/runtime/internal/tracecontext"
 	"github.com/protomicro/micro/runtime/registry"
 )
 
@@ -58,7 +59,7 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, 
 	g := &Gateway{config: newConfig(opts), registry: reg, backends: make(map[string]*backend), done: make(chan struct{})}
 	g.client = g.config.client
 	if g.client == nil {
-		g.client, g.ownClient = client.New(client.WithRegistry(reg)), true
+		g.client, g.ownClient = client.New(client.WithRegistry(reg), client.WithInterceptors(tracecontext.ClientInterceptor())), true
 	}
 	g.grpc = grpc.NewServer(
 		grpc.UnknownServiceHandler(g.forward),

@@ -1,10 +1,10 @@
 package gateway
 
 import (
-	"go.opentelemetry.io/otel/trace"
-
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/protomicro/micro/runtime/client"
 )
@@ -38,8 +38,10 @@ func newConfig(opts []Option) *config {
 
 // WithClient sets the client that calls the services, and reads their
 // schemas through server reflection. The default is a [client.New] on the
-// gateway's registry, which the gateway closes with itself; a client given
-// here is the caller's to close.
+// gateway's registry, which the gateway closes with itself and which sends
+// the trace context of each request with its call; a client given here is
+// the caller's to close (a micro.Service's client sends the trace context
+// too).
 func WithClient(c client.Client) Option {
 	return optionFunc(func(cfg *config) { cfg.client = c })
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/client"
 	mconfig "github.com/protomicro/micro/runtime/config"
+	"github.com/protomicro/micro/runtime/internal/tracecontext"
 	"github.com/protomicro/micro/runtime/logging"
 	"github.com/protomicro/micro/runtime/metrics"
 	"github.com/protomicro/micro/runtime/registry"
@@ -210,7 +211,8 @@ func NewService(name string, opts ...Option) (*Service, error) {
 	serverOptions := []server.Option{server.WithLogger(c.logger), server.WithInterceptors(logging.Interceptor(c.logger))}
 	eventInterceptors := append([]rpc.Interceptor{logging.Interceptor(c.logger)}, c.interceptors...)
 	eventBroker := c.broker
-	clientOptions := []client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}
+	clientOptions := []client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger),
+		client.WithInterceptors(tracecontext.ClientInterceptor())}
 	if c.metrics != nil {
 		// First, so that the metrics see what the caller got from every
 		// interceptor given after them.

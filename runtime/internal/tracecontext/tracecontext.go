@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/protomicro/micro/runtime/metadata"
+	"github.com/protomicro/micro/runtime/rpc"
 )
 
 // Propagator is W3C trace context and baggage, the default of the runtime.
@@ -49,4 +50,41 @@ func (c Carrier) Keys() []string {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// ClientInterceptor returns a client interceptor that sends the trace
+// context and baggage of each call's context with the call, unless the call
+// already carries a traceparent. The client package does not do it itself
+// so that a program that only calls services links no OpenTelemetry code;
+// service entry points and the gateway install it.
+func ClientInterceptor() rpc.Interceptor { return clientInterceptor{} }
+
+type clientInterceptor struct{}
+
+func (clientInterceptor) WrapUnary(next rpc.UnaryFunc) rpc.UnaryFunc {
+	return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
+		inject(ctx, req)
+		return next(ctx, req)
+	}
+}
+
+func (clientInterceptor) WrapStreamingClient(next rpc.StreamingClientFunc) rpc.StreamingClientFunc {
+	return func(ctx context.Context, req rpc.Request) (rpc.ClientConn, error) {
+		inject(ctx, req)
+		return next(ctx, req)
+	}
+}
+
+func (clientInterceptor) WrapStreamingHandler(next rpc.StreamingHandlerFunc) rpc.StreamingHandlerFunc {
+	return next
+}
+
+// inject checks ctx first: a request's Header costs a copy.
+func inject(ctx context.Context, req rpc.Request) {
+	if !Present(ctx) {
+		return
+	}
+	if md := req.Header(); md != nil && md.Get("traceparent") == "" {
+		Inject(ctx, md)
+	}
 }
