@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/protomicro/micro/runtime/gateway"
+	"github.com/protomicro/micro/runtime/tracing/otlp"
 	"github.com/protomicro/micro/runtime/web"
 )
 
@@ -49,7 +50,11 @@ claims it).
 
 Of a request's headers only Authorization and Grpc-Metadata-* reach the
 service. There is no authentication yet: keep the gateway on a loopback
-address, or behind something that authenticates.`,
+address, or behind something that authenticates.
+
+With OTEL_EXPORTER_OTLP_ENDPOINT (and the other standard OTEL_* variables)
+set, every request is traced and exported over OTLP, the parent of the call
+it makes to the service.`,
 		Example: `  micro api
   curl localhost:8080/_routes
   micro api --address 127.0.0.1:9090 --timeout 5s
@@ -86,6 +91,15 @@ address, or behind something that authenticates.`,
 		opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithBodyLimit(bodyLimit), gateway.WithTimeout(timeout)}
 		if len(origins) > 0 {
 			opts = append(opts, gateway.WithCORS(gateway.CORS{AllowedOrigins: origins}))
+		}
+		// Traced as a service is, from the OTEL_* environment.
+		tp, err := otlp.FromEnvironment(cmd.Context(), "micro-api")
+		if err != nil {
+			return &usageError{err}
+		}
+		if tp != nil {
+			defer func() { _ = tp.Shutdown(context.WithoutCancel(cmd.Context())) }()
+			opts = append(opts, gateway.WithTracerProvider(tp))
 		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 		g, err := gateway.New(ctx, reg, opts...)

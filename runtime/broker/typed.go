@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/protomicro/micro/runtime/internal/tracecontext"
 	"github.com/protomicro/micro/runtime/metadata"
 )
 
@@ -16,8 +17,9 @@ import (
 // msg's full name. An empty topic is the one msg's type declares in the
 // proto with option (micro.v1.topic), or else that full name ([TopicOf]). A
 // topic another message type declares is refused, naming both types
-// ([CheckTopic]). The event carries
-// the traceparent and tracestate of ctx's outgoing metadata as extensions;
+// ([CheckTopic]). The event carries the trace context as extensions: the
+// traceparent, tracestate and baggage of the span and baggage in ctx, or else
+// of ctx's outgoing metadata;
 // opts set its ID, source, encoding and other extensions. Through a
 // service's broker ([ForService]) the default source is the service's name.
 func Publish[T proto.Message](ctx context.Context, b Broker, topic string, msg T, opts ...PublishOption) error {
@@ -66,8 +68,13 @@ func NewEvent(ctx context.Context, msg proto.Message, opts ...PublishOption) (*E
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", e.Type, err)
 	}
+	// The span in ctx, else what the outgoing metadata carries.
 	out := metadata.FromOutgoingContext(ctx)
-	for _, name := range []string{"traceparent", "tracestate"} {
+	if tracecontext.Present(ctx) {
+		out = metadata.Metadata{}
+		tracecontext.Inject(ctx, out)
+	}
+	for _, name := range []string{"traceparent", "tracestate", "baggage"} {
 		if value := out.Get(name); value != "" {
 			if e.Extensions == nil {
 				e.Extensions = make(map[string]string)

@@ -17,6 +17,7 @@ import (
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/internal/grpcwire"
+	"github.com/protomicro/micro/runtime/internal/tracecontext"
 	"github.com/protomicro/micro/runtime/registry"
 )
 
@@ -36,6 +37,8 @@ type Gateway struct {
 	// grpc turns the gRPC requests the transcoder makes into streams for
 	// forward; it never listens.
 	grpc *grpc.Server
+	// handler serves requests: serve, inside tracing.
+	handler http.Handler
 	// table is what requests are served with; the loop replaces it whole.
 	table atomic.Pointer[table]
 
@@ -59,7 +62,7 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, 
 	g.stats.now = time.Now
 	g.client = g.config.client
 	if g.client == nil {
-		g.client, g.ownClient = client.New(client.WithRegistry(reg)), true
+		g.client, g.ownClient = client.New(client.WithRegistry(reg), client.WithInterceptors(tracecontext.ClientInterceptor())), true
 	}
 	g.grpc = grpc.NewServer(
 		grpc.UnknownServiceHandler(g.forward),
@@ -67,6 +70,7 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, 
 		grpc.MaxRecvMsgSize(int(g.config.bodyLimit)),
 		grpc.MaxSendMsgSize(int(g.config.bodyLimit)),
 	)
+	g.handler = traced(http.HandlerFunc(g.serve), g.config.tracer)
 	if err := g.rebuild(nil); err != nil {
 		return nil, err
 	}
@@ -117,6 +121,10 @@ func (g *Gateway) Index() Index { return g.table.Load().index }
 
 // ServeHTTP serves a request by the current routes.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.handler.ServeHTTP(w, r)
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	if g.config.cors != nil && g.config.cors.handle(w, r) {
 		return
 	}

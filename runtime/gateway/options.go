@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/protomicro/micro/runtime/client"
 )
 
@@ -20,6 +22,7 @@ type config struct {
 	bodyLimit int64
 	timeout   time.Duration
 	cors      *CORS
+	tracer    trace.TracerProvider
 }
 
 func newConfig(opts []Option) *config {
@@ -35,8 +38,10 @@ func newConfig(opts []Option) *config {
 
 // WithClient sets the client that calls the services, and reads their
 // schemas through server reflection. The default is a [client.New] on the
-// gateway's registry, which the gateway closes with itself; a client given
-// here is the caller's to close.
+// gateway's registry, which the gateway closes with itself and which sends
+// the trace context of each request with its call; a client given here is
+// the caller's to close (a micro.Service's client sends the trace context
+// too).
 func WithClient(c client.Client) Option {
 	return optionFunc(func(cfg *config) { cfg.client = c })
 }
@@ -83,4 +88,14 @@ type CORS struct {
 // there is no CORS policy: browsers refuse cross-origin calls.
 func WithCORS(policy CORS) Option {
 	return optionFunc(func(c *config) { c.cors = &policy })
+}
+
+// WithTracerProvider records an OpenTelemetry server span in tp for every
+// HTTP request (go.opentelemetry.io/contrib's otelhttp), a child of the
+// caller's span when the request carries W3C trace context, and the parent
+// of the call the gateway makes to the service. Without it the gateway
+// records nothing, but still passes the trace context a request carries
+// (traceparent, tracestate, baggage) on to the service.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) { c.tracer = tp })
 }

@@ -26,6 +26,10 @@
 //	                                            the program adds with WithBrokers (nats)
 //	MICRO_BROKER_ADDRESS, --broker_address      its address: a directory for local, server
 //	                                            URLs for nats
+//	MICRO_LOG_FORMAT, MICRO_LOG_LEVEL           text (default) or json; debug, info (default),
+//	                                            warn or error (see WithLogger)
+//	OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_*         OTLP trace export, as in every OpenTelemetry SDK
+//	                                            (default: no tracing; see package tracing/otlp)
 //
 // NewService reads no command-line arguments unless given [WithArgs], so a
 // program's own flags (package flag, cobra), even one named --address, are

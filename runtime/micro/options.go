@@ -177,9 +177,14 @@ func WithGracePeriod(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.grace = d })
 }
 
-// WithLogger sets where the service logs starting, stopping and trouble
-// with its registration. The default is [slog.Default] when [NewService] is
-// called.
+// WithLogger sets the service's logger: where it logs starting, stopping
+// and trouble with its registration, and the logger its handlers get from
+// logging.FromContext. Its handler is wrapped with logging.NewHandler, so
+// that records logged with a call's context carry the call's trace_id,
+// span_id, procedure and peer. The default is a logger in the format and at
+// the level of MICRO_LOG_FORMAT (text or json) and MICRO_LOG_LEVEL (debug,
+// info, warn or error) on standard error when either is set, and
+// [slog.Default] (when [NewService] is called) otherwise.
 func WithLogger(logger *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = logger })
 }
@@ -259,10 +264,14 @@ func WithMetrics(m *metrics.Metrics) Option {
 }
 
 // WithTracerProvider records OpenTelemetry spans in tp for the calls the
-// service serves and makes (see package tracing), and carries the trace in
-// W3C trace context headers: a handler that calls other services with its
-// own context continues its caller's trace. By default nothing is traced and
-// no tracing code runs per call.
+// service serves and makes and the events it publishes and handles (see
+// package tracing). By default, the tracer provider is one exporting over
+// OTLP when the standard OpenTelemetry environment names a collector
+// (OTEL_EXPORTER_OTLP_ENDPOINT, ...; see package tracing/otlp), shut down,
+// flushing its spans, when the service closes; with none, nothing is traced
+// and no tracing code runs per call. Traced or not, a handler that calls
+// other services or publishes with its own context passes on the W3C trace
+// context it was called with.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) { c.tracer = tp })
 }
@@ -272,7 +281,6 @@ func newConfig(opts []Option) *config {
 		address:   DefaultAddress,
 		ttl:       DefaultTTL,
 		grace:     DefaultGracePeriod,
-		logger:    slog.Default(),
 		configDir: ".",
 	}
 	for _, opt := range opts {

@@ -1,6 +1,7 @@
 package micro
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,15 +19,20 @@ import (
 	"syscall"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/client"
 	mconfig "github.com/protomicro/micro/runtime/config"
+	"github.com/protomicro/micro/runtime/internal/tracecontext"
+	"github.com/protomicro/micro/runtime/logging"
 	"github.com/protomicro/micro/runtime/metrics"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/runtime/server"
 	"github.com/protomicro/micro/runtime/sync"
 	"github.com/protomicro/micro/runtime/tracing"
+	"github.com/protomicro/micro/runtime/tracing/otlp"
 )
 
 // Service is one running micro service: a server registered for discovery
@@ -45,8 +51,9 @@ type Service struct {
 	conf        *mconfig.Config
 	server      server.Server
 	client      client.Client
-	metrics     *metrics.Metrics // nil unless metrics are on
-	ready       atomic.Bool      // registered and not draining, for /readyz
+	metrics     *metrics.Metrics         // nil unless metrics are on
+	ownTracer   *sdktrace.TracerProvider // made from the OTEL_* environment, shut down by Close
+	ready       atomic.Bool              // registered and not draining, for /readyz
 
 	closeOnce stdsync.Once
 	closeErr  error
@@ -66,6 +73,29 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		return nil, errors.New("new service: the name is empty")
 	}
 	c := newConfig(opts)
+	if c.logger == nil {
+		logger, err := logging.FromEnvironment(os.Stderr, os.Getenv)
+		if err != nil {
+			return nil, fmt.Errorf("new service %q: %w", name, err)
+		}
+		c.logger = cmp.Or(logger, slog.Default())
+	}
+	c.logger = slog.New(logging.NewHandler(c.logger.Handler()))
+	var ownTracer *sdktrace.TracerProvider
+	if c.tracer == nil {
+		tp, err := otlp.FromEnvironment(context.Background(), name)
+		if err != nil {
+			return nil, fmt.Errorf("new service %q: %w", name, err)
+		}
+		if tp != nil {
+			c.tracer, ownTracer = tp, tp
+		}
+	}
+	defer func() {
+		if ownTracer != nil {
+			_ = ownTracer.Shutdown(context.Background())
+		}
+	}()
 	if c.version == "" {
 		c.version = buildVersion()
 	}
@@ -176,8 +206,13 @@ func NewService(name string, opts ...Option) (*Service, error) {
 	}
 	// The client's options after the registry is settled: it finds services
 	// in it.
-	serverOptions := []server.Option{server.WithLogger(c.logger)}
-	clientOptions := []client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}
+	// The logging interceptor first, outermost, so that every other sees the
+	// call in its context.
+	serverOptions := []server.Option{server.WithLogger(c.logger), server.WithInterceptors(logging.Interceptor(c.logger))}
+	eventInterceptors := append([]rpc.Interceptor{logging.Interceptor(c.logger)}, c.interceptors...)
+	eventBroker := c.broker
+	clientOptions := []client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger),
+		client.WithInterceptors(tracecontext.ClientInterceptor())}
 	if c.metrics != nil {
 		// First, so that the metrics see what the caller got from every
 		// interceptor given after them.
@@ -187,7 +222,10 @@ func NewService(name string, opts ...Option) (*Service, error) {
 	if c.tracer != nil {
 		serverOptions = append(serverOptions, tracing.ServerOptions(c.tracer)...)
 		clientOptions = append(clientOptions, tracing.ClientOptions(c.tracer)...)
+		eventBroker = tracing.Broker(c.broker, c.tracer)
 	}
+	tracer := ownTracer
+	ownTracer = nil // the service's now
 	return &Service{
 		name:        name,
 		id:          id,
@@ -196,13 +234,14 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		ownRegistry: own,
 		sync:        c.sync,
 		ownSync:     ownSync,
-		broker:      broker.ForService(c.broker, name, c.interceptors...),
+		broker:      broker.ForService(eventBroker, name, eventInterceptors...),
 		rawBroker:   c.broker,
 		ownBroker:   ownBroker,
 		conf:        conf,
 		server:      server.New(append(serverOptions, c.serverOptions...)...),
 		client:      client.New(append(clientOptions, c.clientOptions...)...),
 		metrics:     c.metrics,
+		ownTracer:   tracer,
 	}, nil
 }
 
@@ -314,6 +353,12 @@ func (s *Service) Close() error {
 			// waiting for.
 			ctx, cancel := context.WithTimeout(context.Background(), s.config.grace)
 			errs = append(errs, s.rawBroker.Close(ctx))
+			cancel()
+		}
+		if s.ownTracer != nil {
+			// After the broker and client, whose last spans it flushes.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, s.ownTracer.Shutdown(ctx))
 			cancel()
 		}
 		s.closeErr = errors.Join(errs...)

@@ -1,19 +1,23 @@
 // Package tracing records OpenTelemetry spans for the calls a server serves
 // and a client makes, with go.opentelemetry.io/contrib's otelgrpc stats
-// handlers, and carries the trace across services in W3C trace context
-// (traceparent, tracestate) and baggage headers.
+// handlers, and for the events a broker publishes and delivers ([Broker]),
+// and carries the trace across services in W3C trace context (traceparent,
+// tracestate) and baggage headers.
 //
-// A service turns it on with micro.WithTracerProvider; outside a service,
+// A service turns it on with micro.WithTracerProvider, or with no code from
+// the OTEL_* environment (package tracing/otlp); outside a service,
 // [ServerOptions] and [ClientOptions] give the options for server.New and
 // client.New. Without a tracer provider nothing is installed, so a service
 // that does not trace pays nothing per call.
 //
-// The trace context is the one thing the runtime propagates on its own: a
-// handler that passes its context on to the calls it makes continues the
-// caller's trace, although the rest of the caller's metadata is not
-// forwarded (see client.WithPropagatedHeaders). The headers are added by the
-// client's stats handler inside grpc-go, after micro has built the call's
-// outgoing metadata.
+// The trace context is the one thing the runtime propagates on its own,
+// traced or not: a handler that passes its context on to the calls it makes
+// or the events it publishes continues the caller's trace, although the rest
+// of the caller's metadata is not forwarded (see client.WithPropagatedHeaders).
+// A service's client writes the trace context of the span in the call's
+// context (a bare client.New, which links no OpenTelemetry code, does not);
+// with [ClientOptions], the stats handler writes that of its client span over
+// it, inside grpc-go.
 package tracing
 
 import (
@@ -25,6 +29,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/internal/tracecontext"
 	"github.com/protomicro/micro/runtime/server"
 )
 
@@ -59,7 +64,7 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // Propagator returns the default propagator: W3C trace context and
 // baggage.
 func Propagator() propagation.TextMapPropagator {
-	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	return tracecontext.Propagator
 }
 
 func otelOptions(tp trace.TracerProvider, opts []Option) []otelgrpc.Option {

@@ -104,8 +104,8 @@ func TestSelect(t *testing.T) {
 		want    string
 		wantErr bool
 	}{
-		{names: "", want: "micro,grpc-go,micro-intercepted,grpc-go-intercepted,connect-grpc,connect,go-micro,raw-tcp"},
-		{names: "all", want: "micro,grpc-go,micro-intercepted,grpc-go-intercepted,connect-grpc,connect,go-micro,raw-tcp"},
+		{names: "", want: "micro,grpc-go,micro-intercepted,grpc-go-intercepted,micro-observed-off,micro-observed,grpc-go-observed-off,grpc-go-observed,connect-grpc,connect,go-micro,raw-tcp"},
+		{names: "all", want: "micro,grpc-go,micro-intercepted,grpc-go-intercepted,micro-observed-off,micro-observed,grpc-go-observed-off,grpc-go-observed,connect-grpc,connect,go-micro,raw-tcp"},
 		{names: "grpc-go,micro-notimeout", want: "grpc-go,micro-notimeout"},
 		{names: "grpc", wantErr: true},
 	} {

@@ -1,0 +1,102 @@
+package logging_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/protomicro/micro/runtime/logging"
+)
+
+func TestFromEnvironment(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, format, level string
+		wantJSON, wantDebug bool
+		errorHas            string
+	}{
+		{name: "unset"},
+		{name: "json", format: "json", wantJSON: true},
+		{name: "text debug", format: "text", level: "debug", wantDebug: true},
+		{name: "level only", level: "WARN"},
+		{name: "bad format", format: "xml", errorHas: "MICRO_LOG_FORMAT"},
+		{name: "bad level", level: "loud", errorHas: "MICRO_LOG_LEVEL"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			env := map[string]string{logging.EnvFormat: tt.format, logging.EnvLevel: tt.level}
+			logger, err := logging.FromEnvironment(&buf, func(k string) string { return env[k] })
+			if tt.errorHas != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errorHas) || !strings.Contains(err.Error(), "want") {
+					t.Fatalf("FromEnvironment() = %v, want an error naming %s and the values allowed", err, tt.errorHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.format == "" && tt.level == "" {
+				if logger != nil {
+					t.Fatal("FromEnvironment() with nothing set returned a logger, want nil")
+				}
+				return
+			}
+			logger.Debug("debug")
+			logger.Info("info")
+			out := buf.String()
+			if got := strings.Contains(out, "debug"); got != tt.wantDebug {
+				t.Errorf("debug record logged = %v, want %v (%q)", got, tt.wantDebug, out)
+			}
+			if got := strings.HasPrefix(out, "{"); got != tt.wantJSON && out != "" {
+				t.Errorf("JSON = %v, want %v (%q)", got, tt.wantJSON, out)
+			}
+			if tt.level == "WARN" && out != "" {
+				t.Errorf("at warn, logged %q, want nothing", out)
+			}
+		})
+	}
+}
+
+// TestHandler checks that a record logged inside a call carries the call's
+// trace, span, procedure and peer, and one logged outside carries none.
+func TestHandler(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	logger := slog.New(logging.NewHandler(slog.NewJSONHandler(&buf, nil))).With("service", "orders")
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled})
+	ctx := trace.ContextWithSpanContext(context.Background(), sc)
+	ctx = logging.NewContext(ctx, logger, "/orders.v1.Orders/Place", "10.0.0.1:5000")
+	logging.FromContext(ctx).InfoContext(ctx, "inside")
+	logger.Info("outside")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("logged %q, want two records", buf.String())
+	}
+	var inside, outside map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &inside); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &outside); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		logging.KeyTraceID: sc.TraceID().String(), logging.KeySpanID: sc.SpanID().String(),
+		logging.KeyProcedure: "/orders.v1.Orders/Place", logging.KeyPeer: "10.0.0.1:5000", "service": "orders",
+	} {
+		if inside[key] != want {
+			t.Errorf("inside a call, %s = %v, want %q", key, inside[key], want)
+		}
+		if _, ok := outside[key]; ok && key != "service" {
+			t.Errorf("outside a call, %s = %v, want none", key, outside[key])
+		}
+	}
+	if logging.FromContext(context.Background()) != slog.Default() {
+		t.Error("FromContext outside a call is not slog.Default()")
+	}
+}
