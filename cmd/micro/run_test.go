@@ -117,7 +117,7 @@ func TestMicroRun(t *testing.T) {
 
 	// A syntax error: the compiler's error is printed, the old reply answers.
 	failures := strings.Count(log.String(), "build of greeter failed")
-	edit(`func New() *Handler {`, `func New() *Handler {{`)
+	edit(`func (h *Handler) SayHello(`, `func (h *Handler) SayHello((`)
 	poll(t, "the failed build to be reported", time.Minute, exited, func() bool {
 		return strings.Count(log.String(), "build of greeter failed") > failures
 	})
