@@ -21,7 +21,9 @@ type Verifier interface {
 type VerifierFunc func(ctx context.Context, token string) (*Claims, error)
 
 // Verify calls f.
-func (f VerifierFunc) Verify(ctx context.Context, token string) (*Claims, error) { return f(ctx, token) }
+func (f VerifierFunc) Verify(ctx context.Context, token string) (*Claims, error) {
+	return f(ctx, token)
+}
 
 // Claims is what a verified token says about its bearer.
 type Claims struct {

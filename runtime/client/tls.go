@@ -87,4 +87,6 @@ func (c *nodeCredentials) Clone() credentials.TransportCredentials {
 }
 
 //nolint:staticcheck // part of the interface until grpc-go removes it
-func (c *nodeCredentials) OverrideServerName(name string) error { return c.tls.OverrideServerName(name) }
+func (c *nodeCredentials) OverrideServerName(name string) error {
+	return c.tls.OverrideServerName(name)
+}
