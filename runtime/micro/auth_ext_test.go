@@ -17,45 +17,8 @@ import (
 	"github.com/protomicro/micro/runtime/server"
 	"github.com/protomicro/micro/testdata/golden/access"
 	"github.com/protomicro/micro/testdata/golden/streaming"
-	"github.com/protomicro/micro/testdata/testutil"
+	"github.com/protomicro/micro/testdata/authtest"
 )
-
-// serve runs svc until the test ends, and waits for its registration.
-func serve(t *testing.T, svc *micro.Service, reg registry.Registry) {
-	t.Helper()
-	runService(t, svc)
-	testutil.WaitFor(t, svc.Name()+" registered", func() bool {
-		services, err := reg.GetService(t.Context(), svc.Name())
-		return err == nil && len(services) > 0
-	})
-}
-
-// startOrders runs access.v1.Orders (and access.v1.Open) as "orders" with
-// auth, and a "downstream" without, which it calls; opts are the orders
-// service's own.
-func startOrders(t *testing.T, reg registry.Registry, opts ...micro.Option) *micro.Service {
-	t.Helper()
-	down, err := micro.NewService("downstream", micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := access.RegisterOpenHandler(down.Server(), testutil.Downstream{}); err != nil {
-		t.Fatal(err)
-	}
-	serve(t, down, reg)
-	svc, err := micro.NewService("orders", append([]micro.Option{micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := access.RegisterOrdersHandler(svc.Server(), &testutil.Orders{Client: svc.Client(), Downstream: "downstream"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := access.RegisterOpenHandler(svc.Server(), testutil.Downstream{}); err != nil {
-		t.Fatal(err)
-	}
-	serve(t, svc, reg)
-	return svc
-}
 
 func newTestRegistry(t *testing.T) registry.Registry {
 	t.Helper()
@@ -71,9 +34,9 @@ func newTestRegistry(t *testing.T) registry.Registry {
 // caller's only for the delegated method, and the service's own otherwise.
 func TestAuthTable(t *testing.T) {
 	t.Parallel()
-	keys := testutil.NewAuth(t)
+	keys := authtest.NewAuth(t)
 	reg := newTestRegistry(t)
-	svc := startOrders(t, reg,
+	svc := authtest.StartOrders(t, reg,
 		micro.WithAuth(keys.Verifier(t)),
 		micro.WithTokenSource(auth.StaticToken("service-token")))
 	c := client.New(client.WithAddress(svc.Address()))
@@ -113,9 +76,9 @@ func requestFor(procedure string) any {
 // downstream call carries no credential unless its method delegates.
 func TestAuthNoLeak(t *testing.T) {
 	t.Parallel()
-	keys := testutil.NewAuth(t)
+	keys := authtest.NewAuth(t)
 	reg := newTestRegistry(t)
-	svc := startOrders(t, reg, micro.WithAuth(keys.Verifier(t)))
+	svc := authtest.StartOrders(t, reg, micro.WithAuth(keys.Verifier(t)))
 	c := client.New(client.WithAddress(svc.Address()))
 	defer func() { _ = c.Close() }()
 	orders := access.NewOrdersClient("orders", c)
@@ -136,7 +99,7 @@ func TestAuthNoLeak(t *testing.T) {
 // public.
 func TestAuthStreams(t *testing.T) {
 	t.Parallel()
-	keys := testutil.NewAuth(t)
+	keys := authtest.NewAuth(t)
 	reg := newTestRegistry(t)
 	svc, err := micro.NewService("echo", micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet),
 		micro.WithAuth(keys.Verifier(t)))
@@ -146,13 +109,16 @@ func TestAuthStreams(t *testing.T) {
 	if err := streaming.RegisterEchoHandler(svc.Server(), claimsEcho{}); err != nil {
 		t.Fatal(err)
 	}
-	serve(t, svc, reg)
+	authtest.Serve(t, svc, reg)
 	c := client.New(client.WithAddress(svc.Address()))
 	defer func() { _ = c.Close() }()
 	echo := streaming.NewEchoClient("echo", c)
 	withToken := client.WithHeaders("authorization", "Bearer "+keys.Token(t))
 	ctx := t.Context()
 
+	if _, err := echo.Echo(ctx, &streaming.EchoRequest{}); errors.CodeOf(err) != errors.CodeUnauthenticated {
+		t.Errorf("Echo without a token = %v, want unauthenticated: a method that declares no access needs a token by default", err)
+	}
 	for _, with := range []bool{false, true} {
 		var opts []client.CallOption
 		want := errors.CodeUnauthenticated

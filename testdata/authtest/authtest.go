@@ -1,7 +1,11 @@
-package testutil
+// Package authtest holds what the auth tests of several packages share: a
+// signing key, the access table of access.v1.Orders, and a running Orders
+// service with a downstream service it calls.
+package authtest
 
 import (
 	"context"
+	"log/slog"
 	"crypto"
 	"os"
 	"path/filepath"
@@ -12,7 +16,10 @@ import (
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/metadata"
+	"github.com/protomicro/micro/runtime/micro"
+	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/testdata/golden/access"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // Issuer is the issuer of the tokens [Auth] signs, which its verifier
@@ -99,7 +106,6 @@ func (a *Auth) Cases(t testing.TB) []AuthCase {
 		{"public with a bad token", access.OrdersStatusProcedure, "not-a-jwt", errors.CodeOK, ""},
 		{"delegated", access.OrdersForwardProcedure, a.Token(t), errors.CodeOK, ""},
 		{"delegated without token", access.OrdersForwardProcedure, "", errors.CodeUnauthenticated, "needs a bearer token"},
-		{"undeclared, default", access.OpenPingProcedure, "", errors.CodeUnauthenticated, "needs a bearer token"},
 	}
 }
 
@@ -150,4 +156,47 @@ type Downstream struct {
 // Ping answers the call's authorization.
 func (Downstream) Ping(ctx context.Context, _ *access.GetRequest) (*access.GetRequest, error) {
 	return &access.GetRequest{Id: metadata.FromIncomingContext(ctx).Get("authorization")}, nil
+}
+
+// Serve runs svc until the test ends, and waits for its registration in reg.
+func Serve(t testing.TB, svc *micro.Service, reg registry.Registry) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run(%s) = %v", svc.Name(), err)
+		}
+	})
+	testutil.WaitFor(t, svc.Name()+" registered", func() bool {
+		services, err := reg.GetService(context.Background(), svc.Name())
+		return err == nil && len(services) > 0 && svc.Address() != ""
+	})
+}
+
+// StartOrders runs access.v1.Orders as "orders", with
+// opts (its auth), and a "downstream" without auth that its handlers call
+// ([Orders]); both register in reg and stop when the test ends.
+func StartOrders(t testing.TB, reg registry.Registry, opts ...micro.Option) *micro.Service {
+	t.Helper()
+	quiet := micro.WithLogger(slog.New(slog.DiscardHandler))
+	down, err := micro.NewService("downstream", micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := access.RegisterOpenHandler(down.Server(), Downstream{}); err != nil {
+		t.Fatal(err)
+	}
+	Serve(t, down, reg)
+	svc, err := micro.NewService("orders", append([]micro.Option{micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), quiet}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := access.RegisterOrdersHandler(svc.Server(), &Orders{Client: svc.Client(), Downstream: "downstream"}); err != nil {
+		t.Fatal(err)
+	}
+	Serve(t, svc, reg)
+	return svc
 }
