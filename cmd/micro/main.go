@@ -119,6 +119,7 @@ read their schemas through gRPC server reflection: no proto files needed.`,
 		newSubscribeCommand(env),
 		newAPICommand(env),
 		newProxyCommand(env),
+		newAuthCommand(env),
 		newConfigCommand(os.Environ),
 		newVersionCommand(),
 	)
