@@ -15,9 +15,9 @@ import (
 	"github.com/protomicro/micro/runtime/registry/local"
 	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/runtime/server"
+	"github.com/protomicro/micro/testdata/authtest"
 	"github.com/protomicro/micro/testdata/golden/access"
 	"github.com/protomicro/micro/testdata/golden/streaming"
-	"github.com/protomicro/micro/testdata/authtest"
 )
 
 func newTestRegistry(t *testing.T) registry.Registry {

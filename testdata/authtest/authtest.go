@@ -5,8 +5,8 @@ package authtest
 
 import (
 	"context"
-	"log/slog"
 	"crypto"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
