@@ -12,6 +12,7 @@ import (
 	"github.com/protomicro/micro/runtime/registry/local"
 	"github.com/protomicro/micro/testdata/authtest"
 	"github.com/protomicro/micro/testdata/golden/access"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // authWorld runs the access.v1.Orders service with auth in a registry of
@@ -119,5 +120,30 @@ func TestAuthCommands(t *testing.T) {
 	}
 	if status, _, stderr := runWithEnv(t, nil, "auth", "token", "--key", filepath.Join(t.TempDir(), "none.pem")); status != 1 || !strings.Contains(stderr, "micro auth keygen") {
 		t.Errorf("micro auth token with no key file = %d %s, want 1 saying to run micro auth keygen", status, stderr)
+	}
+}
+
+// TestCallTLS calls a service serving mutual TLS: micro dials it with TLS
+// because its registration says so, with MICRO_TLS_CA and its client
+// certificate from MICRO_TLS_CERT and MICRO_TLS_KEY, and without the
+// certificate is refused.
+func TestCallTLS(t *testing.T) {
+	t.Parallel()
+	ca := testutil.NewCA(t)
+	ca.Issue(t, "orders", "server.pem", "server-key.pem")
+	ca.Issue(t, "micro", "client.pem", "client-key.pem")
+	keys, env := authWorld(t, micro.WithTLS(ca.Path("server.pem"), ca.Path("server-key.pem"), ca.CAFile))
+	env["MICRO_TLS_CA"] = ca.CAFile
+	args := []string{"call", "orders", "Status", "{}"}
+	if status, _, stderr := runWithEnv(t, env, args...); status != 1 || !strings.Contains(stderr, "unavailable") {
+		t.Errorf("micro %s without a client certificate = %d %s, want 1 unavailable", strings.Join(args, " "), status, stderr)
+	}
+	env["MICRO_TLS_CERT"], env["MICRO_TLS_KEY"] = ca.Path("client.pem"), ca.Path("client-key.pem")
+	if status, stdout, stderr := runWithEnv(t, env, args...); status != 0 || !strings.Contains(stdout, `"ok"`) {
+		t.Errorf("micro %s = %d\nstdout: %s\nstderr: %s\nwant 0 and the answer", strings.Join(args, " "), status, stdout, stderr)
+	}
+	args = []string{"call", "orders", "Get", "{}", "--token", keys.Token(t, "orders:read")}
+	if status, _, stderr := runWithEnv(t, env, args...); status != 0 {
+		t.Errorf("micro call Get over mutual TLS with a token = %d %s, want 0", status, stderr)
 	}
 }
