@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protomicro/micro/runtime/auth/jwt"
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/micro"
 	"github.com/protomicro/micro/runtime/registry/local"
@@ -82,7 +83,7 @@ func TestCallAuth(t *testing.T) {
 
 // TestAuthCommands makes a key with micro auth keygen, signs a token with
 // micro auth token, and calls with it from MICRO_TOKEN a service that
-// verifies with the key file (MICRO_AUTH_KEY).
+// verifies with the key file (MICRO_AUTH_KEY, read by jwt.FromEnv).
 func TestAuthCommands(t *testing.T) {
 	t.Parallel()
 	key := filepath.Join(t.TempDir(), "micro", "auth.pem")
@@ -101,7 +102,11 @@ func TestAuthCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authtest.StartOrders(t, reg, micro.WithArgs([]string{"--auth_key", key}))
+	v, err := jwt.FromEnv(func(name string) string { return map[string]string{"MICRO_AUTH_KEY": key}[name] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	authtest.StartOrders(t, reg, micro.WithAuth(v))
 	env := map[string]string{"MICRO_REGISTRY": "local", "MICRO_REGISTRY_ADDRESS": dir}
 	if status, _, stderr := runWithEnv(t, env, "call", "orders", "Create", "{}"); status != 1 || !strings.Contains(stderr, "unauthenticated") {
 		t.Errorf("micro call without a token = %d %s, want 1 unauthenticated: the service verifies with --auth_key", status, stderr)

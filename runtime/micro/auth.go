@@ -4,16 +4,15 @@ import (
 	"fmt"
 
 	"github.com/protomicro/micro/runtime/auth"
-	"github.com/protomicro/micro/runtime/auth/jwt"
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/server"
 )
 
+// The settings of jwt.FromEnv, which a service without auth refuses to
+// ignore.
 var (
-	authKeySetting      = setting{"auth_key", "MICRO_AUTH_KEY"}
-	authJWKSSetting     = setting{"auth_jwks", "MICRO_AUTH_JWKS"}
-	authIssuerSetting   = setting{"auth_issuer", "MICRO_AUTH_ISSUER"}
-	authAudienceSetting = setting{"auth_audience", "MICRO_AUTH_AUDIENCE"}
+	authKeySetting  = setting{"auth_key", "MICRO_AUTH_KEY"}
+	authJWKSSetting = setting{"auth_jwks", "MICRO_AUTH_JWKS"}
 )
 
 // WithAuth enforces the access each method's proto declares with v (see
@@ -22,8 +21,13 @@ var (
 // methods that declare none (authenticated) and the procedures that are
 // public (health and reflection). The service's client then forwards a
 // caller's token on the calls a handler makes only when the handler's
-// method declares delegate. Default: no auth, unless MICRO_AUTH_KEY or
-// MICRO_AUTH_JWKS configures a JWT verifier.
+// method declares delegate. Default: no auth; a service started with
+// MICRO_AUTH_KEY or MICRO_AUTH_JWKS set but no WithAuth fails to start.
+// To verify JWTs as those variables say:
+//
+//	v, err := jwt.FromEnv(os.Getenv) // package runtime/auth/jwt
+//	if err != nil { ... }
+//	svc, err := micro.NewService("orders", micro.WithAuth(v))
 func WithAuth(v auth.Verifier, opts ...auth.Option) Option {
 	return optionFunc(func(c *config) {
 		c.verifier = v
@@ -38,48 +42,32 @@ func WithTokenSource(ts auth.TokenSource) Option {
 	return optionFunc(func(c *config) { c.tokenSource = ts })
 }
 
-// envVerifier returns the JWT verifier that MICRO_AUTH_KEY (a key file) or
-// MICRO_AUTH_JWKS (a JWKS URL), with MICRO_AUTH_ISSUER and
-// MICRO_AUTH_AUDIENCE, configure, or nil when neither is set.
-func envVerifier(args []string) (auth.Verifier, error) {
-	values := make(map[setting]string)
-	for _, s := range []setting{authKeySetting, authJWKSSetting, authIssuerSetting, authAudienceSetting} {
-		value, _, err := s.lookup(args)
-		if err != nil {
-			return nil, err
+// checkAuthSettings fails when MICRO_AUTH_KEY or MICRO_AUTH_JWKS (or
+// their flags) ask for auth the program does not configure: the JWT
+// verifier is not linked into every service (it is most of a megabyte), so
+// a program that wants these settings reads them with jwt.FromEnv, and one
+// that does not must not serve unprotected while the operator believes
+// otherwise.
+func (c *config) checkAuthSettings() error {
+	if c.verifier != nil {
+		return nil
+	}
+	for _, s := range []setting{authKeySetting, authJWKSSetting} {
+		if _, ok, err := s.lookup(c.args); err != nil {
+			return err
+		} else if ok {
+			return fmt.Errorf("%s or --%s is set, but the program configures no auth: "+
+				"pass micro.WithAuth with a verifier from jwt.FromEnv (package github.com/protomicro/micro/runtime/auth/jwt)", s.env, s.flag)
 		}
-		values[s] = value
 	}
-	var opts []jwt.Option
-	switch key, jwks := values[authKeySetting], values[authJWKSSetting]; {
-	case key != "" && jwks != "":
-		return nil, fmt.Errorf("%s and %s are both set: give one", authKeySetting.env, authJWKSSetting.env)
-	case key != "":
-		opts = append(opts, jwt.WithKeyFile(key))
-	case jwks != "":
-		opts = append(opts, jwt.WithJWKSURL(jwks))
-	default:
-		return nil, nil
-	}
-	if issuer := values[authIssuerSetting]; issuer != "" {
-		opts = append(opts, jwt.WithIssuer(issuer))
-	}
-	if audience := values[authAudienceSetting]; audience != "" {
-		opts = append(opts, jwt.WithAudience(audience))
-	}
-	return jwt.New(opts...)
+	return nil
 }
 
-// authOptions returns the server and client options of the service's auth.
+// authServerClientOptions returns the server and client options of the
+// service's auth.
 func (c *config) authServerClientOptions() ([]server.Option, []client.Option, error) {
-	if c.verifier == nil {
-		v, err := envVerifier(c.args)
-		if err != nil {
-			return nil, nil, err
-		}
-		if v != nil {
-			c.verifier = v
-		}
+	if err := c.checkAuthSettings(); err != nil {
+		return nil, nil, err
 	}
 	var serverOptions []server.Option
 	var clientOptions []client.Option

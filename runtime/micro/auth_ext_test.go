@@ -186,3 +186,15 @@ func (claimsEcho) Chat(ctx context.Context, stream server.BidiStream[streaming.C
 	}
 	return stream.Send(&streaming.ChatResponse{Text: auth.FromContext(ctx).Subject})
 }
+
+// TestAuthSettingsWithoutAuth checks that a service told to verify tokens
+// by MICRO_AUTH_KEY (here its flag) but given no verifier refuses to start
+// rather than serve unprotected.
+func TestAuthSettingsWithoutAuth(t *testing.T) {
+	t.Parallel()
+	_, err := micro.NewService("orders", micro.WithRegistry(newTestRegistry(t)), micro.WithLogger(quiet),
+		micro.WithArgs([]string{"--auth_key", "key.pem"}))
+	if err == nil || !strings.Contains(err.Error(), "jwt.FromEnv") {
+		t.Errorf("NewService with --auth_key and no WithAuth = %v, want an error pointing to jwt.FromEnv", err)
+	}
+}

@@ -111,6 +111,32 @@ func withClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.now = now })
 }
 
+// FromEnv returns the verifier the environment configures, as getenv
+// (os.Getenv) reads it: MICRO_AUTH_KEY, a key file (see [WithKeyFile]), or
+// MICRO_AUTH_JWKS, a JWKS URL; MICRO_AUTH_ISSUER and MICRO_AUTH_AUDIENCE,
+// when set, are required of tokens. It fails when neither key setting is
+// set, or both are.
+func FromEnv(getenv func(string) string) (*Verifier, error) {
+	var opts []Option
+	switch key, jwks := getenv("MICRO_AUTH_KEY"), getenv("MICRO_AUTH_JWKS"); {
+	case key != "" && jwks != "":
+		return nil, errors.New("JWT verifier from the environment: MICRO_AUTH_KEY and MICRO_AUTH_JWKS are both set: give one")
+	case key != "":
+		opts = append(opts, WithKeyFile(key))
+	case jwks != "":
+		opts = append(opts, WithJWKSURL(jwks))
+	default:
+		return nil, errors.New("JWT verifier from the environment: set MICRO_AUTH_KEY (a key file) or MICRO_AUTH_JWKS (a JWKS URL)")
+	}
+	if issuer := getenv("MICRO_AUTH_ISSUER"); issuer != "" {
+		opts = append(opts, WithIssuer(issuer))
+	}
+	if audience := getenv("MICRO_AUTH_AUDIENCE"); audience != "" {
+		opts = append(opts, WithAudience(audience))
+	}
+	return New(opts...)
+}
+
 // Verifier verifies JWTs; it is an [auth.Verifier], safe for concurrent use.
 type Verifier struct {
 	config *config
