@@ -64,9 +64,10 @@ func TestCallAuth(t *testing.T) {
 				continue
 			}
 			want := ""
-			if tt.Procedure == access.OrdersForwardProcedure {
+			switch tt.Procedure {
+			case access.OrdersForwardProcedure:
 				want = "Bearer " + tt.Token
-			} else if tt.Procedure == access.OrdersStatusProcedure {
+			case access.OrdersStatusProcedure:
 				want = "ok"
 			}
 			if order.ID != want {
