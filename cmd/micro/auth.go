@@ -20,17 +20,16 @@ func newAuthCommand(env lookupEnv) *cobra.Command {
 		Use:   "auth",
 		Short: "Make a development signing key and tokens for services with auth",
 		Long: `Make an Ed25519 signing key and sign JWTs with it, to try and test services
-that verify tokens (micro.WithAuth, or MICRO_AUTH_KEY). A service given the
-same key file (MICRO_AUTH_KEY=$(micro auth keygen)) accepts the tokens
-micro auth token signs. For development only: in production tokens come
+that verify tokens (micro.WithAuth). A service verifying with the same key
+file (micro.WithAuth with jwt.FromEnv, and MICRO_AUTH_KEY=$(micro auth keygen))
+accepts the tokens micro auth token signs. For development only: in production tokens come
 from an identity provider, and services verify them with MICRO_AUTH_JWKS.
 
 The key is kept in micro's directory of the user's configuration
 (` + "`$XDG_CONFIG_HOME/micro/auth.pem`" + ` on Linux) unless --key names another file.`,
-		Example: `  micro auth keygen
-  MICRO_AUTH_KEY=$(micro auth keygen) go run .
-  export MICRO_TOKEN=$(micro auth token --subject ada --scopes orders:read,orders:write)
-  micro call orders Create '{}'`,
+		Example: `  micro auth keygen --key dev.pem
+  micro auth token --key dev.pem --subject ada --scopes orders:read,orders:write
+  micro call greeter SayHello --token "$(micro auth token --key dev.pem)" '{"name": "Ada"}'`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
@@ -70,8 +69,8 @@ func newAuthKeygenCommand(env lookupEnv) *cobra.Command {
 by its owner only, and print the file's path. A key file already there is
 kept, and its path printed, unless --force replaces it (which invalidates
 every token signed with the old key).`,
-		Example: `  micro auth keygen
-  micro auth keygen --key ./dev.pem --force`,
+		Example: `  micro auth keygen --key dev.pem
+  micro auth keygen --key dev.pem --force`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, err := keyPath(env, key)
@@ -116,8 +115,7 @@ func newAuthTokenCommand(env lookupEnv) *cobra.Command {
 --subject, "scope" the --scopes separated by spaces, "exp" --ttl from now,
 and "iss" and "aud" --issuer and --audience when given (a service checks
 them when MICRO_AUTH_ISSUER and MICRO_AUTH_AUDIENCE are set).`,
-		Example: `  micro auth token --subject ada --scopes orders:read
-  micro call orders Get --token "$(micro auth token --scopes orders:read)" '{"id": "o-1"}'`,
+		Example: `  micro auth token --key dev.pem --subject ada --scopes orders:read --ttl 10m`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ttl <= 0 {
