@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"maps"
 	"slices"
@@ -44,7 +45,8 @@ func addTargetFlags(cmd *cobra.Command, env lookupEnv, timeout time.Duration, ti
 // newClient returns the client micro calls the nodes with: by address,
 // without a default timeout (--timeout bounds each command's context),
 // with --token or $MICRO_TOKEN as the caller's bearer token, and dialing
-// the nodes that speak TLS with $MICRO_TLS_CA as the roots and
+// the nodes that speak TLS with $MICRO_TLS_CA as the roots (else the
+// system's) and
 // $MICRO_TLS_CERT and $MICRO_TLS_KEY, when set, as the client certificate
 // for mutual TLS.
 func (f *targetFlags) newClient(cmd *cobra.Command) (client.Client, error) {
@@ -56,14 +58,14 @@ func (f *targetFlags) newClient(cmd *cobra.Command) (client.Client, error) {
 	for variable, value := range map[string]*string{"MICRO_TLS_CA": &files.CA, "MICRO_TLS_CERT": &files.Cert, "MICRO_TLS_KEY": &files.Key} {
 		*value, _ = f.registry.env(variable)
 	}
+	var cfg *tls.Config // the system's roots
 	if !files.IsZero() {
-		cfg, err := tlsfiles.ClientConfig(files)
-		if err != nil {
+		var err error
+		if cfg, err = tlsfiles.ClientConfig(files); err != nil {
 			return nil, err
 		}
-		opts = append(opts, client.WithTLS(cfg))
 	}
-	return client.New(opts...), nil
+	return client.New(append(opts, client.WithTLS(cfg))...), nil
 }
 
 // context returns the command's context bounded by --timeout.

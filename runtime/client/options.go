@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/tls"
 	"log/slog"
 	"net"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/protomicro/micro/runtime/codec"
 	"github.com/protomicro/micro/runtime/metadata"
@@ -50,8 +50,8 @@ type config struct {
 	dialer       func(context.Context, string) (net.Conn, error)
 	grpcOptions  []grpc.DialOption
 	interceptors []rpc.Interceptor
-	propagate    []string // lower-case header keys copied from incoming to outgoing
-	tls          *tls.Config
+	propagate    []string                         // lower-case header keys copied from incoming to outgoing
+	tls          credentials.TransportCredentials // from WithTLS, or nil
 }
 
 func newConfig(opts []Option) *config {

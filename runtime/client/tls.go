@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"strings"
 
@@ -22,12 +23,18 @@ const tlsScheme = "tls://"
 
 // WithTLS sets the TLS configuration for the nodes that speak TLS: those
 // registered with [TLSMetadata] "true" and the addresses given as
-// "tls://host:port". It holds the roots servers are verified against and,
-// for mutual TLS, the client's certificate (see package tlsfiles). Default:
-// the system's roots, no client certificate. Other nodes are dialed in
-// plain text, as their registration says.
+// "tls://host:port". It holds the roots servers are verified against (nil
+// or no RootCAs: the system's) and, for mutual TLS, the client's
+// certificate (see package tlsfiles). Other nodes are dialed in plain text,
+// as their registration says. Default: none, and a node that speaks TLS
+// cannot be called; a program that never uses WithTLS does not link TLS.
 func WithTLS(cfg *tls.Config) Option {
-	return optionFunc(func(c *config) { c.tls = cfg })
+	return optionFunc(func(c *config) {
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		c.tls = credentials.NewTLS(cfg)
+	})
 }
 
 // tlsAttribute marks an address dialed with TLS.
@@ -62,15 +69,17 @@ type nodeCredentials struct {
 	tls, plain credentials.TransportCredentials
 }
 
-func newNodeCredentials(cfg *tls.Config) credentials.TransportCredentials {
-	if cfg == nil {
-		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	return &nodeCredentials{tls: credentials.NewTLS(cfg), plain: insecure.NewCredentials()}
+// newNodeCredentials returns the credentials of a client whose TLS
+// credentials, from WithTLS, are secure, or nil.
+func newNodeCredentials(secure credentials.TransportCredentials) credentials.TransportCredentials {
+	return &nodeCredentials{tls: secure, plain: insecure.NewCredentials()}
 }
 
 func (c *nodeCredentials) ClientHandshake(ctx context.Context, authority string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
 	if attrs := credentials.ClientHandshakeInfoFromContext(ctx).Attributes; attrs != nil && attrs.Value(tlsAttribute{}) == true {
+		if c.tls == nil {
+			return nil, nil, fmt.Errorf("%s speaks TLS (registered with %s=true, or given as tls://), and the client has no TLS configuration: give it client.WithTLS", authority, TLSMetadata)
+		}
 		return c.tls.ClientHandshake(ctx, authority, conn)
 	}
 	return c.plain.ClientHandshake(ctx, authority, conn)
