@@ -116,7 +116,7 @@ func newAuthTokenCommand(env lookupEnv) *cobra.Command {
 and "iss" and "aud" --issuer and --audience when given (a service checks
 them when MICRO_AUTH_ISSUER and MICRO_AUTH_AUDIENCE are set).`,
 		Example: `  micro auth token --key dev.pem --subject ada --scopes orders:read --ttl 10m`,
-		Args: usageArgs(cobra.NoArgs),
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ttl <= 0 {
 				return &usageError{fmt.Errorf("--ttl is %v, want more than 0", ttl)}
