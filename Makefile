@@ -18,7 +18,7 @@ GRPCURL_VERSION := v1.9.4
 GRPC_HEALTH_PROBE_VERSION := v0.4.62
 
 # The hand-written code under testdata, which ./... does not reach.
-TESTDATA_CODE := ./testdata/e2e/... ./testdata/echo/... ./testdata/demo/... ./testdata/testutil/... ./testdata/clientonly/...
+TESTDATA_CODE := ./testdata/e2e/... ./testdata/echo/... ./testdata/demo/... ./testdata/testutil/... ./testdata/authtest/... ./testdata/clientonly/...
 
 # bench/ is a module of its own, so that this one never depends on the
 # frameworks it is compared with; ./... does not reach it either.

@@ -70,7 +70,10 @@ sent, and an interrupted call with status 130.`,
 
 		ctx, cancel := where.context(cmd)
 		defer cancel()
-		c := newClient()
+		c, err := where.newClient(cmd)
+		if err != nil {
+			return err
+		}
 		defer func() { _ = c.Close() }()
 		t, s, m, err := where.findMethod(ctx, cmd, c, args[0], args[1])
 		if err != nil {

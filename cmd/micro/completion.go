@@ -41,7 +41,10 @@ func completeArgs(where *targetFlags, methods func(rpc.StreamType) bool) cobra.C
 			}
 			completions = names
 		case len(args) == 1 && methods != nil:
-			c := newClient()
+			c, _ := where.newClient(cmd)
+			if c == nil {
+				c = newClient()
+			}
 			defer func() { _ = c.Close() }()
 			_, s, err := where.findSchema(ctx, cmd, c, args[0])
 			if err != nil {

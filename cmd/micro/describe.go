@@ -78,7 +78,10 @@ endpoints its reflection shows, without HTTP routes (those are in the registry).
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx, cancel := where.context(cmd)
 		defer cancel()
-		c := newClient()
+		c, err := where.newClient(cmd)
+		if err != nil {
+			return err
+		}
 		defer func() { _ = c.Close() }()
 		t, s, schemaErr := where.findSchema(ctx, cmd, c, args[0])
 		if t == nil {
@@ -88,7 +91,6 @@ endpoints its reflection shows, without HTTP routes (those are in the registry).
 			return schemaErr
 		}
 		d := describe(t, s)
-		var err error
 		if output.json {
 			err = writeJSON(cmd.OutOrStdout(), d)
 		} else {

@@ -27,6 +27,8 @@ type healthJSON struct {
 	// not answer, with Error saying why.
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
+
+	dial string // the address as the client dials it (tls://...)
 }
 
 // healthCheckProcedure is the procedure of grpc.health.v1's Check.
@@ -57,17 +59,20 @@ The exit status is 0 when every node answers SERVING and 1 otherwise.`,
 		if err != nil {
 			return err
 		}
-		c := newClient()
+		c, err := where.newClient(cmd)
+		if err != nil {
+			return err
+		}
 		defer func() { _ = c.Close() }()
 		var results []*healthJSON
 		for _, t := range targets {
 			for _, n := range t.nodes {
-				results = append(results, &healthJSON{Service: t.name, Version: n.version, Node: n.id, Address: n.address})
+				results = append(results, &healthJSON{Service: t.name, Version: n.version, Node: n.id, Address: n.address, dial: n.dialAddress()})
 			}
 		}
 		var wg sync.WaitGroup
 		for _, r := range results {
-			wg.Go(func() { r.Status, r.Error = check(ctx, c, r.Address) })
+			wg.Go(func() { r.Status, r.Error = check(ctx, c, r.dial) })
 		}
 		wg.Wait()
 

@@ -121,6 +121,7 @@ read their schemas through gRPC server reflection: no proto files needed.`,
 		newProxyCommand(env),
 		newRunCommand(env),
 		newWebCommand(env),
+		newAuthCommand(env),
 		newConfigCommand(os.Environ),
 		newVersionCommand(),
 	)

@@ -65,7 +65,10 @@ are printed; a client stream is aborted.`,
 
 		ctx, cancel := where.context(cmd)
 		defer cancel()
-		c := newClient()
+		c, err := where.newClient(cmd)
+		if err != nil {
+			return err
+		}
 		defer func() { _ = c.Close() }()
 		t, s, m, err := findStreamMethod(ctx, cmd, where, c, args[0], args[1])
 		if err != nil {

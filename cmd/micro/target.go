@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,9 +13,11 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/protomicro/micro/runtime/auth"
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/registry"
+	"github.com/protomicro/micro/runtime/tlsfiles"
 )
 
 // targetFlags are the flags of the commands that talk to the nodes of one
@@ -23,6 +26,7 @@ type targetFlags struct {
 	registry  *registryFlags
 	addresses []string
 	timeout   time.Duration
+	token     string
 }
 
 // addTargetFlags adds the registry flags, --address and --timeout, whose
@@ -33,7 +37,35 @@ func addTargetFlags(cmd *cobra.Command, env lookupEnv, timeout time.Duration, ti
 		"call these host:port addresses instead of looking the service up (repeat or separate with commas)")
 	f.timeout = timeout
 	cmd.Flags().Var((*duration)(&f.timeout), "timeout", timeoutUsage+" (0 for no limit)")
+	cmd.Flags().StringVar(&f.token, "token", "",
+		"the bearer token to call with, sent as authorization on every call, schema reads too (default $MICRO_TOKEN)")
 	return f
+}
+
+// newClient returns the client micro calls the nodes with: by address,
+// without a default timeout (--timeout bounds each command's context),
+// with --token or $MICRO_TOKEN as the caller's bearer token, and dialing
+// the nodes that speak TLS with $MICRO_TLS_CA as the roots (else the
+// system's) and
+// $MICRO_TLS_CERT and $MICRO_TLS_KEY, when set, as the client certificate
+// for mutual TLS.
+func (f *targetFlags) newClient(cmd *cobra.Command) (client.Client, error) {
+	opts := []client.Option{client.WithDefaultTimeout(0)}
+	if token := f.registry.setting(cmd, "token", f.token, "MICRO_TOKEN"); token != "" {
+		opts = append(opts, client.WithInterceptors(auth.NewClientInterceptor(auth.StaticToken(token))))
+	}
+	var files tlsfiles.Files
+	for variable, value := range map[string]*string{"MICRO_TLS_CA": &files.CA, "MICRO_TLS_CERT": &files.Cert, "MICRO_TLS_KEY": &files.Key} {
+		*value, _ = f.registry.env(variable)
+	}
+	var cfg *tls.Config // the system's roots
+	if !files.IsZero() {
+		var err error
+		if cfg, err = tlsfiles.ClientConfig(files); err != nil {
+			return nil, err
+		}
+	}
+	return client.New(append(opts, client.WithTLS(cfg))...), nil
 }
 
 // context returns the command's context bounded by --timeout.
@@ -97,8 +129,9 @@ func (f *targetFlags) findMethod(ctx context.Context, cmd *cobra.Command, c clie
 	return t, s, m, nil
 }
 
-// newClient returns the client micro calls nodes with, by address: without
-// a default timeout, because --timeout bounds each command's context.
+// newClient returns the client of the commands without [targetFlags], by
+// address: without a default timeout, because each command bounds its
+// context.
 func newClient() client.Client { return client.New(client.WithDefaultTimeout(0)) }
 
 // target is a service and the nodes of it that micro talks to.
@@ -118,6 +151,15 @@ type node struct {
 	metadata             map[string]string
 }
 
+// dialAddress is the node's address as the client dials it:
+// "tls://host:port" when it is registered as speaking TLS.
+func (n node) dialAddress() string {
+	if n.metadata[client.TLSMetadata] == "true" {
+		return "tls://" + n.address
+	}
+	return n.address
+}
+
 // newTarget returns the service called name from its registered versions,
 // in a stable order.
 func newTarget(name string, versions []*registry.Service) *target {
@@ -134,14 +176,16 @@ func newTarget(name string, versions []*registry.Service) *target {
 	return t
 }
 
-// addresses returns the address of every node, each once.
+// addresses returns the address of every node, each once, as the client
+// dials it: "tls://host:port" for a node registered as speaking TLS.
 func (t *target) addresses() []string {
 	seen := make(map[string]bool, len(t.nodes))
 	var out []string
 	for _, n := range t.nodes {
-		if !seen[n.address] {
-			seen[n.address] = true
-			out = append(out, n.address)
+		address := n.dialAddress()
+		if !seen[address] {
+			seen[address] = true
+			out = append(out, address)
 		}
 	}
 	return out

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	grpcmetadata "google.golang.org/grpc/metadata"
 
@@ -289,7 +288,7 @@ func (c *grpcClient) open(t target) (*grpc.ClientConn, error) {
 		return nil, errors.New(errors.CodeCanceled, ErrClosed)
 	}
 	opts := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(newNodeCredentials(c.config.tls)),
 		grpc.WithResolvers(&registryBuilder{registry: c.registry, logger: c.config.logger}, staticBuilder{}),
 		grpc.WithDefaultServiceConfig(fmt.Sprintf(`{"loadBalancingConfig": [{%q: {}}]}`, c.config.balancer)),
 		// Probe idle connections, so that a node that stopped answering is

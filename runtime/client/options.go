@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/protomicro/micro/runtime/codec"
 	"github.com/protomicro/micro/runtime/metadata"
@@ -49,7 +50,8 @@ type config struct {
 	dialer       func(context.Context, string) (net.Conn, error)
 	grpcOptions  []grpc.DialOption
 	interceptors []rpc.Interceptor
-	propagate    []string // lower-case header keys copied from incoming to outgoing
+	propagate    []string                         // lower-case header keys copied from incoming to outgoing
+	tls          credentials.TransportCredentials // from WithTLS, or nil
 }
 
 func newConfig(opts []Option) *config {
@@ -91,8 +93,9 @@ func WithBalancer(b Balancer) Option {
 	return optionFunc(func(c *config) { c.balancer = b })
 }
 
-// WithAddress sends calls to fixed addresses ("host:port") instead of looking
-// the service up, balancing round robin when there are several. Given to
+// WithAddress sends calls to fixed addresses ("host:port", or
+// "tls://host:port" for a node that speaks TLS, see [WithTLS]) instead of
+// looking the service up, balancing round robin when there are several. Given to
 // [New] it applies to every call; given to a call, to that call.
 func WithAddress(addresses ...string) ClientCallOption {
 	addresses = slices.Clone(addresses)

@@ -88,7 +88,7 @@ func (r *registryResolver) resolve(ctx context.Context) {
 		for _, n := range s.Nodes {
 			if !seen[n.Address] {
 				seen[n.Address] = true
-				addrs = append(addrs, resolver.Address{Addr: n.Address})
+				addrs = append(addrs, address(n.Address, n.Metadata[TLSMetadata] == "true"))
 			}
 		}
 	}
@@ -116,7 +116,7 @@ func (staticBuilder) Scheme() string { return staticScheme }
 func (staticBuilder) Build(target resolver.Target, cc resolver.ClientConn, _ resolver.BuildOptions) (resolver.Resolver, error) {
 	var addrs []resolver.Address
 	for _, addr := range strings.Split(target.Endpoint(), ",") {
-		addrs = append(addrs, resolver.Address{Addr: addr})
+		addrs = append(addrs, staticAddress(addr))
 	}
 	if err := cc.UpdateState(resolver.State{Addresses: addrs}); err != nil {
 		return nil, err

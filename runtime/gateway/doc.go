@@ -63,6 +63,13 @@
 // ([WithTimeout], 30 seconds). Cross-origin requests are refused unless a
 // [CORS] policy is given ([WithCORS]).
 //
-// The gateway does not authenticate callers yet: serve it on loopback, or
-// behind something that does.
+// # Auth
+//
+// The gateway forwards a request's Authorization header to the service as
+// the call's authorization metadata, the caller's own credential for that
+// one hop; the service checks it against the access its proto declares (see
+// package auth). A call the service refuses as Unauthenticated is answered
+// 401 with WWW-Authenticate: Bearer, one refused as PermissionDenied 403,
+// each with the service's error (and its details) in the body. The gateway
+// itself authenticates no one: a service without auth is open through it.
 package gateway

@@ -116,6 +116,11 @@ func (w *statusWriter) WriteHeader(code int) {
 		return
 	}
 	h := w.Header()
+	if code == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
+		// RFC 6750: a 401 says which scheme it wants. The service's
+		// error, in the body, says why.
+		h.Set("WWW-Authenticate", `Bearer realm="micro"`)
+	}
 	switch {
 	case code >= 400 && strings.HasPrefix(h.Get("Content-Type"), "text/plain"):
 		w.state = replaced

@@ -30,6 +30,12 @@
 //	                                            warn or error (see WithLogger)
 //	OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_*         OTLP trace export, as in every OpenTelemetry SDK
 //	                                            (default: no tracing; see package tracing/otlp)
+//	MICRO_TLS_CERT, --tls_cert                  serve TLS with this PEM certificate (and key),
+//	MICRO_TLS_KEY, --tls_key                    re-read when the files change (default: plain text)
+//	MICRO_TLS_CA, --tls_ca                      require client certificates it signed, and verify
+//	                                            the services this one calls against it
+//	MICRO_AUTH_KEY, MICRO_AUTH_JWKS             read by jwt.FromEnv for WithAuth; set without
+//	                                            WithAuth, the service refuses to start
 //
 // NewService reads no command-line arguments unless given [WithArgs], so a
 // program's own flags (package flag, cobra), even one named --address, are

@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/protomicro/micro/runtime/auth"
 	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/client"
 	mconfig "github.com/protomicro/micro/runtime/config"
@@ -62,6 +63,10 @@ type config struct {
 	adminPprof    bool
 	metrics       *metrics.Metrics
 	tracer        trace.TracerProvider
+	verifier      auth.Verifier
+	authOptions   []auth.Option
+	tokenSource   auth.TokenSource
+	tls           tlsFiles
 }
 
 // WithVersion sets the version the service registers. The default is the

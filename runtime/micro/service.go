@@ -224,6 +224,22 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		clientOptions = append(clientOptions, tracing.ClientOptions(c.tracer)...)
 		eventBroker = tracing.Broker(c.broker, c.tracer)
 	}
+	// Inside metrics and tracing, which then see refused calls too, and
+	// outside the program's own interceptors, which see the claims.
+	authServer, authClient, err := c.authServerClientOptions()
+	if err == nil {
+		var tlsServer []server.Option
+		var tlsClient []client.Option
+		if tlsServer, tlsClient, err = c.tlsOptions(); err == nil {
+			serverOptions = append(append(serverOptions, authServer...), tlsServer...)
+			clientOptions = append(append(clientOptions, authClient...), tlsClient...)
+		}
+	}
+	if err != nil {
+		release()
+		_ = conf.Close()
+		return nil, fmt.Errorf("new service %q: %w", name, err)
+	}
 	tracer := ownTracer
 	ownTracer = nil // the service's now
 	return &Service{
@@ -488,19 +504,23 @@ func (s *Service) describe(addr net.Addr) (*registry.Service, error) {
 		}
 	}
 	hostname, _ := os.Hostname()
+	metadata := map[string]string{
+		"protocol": "grpc",
+		"runtime":  "micro/" + rpc.Version,
+		"hostname": hostname,
+	}
+	if s.config.servesTLS() {
+		metadata[client.TLSMetadata] = "true"
+	}
 	return &registry.Service{
 		Name:      s.name,
 		Version:   s.config.version,
 		Metadata:  s.config.metadata,
 		Endpoints: endpoints(s.server.Services()),
 		Nodes: []*registry.Node{{
-			ID:      s.id,
-			Address: advertise,
-			Metadata: map[string]string{
-				"protocol": "grpc",
-				"runtime":  "micro/" + rpc.Version,
-				"hostname": hostname,
-			},
+			ID:       s.id,
+			Address:  advertise,
+			Metadata: metadata,
 		}},
 	}, nil
 }

@@ -1,0 +1,172 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/protomicro/micro/runtime/errors"
+	"github.com/protomicro/micro/runtime/metadata"
+	"github.com/protomicro/micro/runtime/rpc"
+)
+
+// DefaultPublicProcedures are the procedure prefixes the server interceptor
+// lets through without a token unless [WithPublicProcedures] replaces them:
+// gRPC health checking and server reflection, which load balancers and
+// tools call before they have credentials. Reflection tells the schema, not
+// data.
+var DefaultPublicProcedures = []string{
+	"/grpc.health.v1.Health/",
+	"/grpc.reflection.v1.ServerReflection/",
+	"/grpc.reflection.v1alpha.ServerReflection/",
+}
+
+// Option configures [NewServerInterceptor].
+type Option interface {
+	apply(*serverConfig)
+}
+
+type optionFunc func(*serverConfig)
+
+func (f optionFunc) apply(c *serverConfig) { f(c) }
+
+type serverConfig struct {
+	defaultAccess rpc.Access
+	public        []string
+}
+
+// WithDefaultAccess sets the access of methods whose proto declares none.
+// The default is authenticated with no scopes: any valid token.
+// rpc.Access{Public: true} opens them instead.
+func WithDefaultAccess(access rpc.Access) Option {
+	return optionFunc(func(c *serverConfig) { c.defaultAccess = access })
+}
+
+// WithPublicProcedures replaces [DefaultPublicProcedures]: calls whose
+// procedure starts with one of prefixes pass without a token. With no
+// prefixes, health checks and reflection need a token like anything else.
+func WithPublicProcedures(prefixes ...string) Option {
+	return optionFunc(func(c *serverConfig) { c.public = prefixes })
+}
+
+// NewServerInterceptor returns the server interceptor that enforces each
+// method's declared access with v, on unary and streaming calls alike (see
+// the package doc). It reads the token from the call's "authorization"
+// metadata, "Bearer <token>". Its errors say why a call was refused; they
+// never echo the token.
+func NewServerInterceptor(v Verifier, opts ...Option) rpc.Interceptor {
+	c := &serverConfig{public: DefaultPublicProcedures}
+	for _, opt := range opts {
+		opt.apply(c)
+	}
+	return &serverInterceptor{verifier: v, config: c}
+}
+
+type serverInterceptor struct {
+	verifier Verifier
+	config   *serverConfig
+}
+
+func (s *serverInterceptor) WrapUnary(next rpc.UnaryFunc) rpc.UnaryFunc {
+	return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
+		ctx, err := s.check(ctx, req.Spec(), req.Header())
+		if err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
+}
+
+// WrapStreamingClient leaves outgoing streams alone: the server interceptor
+// guards what a server answers.
+func (s *serverInterceptor) WrapStreamingClient(next rpc.StreamingClientFunc) rpc.StreamingClientFunc {
+	return next
+}
+
+func (s *serverInterceptor) WrapStreamingHandler(next rpc.StreamingHandlerFunc) rpc.StreamingHandlerFunc {
+	return func(ctx context.Context, conn rpc.HandlerConn) error {
+		checked, err := s.check(ctx, conn.Spec(), conn.Header())
+		if err != nil {
+			return err
+		}
+		if checked != ctx {
+			conn = contextConn{HandlerConn: conn, ctx: checked}
+		}
+		return next(checked, conn)
+	}
+}
+
+// contextConn is a stream whose context carries the caller's claims.
+type contextConn struct {
+	rpc.HandlerConn
+	ctx context.Context
+}
+
+func (c contextConn) Context() context.Context { return c.ctx }
+
+// check decides one call and returns the context its handler runs with: the
+// caller's claims, and the delegation marker when the method declares it.
+func (s *serverInterceptor) check(ctx context.Context, spec rpc.Spec, md metadata.Metadata) (context.Context, error) {
+	access := s.access(spec)
+	header := md.Get("authorization")
+	if header == "" {
+		if access.Public {
+			return ctx, nil
+		}
+		return ctx, errors.Errorf(errors.CodeUnauthenticated, "%s needs a bearer token: %w", spec.Procedure, ErrNoToken)
+	}
+	token, ok := BearerToken(header)
+	if !ok {
+		if access.Public {
+			return ctx, nil
+		}
+		return ctx, errors.Errorf(errors.CodeUnauthenticated, "%s: the authorization header is not \"Bearer <token>\"", spec.Procedure)
+	}
+	claims, err := s.verifier.Verify(ctx, token)
+	if err != nil {
+		if access.Public { // a bad token on a public method is no token
+			return ctx, nil
+		}
+		return ctx, errors.Errorf(errors.CodeUnauthenticated, "%s: token rejected: %w", spec.Procedure, err)
+	}
+	for _, scope := range access.Scopes {
+		if !claims.HasScope(scope) {
+			return ctx, errors.Errorf(errors.CodePermissionDenied, "%s needs scope %q, which the token of %q does not grant", spec.Procedure, scope, claims.Subject)
+		}
+	}
+	ctx = NewContext(ctx, claims)
+	if access.Delegate {
+		ctx = context.WithValue(ctx, delegatedKey{}, token)
+	}
+	return ctx, nil
+}
+
+// access is what the call must satisfy: the method's declared access, else
+// public for the exempt procedures, else the default.
+func (s *serverInterceptor) access(spec rpc.Spec) rpc.Access {
+	if spec.Access != nil {
+		return *spec.Access
+	}
+	for _, prefix := range s.config.public {
+		if strings.HasPrefix(spec.Procedure, prefix) {
+			return rpc.Access{Public: true}
+		}
+	}
+	return s.config.defaultAccess
+}
+
+type delegatedKey struct{}
+
+// DelegatedToken returns the caller's bearer token when ctx is the context
+// of a handler whose method declares delegation, so that the handler's
+// downstream calls act for the caller; otherwise "" and false.
+// [NewClientInterceptor] uses it.
+func DelegatedToken(ctx context.Context) (string, bool) {
+	token, ok := ctx.Value(delegatedKey{}).(string)
+	return token, ok
+}
+
+// String describes the interceptor, for logs.
+func (s *serverInterceptor) String() string {
+	return fmt.Sprintf("auth(%T)", s.verifier)
+}
