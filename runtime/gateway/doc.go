@@ -32,6 +32,17 @@
 // they change (a transcoder is immutable). JSON is protojson, and a field
 // the message does not have is an error.
 //
+// A REST call of a server-streaming method is answered as it streams, as
+// grpc-gateway answers it: newline-delimited JSON, {"result": message} a
+// line (the response_body field's value, if the route names one), and
+// {"error": google.rpc.Status} as the last line when the stream fails.
+// A caller that accepts text/event-stream gets Server-Sent Events instead:
+// each message as an event's data, a failure as an event named "error"
+// whose data is the Status. A stream that fails before its first message
+// answers the error's HTTP status. (The transcoder streams no REST response,
+// so the gateway frames these itself; a method given several routes streams
+// with the response_body of the first.)
+//
 // Behind the transcoder, every call goes to the service through a
 // [client.Client], by service name. The transcoder hands the gateway each
 // call in gRPC; the gateway passes its messages on still encoded, without

@@ -47,7 +47,9 @@ func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
 		opts = append(opts, client.WithHeaders(pairs...))
 	}
 	var err error
-	if spec.StreamType == rpc.Unary {
+	if s, tk, ok := restStreamOf(ctx, spec); ok {
+		err = g.forwardREST(ctx, ss, b.name, spec, opts, s, tk)
+	} else if spec.StreamType == rpc.Unary {
 		err = g.forwardUnary(ctx, ss, b.name, spec, opts)
 	} else {
 		err = g.forwardStream(ctx, ss, b.name, spec, opts)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,8 +147,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	}
 	reached := new(atomic.Bool)
-	sw := &statusWriter{ResponseWriter: w, reached: reached}
-	t.transcoder.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), reachedKey{}, reached)))
+	tk := &takeover{w: w, sse: strings.Contains(r.Header.Get("Accept"), "text/event-stream")}
+	sw := &statusWriter{ResponseWriter: w, reached: reached, takeover: tk}
+	ctx := context.WithValue(context.WithValue(r.Context(), reachedKey{}, reached), takeoverKey{}, tk)
+	t.transcoder.ServeHTTP(sw, r.WithContext(ctx))
 	sw.finish()
 }
 

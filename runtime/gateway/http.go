@@ -101,8 +101,9 @@ func parseGRPCTimeout(v string) (time.Duration, error) {
 // any service is the request's.
 type statusWriter struct {
 	http.ResponseWriter
-	reached *atomic.Bool // set once a service is called
-	state   uint8
+	reached  *atomic.Bool // set once a service is called
+	takeover *takeover    // once taken, forward answers and the transcoder's writes are dropped
+	state    uint8
 }
 
 const (
@@ -112,7 +113,7 @@ const (
 )
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.state != passing {
+	if w.state != passing || w.takeover.taken.Load() {
 		return
 	}
 	h := w.Header()
@@ -129,6 +130,9 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.takeover.taken.Load() {
+		return len(p), nil
+	}
 	switch w.state {
 	case replaced:
 		return len(p), nil
@@ -150,7 +154,7 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 
 // finish writes a held status that no body followed.
 func (w *statusWriter) finish() {
-	if w.state == held {
+	if w.state == held && !w.takeover.taken.Load() {
 		w.state = passing
 		w.ResponseWriter.WriteHeader(http.StatusInternalServerError)
 	}
@@ -158,6 +162,9 @@ func (w *statusWriter) finish() {
 
 // Flush sends what is written so far: the transcoder needs it to stream.
 func (w *statusWriter) Flush() {
+	if w.takeover.taken.Load() {
+		return
+	}
 	w.finish()
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()

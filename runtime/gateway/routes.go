@@ -10,6 +10,8 @@ import (
 	"connectrpc.com/vanguard"
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/protomicro/micro/runtime/rpc"
 )
 
 // Route is one way in to a method: an HTTP method and URL template from a
@@ -55,6 +57,20 @@ type Index struct {
 type table struct {
 	transcoder *vanguard.Transcoder
 	index      Index
+}
+
+// transcoderOptions are the options of both the gateway's transcoders.
+func (g *Gateway) transcoderOptions(unknown http.Handler) []vanguard.TranscoderOption {
+	return []vanguard.TranscoderOption{
+		vanguard.WithUnknownHandler(unknown),
+		vanguard.WithCodec(newJSONCodec),
+		vanguard.WithDefaultServiceOptions(
+			vanguard.WithTargetProtocols(vanguard.ProtocolGRPC),
+			vanguard.WithTargetCodecs(vanguard.CodecProto),
+			vanguard.WithNoTargetCompression(),
+			vanguard.WithMaxMessageBufferBytes(uint32(g.config.bodyLimit)),
+		),
+	}
 }
 
 // rule returns route as a google.api.http rule for the transcoder.
@@ -112,7 +128,7 @@ func (g *Gateway) rebuild(old *table) error {
 	slices.Sort(names)
 
 	index := Index{Routes: []Route{}, Procedures: []Route{}}
-	var services []*vanguard.Service
+	var services, streamServices []*vanguard.Service
 	owners := make(map[protoreflect.FullName]*backend) // proto service to the backend serving it
 	claims := make(map[string]Route)                   // route key to the route served
 	for _, name := range names {
@@ -145,7 +161,8 @@ func (g *Gateway) rebuild(old *table) error {
 				index.Procedures = append(index.Procedures, Route{Method: http.MethodPost, Path: procedure, Service: name, Procedure: procedure})
 			}
 		}
-		var served []Route
+		var served, streamed []Route
+		streams := make(map[string]*restStream) // by procedure
 		for _, route := range b.routes {
 			service, _, _ := strings.Cut(strings.TrimPrefix(route.Procedure, "/"), "/")
 			if !owned[protoreflect.FullName(service)] {
@@ -157,27 +174,46 @@ func (g *Gateway) rebuild(old *table) error {
 			}
 			claims[route.key()] = route
 			index.Routes = append(index.Routes, route)
-			served = append(served, route)
+			if b.specs[route.Procedure].StreamType != rpc.ServerStream {
+				served = append(served, route)
+				continue
+			}
+			streamed = append(streamed, route)
+			if streams[route.Procedure] == nil {
+				s, err := newRESTStream(b, route)
+				if err != nil {
+					return fmt.Errorf("service %q: %w", name, err)
+				}
+				streams[route.Procedure] = s
+			}
 		}
 		if len(ownedServices) > 0 {
-			annotated, err := b.annotated(ownedServices, served, g.backendHandler(b))
+			annotated, err := b.annotated(ownedServices, served, g.backendHandler(b), false)
 			if err != nil {
 				return fmt.Errorf("service %q: %w", name, err)
 			}
 			services = append(services, annotated...)
 		}
+		if len(streamed) > 0 {
+			annotated, err := b.annotated(ownedServices, streamed, g.streamHandler(b, streams), true)
+			if err != nil {
+				return fmt.Errorf("service %q: %w", name, err)
+			}
+			streamServices = append(streamServices, annotated...)
+		}
 	}
 
-	t, err := vanguard.NewTranscoder(services,
-		vanguard.WithUnknownHandler(http.HandlerFunc(g.unknown)),
-		vanguard.WithCodec(newJSONCodec),
-		vanguard.WithDefaultServiceOptions(
-			vanguard.WithTargetProtocols(vanguard.ProtocolGRPC),
-			vanguard.WithTargetCodecs(vanguard.CodecProto),
-			vanguard.WithNoTargetCompression(),
-			vanguard.WithMaxMessageBufferBytes(uint32(g.config.bodyLimit)),
-		),
-	)
+	// A REST call of a server-streaming method matches no route of the
+	// first transcoder, which hands it to the stream transcoder.
+	unknown := http.Handler(http.HandlerFunc(g.unknown))
+	if len(streamServices) > 0 {
+		st, err := vanguard.NewTranscoder(streamServices, g.transcoderOptions(unknown)...)
+		if err != nil {
+			return err
+		}
+		unknown = st
+	}
+	t, err := vanguard.NewTranscoder(services, g.transcoderOptions(unknown)...)
 	if err != nil {
 		return err
 	}
