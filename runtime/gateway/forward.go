@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	stderrors "errors"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -58,14 +60,14 @@ func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
 }
 
 func (g *Gateway) forwardUnary(ctx context.Context, ss grpc.ServerStream, service string, spec rpc.Spec, opts []client.CallOption) error {
-	var req, res grpcwire.Frame
-	if err := ss.RecvMsg(&req); err != nil {
-		return undecodable(err)
+	req, err := recvRequest(ctx, ss)
+	if err != nil {
+		return err
 	}
-	markReached(ctx)
+	var res grpcwire.Frame
 	var header, trailer metadata.Metadata
 	opts = append(opts, client.WithResponseHeader(&header), client.WithResponseTrailer(&trailer))
-	err := g.client.Invoke(ctx, service, spec, &req, &res, opts...)
+	err = g.client.Invoke(ctx, service, spec, &req, &res, opts...)
 	_ = ss.SetHeader(incoming(header))
 	ss.SetTrailer(incoming(trailer))
 	if err != nil {
@@ -83,6 +85,22 @@ func (g *Gateway) forwardStream(ctx context.Context, ss grpc.ServerStream, servi
 		return err
 	}
 	return grpcwire.PipeFrames(cancel, ss, cs, incoming)
+}
+
+// recvRequest reads the request of a call with one, and records that the
+// service is to be called. A REST request with no body, for a rule that
+// takes one, reaches it as no message at all: it is the empty message, as
+// grpc-gateway takes it.
+func recvRequest(ctx context.Context, ss grpc.ServerStream) (grpcwire.Frame, error) {
+	var req grpcwire.Frame
+	if err := ss.RecvMsg(&req); err != nil {
+		tk, _ := ctx.Value(takeoverKey{}).(*takeover)
+		if !stderrors.Is(err, io.EOF) || tk == nil || !tk.rest {
+			return nil, undecodable(err)
+		}
+	}
+	markReached(ctx)
+	return req, nil
 }
 
 // markReached records that the gateway is calling the service, so that an

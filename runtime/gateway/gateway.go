@@ -123,6 +123,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, t.index)
 		return
 	}
+	if r.Method == http.MethodPost && t.unary[r.URL.Path] && len(r.Header.Values("Connect-Protocol-Version")) == 0 && connectUnaryType(r.Header.Get("Content-Type")) {
+		// connect-go serves a unary POST without the header unless told to
+		// be strict; the transcoder would take it for REST, and find no route.
+		r.Header.Set("Connect-Protocol-Version", "1")
+	}
 	if timeout, ok := requestTimeout(r.Header); ok {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
@@ -147,7 +152,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	}
 	reached := new(atomic.Bool)
-	tk := &takeover{w: w, sse: strings.Contains(r.Header.Get("Accept"), "text/event-stream")}
+	tk := &takeover{w: w, sse: strings.Contains(r.Header.Get("Accept"), "text/event-stream"), rest: rest(r)}
 	sw := &statusWriter{ResponseWriter: w, reached: reached, takeover: tk}
 	ctx := context.WithValue(context.WithValue(r.Context(), reachedKey{}, reached), takeoverKey{}, tk)
 	t.transcoder.ServeHTTP(sw, r.WithContext(ctx))

@@ -354,6 +354,12 @@ func TestConnectUnary(t *testing.T) {
 	if got := r.header.Get("Trailer-Grpc-Metadata-X-Done"); got != "yes" {
 		t.Errorf("Trailer-Grpc-Metadata-X-Done = %q, want the service's trailer", got)
 	}
+	// connect-go serves a unary call without Connect-Protocol-Version
+	// unless told to be strict; so does the gateway.
+	r = do(t, "POST", url+bookspb.BooksNoRouteProcedure, `{"name": "dune"}`)
+	if r.status != http.StatusOK || book(t, r).GetTitle() != "no route" {
+		t.Errorf("Connect call without Connect-Protocol-Version = %d %s, want 200 and the book", r.status, r.body)
+	}
 	r = do(t, "POST", url+bookspb.BooksGetBookProcedure, `{"name": "error-not_found"}`, "Connect-Protocol-Version", "1")
 	var e struct{ Code, Message string }
 	if err := json.Unmarshal([]byte(r.body), &e); err != nil || r.status != http.StatusNotFound || e.Code != "not_found" {

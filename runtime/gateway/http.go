@@ -58,6 +58,20 @@ func streaming(r *http.Request) bool {
 	return strings.HasPrefix(contentType, "application/grpc") || strings.HasPrefix(contentType, "application/connect+")
 }
 
+// rest reports whether r is in none of the RPC protocols the transcoder
+// knows (gRPC, gRPC-Web, Connect), as it tells them apart.
+func rest(r *http.Request) bool {
+	return !streaming(r) && len(r.Header.Values("Connect-Protocol-Version")) == 0 && !strings.Contains(r.URL.RawQuery, "connect=v1")
+}
+
+// connectUnaryType reports whether contentType is a Connect unary call's:
+// application/json or application/proto, with or without parameters.
+func connectUnaryType(contentType string) bool {
+	base, _, _ := strings.Cut(contentType, ";")
+	base = strings.TrimSpace(base)
+	return base == "application/json" || base == "application/proto"
+}
+
 // requestTimeout returns the timeout a request asks for in grpc-timeout or
 // Connect-Timeout-Ms, whichever protocol it speaks: the transcoder reads
 // them only for their own protocols, and a REST caller may send either.

@@ -57,6 +57,9 @@ type Index struct {
 type table struct {
 	transcoder *vanguard.Transcoder
 	index      Index
+	// unary are the procedures of the unary methods served, whose Connect
+	// calls may leave out Connect-Protocol-Version.
+	unary map[string]bool
 }
 
 // transcoderOptions are the options of both the gateway's transcoders.
@@ -225,7 +228,15 @@ func (g *Gateway) rebuild(old *table) error {
 				"loser", c.Loser.Service, "loser_procedure", c.Loser.Procedure)
 		}
 	}
-	g.table.Store(&table{transcoder: t, index: index})
+	unary := make(map[string]bool)
+	for _, b := range g.backends {
+		for procedure, spec := range b.specs {
+			if spec.StreamType == rpc.Unary && slices.ContainsFunc(index.Procedures, func(r Route) bool { return r.Procedure == procedure && r.Service == b.name }) {
+				unary[procedure] = true
+			}
+		}
+	}
+	g.table.Store(&table{transcoder: t, index: index, unary: unary})
 	return nil
 }
 
@@ -241,10 +252,21 @@ func (g *Gateway) backendHandler(b *backend) http.Handler {
 }
 
 // unknown answers a request that matches no route: with the index for GET /,
-// else 404.
+// else 404. A path whose last segment has a colon that no route takes for a
+// verb is tried again with the colon escaped, as grpc-gateway falls back
+// to the template without the verb (GET /v1/items/7:poke is item "7:poke").
 func (g *Gateway) unknown(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		writeJSON(w, http.StatusOK, g.table.Load().index)
+		return
+	}
+	// The transcoder matches URL.Path, and unescapes each variable's
+	// segments itself, so an escaped colon there is no verb but a colon.
+	path := r.URL.Path
+	if i := strings.LastIndexByte(path, ':'); i > strings.LastIndexByte(path, '/') {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path, r2.URL.RawPath = path[:i]+"%3A"+path[i+1:], ""
+		g.table.Load().transcoder.ServeHTTP(w, r2)
 		return
 	}
 	writeNotFound(w)

@@ -57,6 +57,7 @@ type takeoverKey struct{}
 type takeover struct {
 	w     http.ResponseWriter
 	sse   bool // the caller accepts text/event-stream
+	rest  bool // the request is in none of the RPC protocols
 	taken atomic.Bool
 }
 
@@ -105,16 +106,16 @@ func restStreamOf(ctx context.Context, spec rpc.Spec) (*restStream, *takeover, b
 // the one request the transcoder decoded, opens the stream, and writes each
 // response to the caller as it comes.
 func (g *Gateway) forwardREST(ctx context.Context, ss grpc.ServerStream, service string, spec rpc.Spec, opts []client.CallOption, s *restStream, tk *takeover) error {
-	var req grpcwire.Frame
-	if err := ss.RecvMsg(&req); err != nil {
-		return undecodable(err)
+	req, err := recvRequest(ctx, ss)
+	if err != nil {
+		return err
 	}
-	markReached(ctx)
 	tk.taken.Store(true)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := &eventWriter{w: tk.w, rc: http.NewResponseController(tk.w), s: s, sse: tk.sse}
-	cs, err := g.client.NewStream(ctx, service, spec, opts...)
+	var cs rpc.ClientConn
+	cs, err = g.client.NewStream(ctx, service, spec, opts...)
 	if err == nil {
 		err = cs.SendMsg(&req)
 	}
