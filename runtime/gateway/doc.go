@@ -30,7 +30,13 @@
 // connectrpc.com/vanguard's: the gateway builds a vanguard transcoder from
 // the services' descriptors and the registry's rules, and rebuilds it when
 // they change (a transcoder is immutable). JSON is protojson, and a field
-// the message does not have is an error.
+// the message does not have is an error. Where vanguard departs from
+// grpc-gateway the gateway follows grpc-gateway: a query parameter for a
+// field the path or the body binds is ignored (for body "*", every query
+// parameter is), an empty body where the rule takes the whole request is
+// {}, a last segment's ":suffix" that is no route's verb is part of the
+// last variable, and a unary Connect POST may leave out
+// Connect-Protocol-Version, as connect-go allows.
 //
 // A REST call of a server-streaming method is answered as it streams, as
 // grpc-gateway answers it: newline-delimited JSON, {"result": message} a

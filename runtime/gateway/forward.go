@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	stderrors "errors"
-	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -88,16 +86,11 @@ func (g *Gateway) forwardStream(ctx context.Context, ss grpc.ServerStream, servi
 }
 
 // recvRequest reads the request of a call with one, and records that the
-// service is to be called. A REST request with no body, for a rule that
-// takes one, reaches it as no message at all: it is the empty message, as
-// grpc-gateway takes it.
+// service is to be called.
 func recvRequest(ctx context.Context, ss grpc.ServerStream) (grpcwire.Frame, error) {
 	var req grpcwire.Frame
 	if err := ss.RecvMsg(&req); err != nil {
-		tk, _ := ctx.Value(takeoverKey{}).(*takeover)
-		if !stderrors.Is(err, io.EOF) || tk == nil || !tk.rest {
-			return nil, undecodable(err)
-		}
+		return nil, undecodable(err)
 	}
 	markReached(ctx)
 	return req, nil

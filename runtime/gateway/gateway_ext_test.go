@@ -191,6 +191,10 @@ func TestRESTStreaming(t *testing.T) {
 		t.Errorf("GET :watch, text/event-stream = %d %s %q, want 200 text/event-stream %q", r.status, r.header.Get("Content-Type"), r.body, want)
 	}
 
+	if r := do(t, "POST", url+"/v1/shelves/3/books:watch", ""); r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "GET" {
+		t.Errorf("POST :watch = %d %v %s, want 405 with Allow: GET", r.status, r.header, r.body)
+	}
+
 	// A stream that fails before its first message (the shelf's name is
 	// not a book's) answers the error's status, and the error as the
 	// stream's one event.

@@ -60,6 +60,9 @@ type table struct {
 	// unary are the procedures of the unary methods served, whose Connect
 	// calls may leave out Connect-Protocol-Version.
 	unary map[string]bool
+	// templates are the REST routes', to tell which query parameters are
+	// for fields a route binds otherwise.
+	templates []template
 }
 
 // transcoderOptions are the options of both the gateway's transcoders.
@@ -236,7 +239,13 @@ func (g *Gateway) rebuild(old *table) error {
 			}
 		}
 	}
-	g.table.Store(&table{transcoder: t, index: index, unary: unary})
+	var templates []template
+	for _, route := range index.Routes {
+		if tmpl, ok := compileTemplate(route); ok {
+			templates = append(templates, tmpl)
+		}
+	}
+	g.table.Store(&table{transcoder: t, index: index, unary: unary, templates: templates})
 	return nil
 }
 

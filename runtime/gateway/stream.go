@@ -57,7 +57,6 @@ type takeoverKey struct{}
 type takeover struct {
 	w     http.ResponseWriter
 	sse   bool // the caller accepts text/event-stream
-	rest  bool // the request is in none of the RPC protocols
 	taken atomic.Bool
 }
 

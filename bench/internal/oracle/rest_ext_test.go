@@ -100,6 +100,13 @@ func TestRESTOracle(t *testing.T) {
 		{name: "query, int out of range", method: "GET", path: "/v1/items?page=99999999999", ignoreMessage: true},
 		{name: "query, with path", method: "GET", path: "/v1/items/7?name=n&tags=a"},
 		{name: "query, on a delete", method: "DELETE", path: "/v1/items/7?name=n"},
+		{name: "query, for a field the path binds", method: "GET", path: "/v1/items/7?id=8&name=n"},
+		{name: "query, for a nested field the path binds", method: "GET", path: "/v1/shelves/s1/items/7?sub.shelf=s2&sub.title=t"},
+		{name: "query, for the message holding a field the path binds", method: "GET", path: "/v1/shelves/s1/items/7?sub=x", ignoreMessage: true},
+		{name: "query, for a field a pattern binds", method: "GET", path: "/v1/rooms/r1/items/7?name=other"},
+		{name: "query, on body *", method: "POST", path: "/v1/items?name=n&page=2", body: `{"id": "1"}`},
+		{name: "query, for the body field", method: "POST", path: "/v1/shelves/7/items?sub.title=q&name=n", body: `{"title": "t"}`},
+		{name: "query, verb route", method: "GET", path: "/v1/items/7:peek?id=8&name=n"},
 
 		// Bodies.
 		{name: "body *", method: "POST", path: "/v1/items", body: `{"id": "1", "tags": ["a", "b"], "sub": {"title": "t"}, "color": "COLOR_BLUE", "big": "9"}`},
