@@ -160,6 +160,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, reached: reached, takeover: tk}
 	ctx := context.WithValue(context.WithValue(r.Context(), reachedKey{}, reached), takeoverKey{}, tk)
 	t.transcoder.ServeHTTP(sw, r.WithContext(ctx))
+	tk.close()
 	sw.finish()
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"google.golang.org/grpc"
@@ -58,6 +59,33 @@ type takeover struct {
 	w     http.ResponseWriter
 	sse   bool // the caller accepts text/event-stream
 	taken atomic.Bool
+	// The transcoder may return before forward does (when the caller goes
+	// away): ServeHTTP must not return, and the server reuse w, until
+	// forward is done writing to it.
+	mu     sync.Mutex
+	closed bool
+	active sync.WaitGroup
+}
+
+// begin reports whether forward may write to w, which it must then end.
+func (tk *takeover) begin() bool {
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	if tk.closed {
+		return false
+	}
+	tk.active.Add(1)
+	return true
+}
+
+func (tk *takeover) end() { tk.active.Done() }
+
+// close waits for forward to be done with w, and keeps it from starting.
+func (tk *takeover) close() {
+	tk.mu.Lock()
+	tk.closed = true
+	tk.mu.Unlock()
+	tk.active.Wait()
 }
 
 // newRESTStream describes how the streaming method of procedure in b answers
@@ -109,6 +137,10 @@ func (g *Gateway) forwardREST(ctx context.Context, ss grpc.ServerStream, service
 	if err != nil {
 		return err
 	}
+	if !tk.begin() {
+		return status.Error(codes.Canceled, "the request ended")
+	}
+	defer tk.end()
 	tk.taken.Store(true)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
