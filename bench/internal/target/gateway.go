@@ -142,8 +142,8 @@ func (c *restClient) Echo(ctx context.Context, req *echov1.EchoRequest) (*echov1
 	if err != nil {
 		return nil, err
 	}
-	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
+	_ = res.Body.Close()
 	if err != nil {
 		return nil, err
 	}
