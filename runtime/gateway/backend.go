@@ -120,7 +120,7 @@ func (g *Gateway) resolve(ctx context.Context, name string, endpoints []*registr
 		b.err = err
 		return b
 	}
-	files, err := withHTTPRoutes(schema.Files(), nil)
+	files, err := withHTTPRoutes(schema.Files(), nil, false)
 	if err != nil {
 		b.err = err
 		return b
@@ -170,7 +170,7 @@ func (g *Gateway) resolve(ctx context.Context, name string, endpoints []*registr
 // check reports whether the transcoder accepts route, alone, for a method of
 // sd, so that one bad rule leaves out only itself.
 func (b *backend) check(route Route, sd protoreflect.ServiceDescriptor) error {
-	services, err := b.annotated([]protoreflect.ServiceDescriptor{sd}, []Route{route}, nil)
+	services, err := b.annotated([]protoreflect.ServiceDescriptor{sd}, []Route{route}, nil, false)
 	if err != nil {
 		return err
 	}
@@ -180,12 +180,13 @@ func (b *backend) check(route Route, sd protoreflect.ServiceDescriptor) error {
 
 // annotated returns services as the transcoder is to serve them, with
 // handler: described again, each method carrying the routes given for it as
-// its google.api.http option. The transcoder takes the routes from the
+// its google.api.http option, and, when asUnary is set, described as unary
+// (for the stream transcoder, see restStream). The transcoder takes the routes from the
 // descriptors rather than from vanguard.WithRules, whose selectors vanguard
 // v0.4.0 matches as prefixes: the rule of /pkg.Books/Get would also land on
 // GetShelf and every other method whose name begins with Get.
-func (b *backend) annotated(services []protoreflect.ServiceDescriptor, routes []Route, handler http.Handler) ([]*vanguard.Service, error) {
-	files, err := withHTTPRoutes(b.files, routes)
+func (b *backend) annotated(services []protoreflect.ServiceDescriptor, routes []Route, handler http.Handler, asUnary bool) ([]*vanguard.Service, error) {
+	files, err := withHTTPRoutes(b.files, routes, asUnary)
 	if err != nil {
 		return nil, err
 	}
@@ -203,8 +204,9 @@ func (b *backend) annotated(services []protoreflect.ServiceDescriptor, routes []
 
 // withHTTPRoutes returns files again, each method's google.api.http option
 // replaced by routes of its procedure (the first as the rule, the others as
-// its additional bindings), or taken out when routes has none.
-func withHTTPRoutes(files *protoregistry.Files, routes []Route) (*protoregistry.Files, error) {
+// its additional bindings), or taken out when routes has none. With asUnary,
+// each method given routes is described as unary.
+func withHTTPRoutes(files *protoregistry.Files, routes []Route, asUnary bool) (*protoregistry.Files, error) {
 	rules := make(map[string][]*annotations.HttpRule) // by procedure
 	for _, r := range routes {
 		rule := r.rule()
@@ -227,6 +229,9 @@ func withHTTPRoutes(files *protoregistry.Files, routes []Route) (*protoregistry.
 					top := proto.CloneOf(r[0])
 					top.AdditionalBindings = r[1:]
 					proto.SetExtension(m.Options, annotations.E_Http, top)
+					if asUnary {
+						m.ServerStreaming, m.ClientStreaming = nil, nil
+					}
 				}
 			}
 		}

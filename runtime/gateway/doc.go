@@ -30,7 +30,24 @@
 // connectrpc.com/vanguard's: the gateway builds a vanguard transcoder from
 // the services' descriptors and the registry's rules, and rebuilds it when
 // they change (a transcoder is immutable). JSON is protojson, and a field
-// the message does not have is an error.
+// the message does not have is an error. Where vanguard departs from
+// grpc-gateway the gateway follows grpc-gateway: a query parameter for a
+// field the path or the body binds is ignored (for body "*", every query
+// parameter is), an empty body where the rule takes the whole request is
+// {}, a last segment's ":suffix" that is no route's verb is part of the
+// last variable, and a unary Connect POST may leave out
+// Connect-Protocol-Version, as connect-go allows.
+//
+// A REST call of a server-streaming method is answered as it streams, as
+// grpc-gateway answers it: newline-delimited JSON, {"result": message} a
+// line (the response_body field's value, if the route names one), and
+// {"error": google.rpc.Status} as the last line when the stream fails.
+// A caller that accepts text/event-stream gets Server-Sent Events instead:
+// each message as an event's data, a failure as an event named "error"
+// whose data is the Status. A stream that fails before its first message
+// answers the error's HTTP status. (The transcoder streams no REST response,
+// so the gateway frames these itself; a method given several routes streams
+// with the response_body of the first.)
 //
 // Behind the transcoder, every call goes to the service through a
 // [client.Client], by service name. The transcoder hands the gateway each

@@ -47,7 +47,9 @@ func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
 		opts = append(opts, client.WithHeaders(pairs...))
 	}
 	var err error
-	if spec.StreamType == rpc.Unary {
+	if s, tk, ok := restStreamOf(ctx, spec); ok {
+		err = g.forwardREST(ctx, ss, b.name, spec, opts, s, tk)
+	} else if spec.StreamType == rpc.Unary {
 		err = g.forwardUnary(ctx, ss, b.name, spec, opts)
 	} else {
 		err = g.forwardStream(ctx, ss, b.name, spec, opts)
@@ -57,14 +59,14 @@ func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
 }
 
 func (g *Gateway) forwardUnary(ctx context.Context, ss grpc.ServerStream, service string, spec rpc.Spec, opts []client.CallOption) error {
-	var req, res grpcwire.Frame
-	if err := ss.RecvMsg(&req); err != nil {
-		return undecodable(err)
+	req, err := recvRequest(ctx, ss)
+	if err != nil {
+		return err
 	}
-	markReached(ctx)
+	var res grpcwire.Frame
 	var header, trailer metadata.Metadata
 	opts = append(opts, client.WithResponseHeader(&header), client.WithResponseTrailer(&trailer))
-	err := g.client.Invoke(ctx, service, spec, &req, &res, opts...)
+	err = g.client.Invoke(ctx, service, spec, &req, &res, opts...)
 	_ = ss.SetHeader(incoming(header))
 	ss.SetTrailer(incoming(trailer))
 	if err != nil {
@@ -82,6 +84,17 @@ func (g *Gateway) forwardStream(ctx context.Context, ss grpc.ServerStream, servi
 		return err
 	}
 	return grpcwire.PipeFrames(cancel, ss, cs, incoming)
+}
+
+// recvRequest reads the request of a call with one, and records that the
+// service is to be called.
+func recvRequest(ctx context.Context, ss grpc.ServerStream) (grpcwire.Frame, error) {
+	var req grpcwire.Frame
+	if err := ss.RecvMsg(&req); err != nil {
+		return nil, undecodable(err)
+	}
+	markReached(ctx)
+	return req, nil
 }
 
 // markReached records that the gateway is calling the service, so that an

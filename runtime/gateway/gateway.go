@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,6 +134,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, t.index)
 		return
 	}
+	if r.Method == http.MethodPost && t.unary[r.URL.Path] && len(r.Header.Values("Connect-Protocol-Version")) == 0 && connectUnaryType(r.Header.Get("Content-Type")) {
+		// connect-go serves a unary POST without the header unless told to
+		// be strict; the transcoder would take it for REST, and find no route.
+		r.Header.Set("Connect-Protocol-Version", "1")
+	}
 	if timeout, ok := requestTimeout(r.Header); ok {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
@@ -156,10 +162,45 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	}
+	isREST := rest(r)
+	if isREST {
+		r = g.restRequest(t, r)
+	}
 	reached := new(atomic.Bool)
-	sw := &statusWriter{ResponseWriter: w, reached: reached}
-	t.transcoder.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), reachedKey{}, reached)))
+	tk := &takeover{w: w, sse: strings.Contains(r.Header.Get("Accept"), "text/event-stream")}
+	sw := &statusWriter{ResponseWriter: w, reached: reached, takeover: tk}
+	ctx := context.WithValue(context.WithValue(r.Context(), reachedKey{}, reached), takeoverKey{}, tk)
+	t.transcoder.ServeHTTP(sw, r.WithContext(ctx))
+	tk.close()
 	sw.finish()
+}
+
+// restRequest returns r as the transcoder is to read it, by grpc-gateway's
+// semantics rather than vanguard's: without the query parameters for
+// fields the path or body binds (vanguard lets them override), and with an
+// empty body read as {} where the rule takes the whole body (vanguard
+// sends the service no message at all).
+func (g *Gateway) restRequest(t *table, r *http.Request) *http.Request {
+	bound, whole, matched := restMatch(t.templates, r.Method, r.URL.Path)
+	if !matched {
+		return r
+	}
+	if r.URL.RawQuery != "" {
+		if query := r.URL.Query(); unboundQuery(query, bound, whole) {
+			u := *r.URL
+			u.RawQuery = query.Encode()
+			r = r.Clone(r.Context())
+			r.URL = &u
+		}
+	}
+	if whole && (r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0) {
+		r = r.Clone(r.Context())
+		r.Body, r.ContentLength = io.NopCloser(strings.NewReader("{}")), 2
+		if r.Header.Get("Content-Type") == "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+	}
+	return r
 }
 
 // reachedKey is the context key of the flag forward sets once it calls the

@@ -148,6 +148,54 @@ func TestREST(t *testing.T) {
 	}
 }
 
+func TestRESTStreaming(t *testing.T) {
+	t.Parallel()
+	reg := memory.New()
+	startBooks(t, reg, "books")
+	_, url := startGateway(t, reg)
+
+	// Newline-delimited JSON, as grpc-gateway streams.
+	r := do(t, "GET", url+"/v1/shelves/3/books:watch", "")
+	want := `{"result":{"name":"shelves/3/books/1","title":"Dune"}}` + "\n" + `{"result":{"name":"shelves/3/books/2","title":"Dune"}}` + "\n"
+	if r.status != http.StatusOK || r.body != want || r.header.Get("Content-Type") != "application/json" {
+		t.Errorf("GET :watch = %d %s %q, want 200 application/json %q", r.status, r.header.Get("Content-Type"), r.body, want)
+	}
+	if got := r.header.Get("Grpc-Metadata-X-Book"); got != "shelves/3/books/1" {
+		t.Errorf("GET :watch: Grpc-Metadata-X-Book = %q, want the service's header", got)
+	}
+
+	// Server-Sent Events, for a caller that asks for them.
+	r = do(t, "GET", url+"/v1/shelves/3/books:watch", "", "Accept", "text/event-stream")
+	want = `data: {"name":"shelves/3/books/1","title":"Dune"}` + "\n\n" + `data: {"name":"shelves/3/books/2","title":"Dune"}` + "\n\n"
+	if r.status != http.StatusOK || r.body != want || r.header.Get("Content-Type") != "text/event-stream" {
+		t.Errorf("GET :watch, text/event-stream = %d %s %q, want 200 text/event-stream %q", r.status, r.header.Get("Content-Type"), r.body, want)
+	}
+
+	if r := do(t, "POST", url+"/v1/shelves/3/books:watch", ""); r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "GET" {
+		t.Errorf("POST :watch = %d %v %s, want 405 with Allow: GET", r.status, r.header, r.body)
+	}
+
+	// A stream that fails before its first message (the shelf's name is
+	// not a book's) answers the error's status, and the error as the
+	// stream's one event.
+	for _, tt := range []struct{ accept, prefix, suffix string }{
+		{"", `{"error":`, "}\n"},
+		{"text/event-stream", "event: error\ndata: ", "\n\n"},
+	} {
+		r = do(t, "GET", url+"/v1/shelves/error-x/books:watch", "", "Accept", tt.accept)
+		body, ok := strings.CutPrefix(r.body, tt.prefix)
+		body, ok2 := strings.CutSuffix(body, tt.suffix)
+		if r.status != http.StatusBadRequest || !ok || !ok2 {
+			t.Errorf("GET :watch failing, Accept %q = %d %q, want 400 %q...%q", tt.accept, r.status, r.body, tt.prefix, tt.suffix)
+			continue
+		}
+		st := rpcStatus(t, response{body: body})
+		if codes.Code(st.GetCode()) != codes.InvalidArgument || !strings.Contains(st.GetMessage(), "x/books/1") {
+			t.Errorf("GET :watch failing, Accept %q: error %v, want the service's invalid argument", tt.accept, st)
+		}
+	}
+}
+
 func TestRESTMistakes(t *testing.T) {
 	t.Parallel()
 	reg := memory.New()
@@ -289,6 +337,12 @@ func TestConnectUnary(t *testing.T) {
 	}
 	if got := r.header.Get("Trailer-Grpc-Metadata-X-Done"); got != "yes" {
 		t.Errorf("Trailer-Grpc-Metadata-X-Done = %q, want the service's trailer", got)
+	}
+	// connect-go serves a unary call without Connect-Protocol-Version
+	// unless told to be strict; so does the gateway.
+	r = do(t, "POST", url+bookspb.BooksNoRouteProcedure, `{"name": "dune"}`)
+	if r.status != http.StatusOK || book(t, r).GetTitle() != "no route" {
+		t.Errorf("Connect call without Connect-Protocol-Version = %d %s, want 200 and the book", r.status, r.body)
 	}
 	r = do(t, "POST", url+bookspb.BooksGetBookProcedure, `{"name": "error-not_found"}`, "Connect-Protocol-Version", "1")
 	var e struct{ Code, Message string }

@@ -58,6 +58,20 @@ func streaming(r *http.Request) bool {
 	return strings.HasPrefix(contentType, "application/grpc") || strings.HasPrefix(contentType, "application/connect+")
 }
 
+// rest reports whether r is in none of the RPC protocols the transcoder
+// knows (gRPC, gRPC-Web, Connect), as it tells them apart.
+func rest(r *http.Request) bool {
+	return !streaming(r) && len(r.Header.Values("Connect-Protocol-Version")) == 0 && !strings.Contains(r.URL.RawQuery, "connect=v1")
+}
+
+// connectUnaryType reports whether contentType is a Connect unary call's:
+// application/json or application/proto, with or without parameters.
+func connectUnaryType(contentType string) bool {
+	base, _, _ := strings.Cut(contentType, ";")
+	base = strings.TrimSpace(base)
+	return base == "application/json" || base == "application/proto"
+}
+
 // requestTimeout returns the timeout a request asks for in grpc-timeout or
 // Connect-Timeout-Ms, whichever protocol it speaks: the transcoder reads
 // them only for their own protocols, and a REST caller may send either.
@@ -101,8 +115,9 @@ func parseGRPCTimeout(v string) (time.Duration, error) {
 // any service is the request's.
 type statusWriter struct {
 	http.ResponseWriter
-	reached *atomic.Bool // set once a service is called
-	state   uint8
+	reached  *atomic.Bool // set once a service is called
+	takeover *takeover    // once taken, forward answers and the transcoder's writes are dropped
+	state    uint8
 }
 
 const (
@@ -112,7 +127,7 @@ const (
 )
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.state != passing {
+	if w.state != passing || w.takeover.taken.Load() {
 		return
 	}
 	h := w.Header()
@@ -134,6 +149,9 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.takeover.taken.Load() {
+		return len(p), nil
+	}
 	switch w.state {
 	case replaced:
 		return len(p), nil
@@ -155,7 +173,7 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 
 // finish writes a held status that no body followed.
 func (w *statusWriter) finish() {
-	if w.state == held {
+	if w.state == held && !w.takeover.taken.Load() {
 		w.state = passing
 		w.ResponseWriter.WriteHeader(http.StatusInternalServerError)
 	}
@@ -163,6 +181,9 @@ func (w *statusWriter) finish() {
 
 // Flush sends what is written so far: the transcoder needs it to stream.
 func (w *statusWriter) Flush() {
+	if w.takeover.taken.Load() {
+		return
+	}
 	w.finish()
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()

@@ -10,6 +10,8 @@ import (
 	"connectrpc.com/vanguard"
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/protomicro/micro/runtime/rpc"
 )
 
 // Route is one way in to a method: an HTTP method and URL template from a
@@ -55,6 +57,26 @@ type Index struct {
 type table struct {
 	transcoder *vanguard.Transcoder
 	index      Index
+	// unary are the procedures of the unary methods served, whose Connect
+	// calls may leave out Connect-Protocol-Version.
+	unary map[string]bool
+	// templates are the REST routes', to tell which query parameters are
+	// for fields a route binds otherwise.
+	templates []template
+}
+
+// transcoderOptions are the options of both the gateway's transcoders.
+func (g *Gateway) transcoderOptions(unknown http.Handler) []vanguard.TranscoderOption {
+	return []vanguard.TranscoderOption{
+		vanguard.WithUnknownHandler(unknown),
+		vanguard.WithCodec(newJSONCodec),
+		vanguard.WithDefaultServiceOptions(
+			vanguard.WithTargetProtocols(vanguard.ProtocolGRPC),
+			vanguard.WithTargetCodecs(vanguard.CodecProto),
+			vanguard.WithNoTargetCompression(),
+			vanguard.WithMaxMessageBufferBytes(uint32(g.config.bodyLimit)),
+		),
+	}
 }
 
 // rule returns route as a google.api.http rule for the transcoder.
@@ -112,7 +134,7 @@ func (g *Gateway) rebuild(old *table) error {
 	slices.Sort(names)
 
 	index := Index{Routes: []Route{}, Procedures: []Route{}}
-	var services []*vanguard.Service
+	var services, streamServices []*vanguard.Service
 	owners := make(map[protoreflect.FullName]*backend) // proto service to the backend serving it
 	claims := make(map[string]Route)                   // route key to the route served
 	for _, name := range names {
@@ -145,7 +167,8 @@ func (g *Gateway) rebuild(old *table) error {
 				index.Procedures = append(index.Procedures, Route{Method: http.MethodPost, Path: procedure, Service: name, Procedure: procedure})
 			}
 		}
-		var served []Route
+		var served, streamed []Route
+		streams := make(map[string]*restStream) // by procedure
 		for _, route := range b.routes {
 			service, _, _ := strings.Cut(strings.TrimPrefix(route.Procedure, "/"), "/")
 			if !owned[protoreflect.FullName(service)] {
@@ -157,27 +180,46 @@ func (g *Gateway) rebuild(old *table) error {
 			}
 			claims[route.key()] = route
 			index.Routes = append(index.Routes, route)
-			served = append(served, route)
+			if b.specs[route.Procedure].StreamType != rpc.ServerStream {
+				served = append(served, route)
+				continue
+			}
+			streamed = append(streamed, route)
+			if streams[route.Procedure] == nil {
+				s, err := newRESTStream(b, route)
+				if err != nil {
+					return fmt.Errorf("service %q: %w", name, err)
+				}
+				streams[route.Procedure] = s
+			}
 		}
 		if len(ownedServices) > 0 {
-			annotated, err := b.annotated(ownedServices, served, g.backendHandler(b))
+			annotated, err := b.annotated(ownedServices, served, g.backendHandler(b), false)
 			if err != nil {
 				return fmt.Errorf("service %q: %w", name, err)
 			}
 			services = append(services, annotated...)
 		}
+		if len(streamed) > 0 {
+			annotated, err := b.annotated(ownedServices, streamed, g.streamHandler(b, streams), true)
+			if err != nil {
+				return fmt.Errorf("service %q: %w", name, err)
+			}
+			streamServices = append(streamServices, annotated...)
+		}
 	}
 
-	t, err := vanguard.NewTranscoder(services,
-		vanguard.WithUnknownHandler(http.HandlerFunc(g.unknown)),
-		vanguard.WithCodec(newJSONCodec),
-		vanguard.WithDefaultServiceOptions(
-			vanguard.WithTargetProtocols(vanguard.ProtocolGRPC),
-			vanguard.WithTargetCodecs(vanguard.CodecProto),
-			vanguard.WithNoTargetCompression(),
-			vanguard.WithMaxMessageBufferBytes(uint32(g.config.bodyLimit)),
-		),
-	)
+	// A REST call of a server-streaming method matches no route of the
+	// first transcoder, which hands it to the stream transcoder.
+	unknown := http.Handler(http.HandlerFunc(g.unknown))
+	if len(streamServices) > 0 {
+		st, err := vanguard.NewTranscoder(streamServices, g.transcoderOptions(unknown)...)
+		if err != nil {
+			return err
+		}
+		unknown = st
+	}
+	t, err := vanguard.NewTranscoder(services, g.transcoderOptions(unknown)...)
 	if err != nil {
 		return err
 	}
@@ -189,7 +231,21 @@ func (g *Gateway) rebuild(old *table) error {
 				"loser", c.Loser.Service, "loser_procedure", c.Loser.Procedure)
 		}
 	}
-	g.table.Store(&table{transcoder: t, index: index})
+	unary := make(map[string]bool)
+	for _, b := range g.backends {
+		for procedure, spec := range b.specs {
+			if spec.StreamType == rpc.Unary && slices.ContainsFunc(index.Procedures, func(r Route) bool { return r.Procedure == procedure && r.Service == b.name }) {
+				unary[procedure] = true
+			}
+		}
+	}
+	var templates []template
+	for _, route := range index.Routes {
+		if tmpl, ok := compileTemplate(route); ok {
+			templates = append(templates, tmpl)
+		}
+	}
+	g.table.Store(&table{transcoder: t, index: index, unary: unary, templates: templates})
 	return nil
 }
 
@@ -205,10 +261,21 @@ func (g *Gateway) backendHandler(b *backend) http.Handler {
 }
 
 // unknown answers a request that matches no route: with the index for GET /,
-// else 404.
+// else 404. A path whose last segment has a colon that no route takes for a
+// verb is tried again with the colon escaped, as grpc-gateway falls back
+// to the template without the verb (GET /v1/items/7:poke is item "7:poke").
 func (g *Gateway) unknown(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		writeJSON(w, http.StatusOK, g.table.Load().index)
+		return
+	}
+	// The transcoder matches URL.Path, and unescapes each variable's
+	// segments itself, so an escaped colon there is no verb but a colon.
+	path := r.URL.Path
+	if i := strings.LastIndexByte(path, ':'); i > strings.LastIndexByte(path, '/') {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path, r2.URL.RawPath = path[:i]+"%3A"+path[i+1:], ""
+		g.table.Load().transcoder.ServeHTTP(w, r2)
 		return
 	}
 	writeNotFound(w)

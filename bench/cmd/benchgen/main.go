@@ -7,8 +7,10 @@
 //
 // proto/echo/v1/echo.proto becomes gen/echo/v1: protoc-gen-go's messages,
 // protoc-gen-go-grpc's stubs and go-micro's (echo.pb.micro.go, which go-micro
-// can only put beside the messages), micro's in echov1micro and connect-go's
-// in echov1connect. proto/books/v1/books.proto becomes gen/books/v1:
+// can only put beside the messages), micro's in echov1micro, connect-go's
+// in echov1connect and grpc-gateway's mux handlers (echo.pb.gw.go, its
+// functions named Register...Gateway, as go-micro's already take
+// Register...Handler), for the gateway benchmarks. proto/books/v1/books.proto becomes gen/books/v1:
 // protoc-gen-go's messages, protoc-gen-go-grpc's stubs, grpc-gateway's
 // generated mux handlers (books.pb.gw.go) and micro's in booksv1micro, for
 // the gateway oracle test; proto/rest/v1/rest.proto becomes gen/rest/v1 with
@@ -92,10 +94,12 @@ func run(ctx context.Context, root string) error {
 	)
 	jobs := []job{{
 		file:    "echo/v1/echo.proto",
-		plugins: []codegen.Plugin{goPlugin, grpc, connect, micro, goMicro},
-		params:  map[string]string{micro.Name(): "package_suffix=micro"},
-		goDir:   "gen/echo/v1",
-		outDir:  "gen/echo",
+		plugins: []codegen.Plugin{goPlugin, grpc, connect, gateway, micro, goMicro},
+		// go-micro's stubs, beside grpc-gateway's, declare
+		// RegisterEchoServiceHandler too.
+		params: map[string]string{micro.Name(): "package_suffix=micro", gateway.Name(): "register_func_suffix=Gateway"},
+		goDir:  "gen/echo/v1",
+		outDir: "gen/echo",
 	}, {
 		file:    "books/v1/books.proto",
 		plugins: []codegen.Plugin{goPlugin, grpc, gateway, micro},

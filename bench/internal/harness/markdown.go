@@ -33,11 +33,7 @@ func (r *Report) Markdown() string {
 	if len(r.Verdicts) > 0 {
 		p("\n### Goals\n\n| goal | workload | measured | target | |\n|---|---|--:|--:|---|\n")
 		for _, v := range r.Verdicts {
-			sign := "≥"
-			if v.AtMost {
-				sign = "≤"
-			}
-			p("| %s | %s | %s | %s %.2fx | %s |\n", v.Goal, v.Workload, v.value(), sign, v.Limit, v.Status)
+			p("| %s | %s | %s | %s | %s |\n", v.Goal, v.Workload, v.value(), v.target(true), v.Status)
 		}
 	}
 	r.markdownCells(&b)

@@ -223,6 +223,19 @@ const (
 	peerObservedOn     = "grpc-go-observed CPU per call / grpc-go's"
 	microIntercepted   = "micro-intercepted"
 	grpcIntercepted    = "grpc-go-intercepted"
+
+	// The gateway and proxy goals (issue 12): micro api no dearer per REST
+	// call than grpc-gateway's generated mux, streaming NDJSON as fast; what
+	// the gateway costs over calling the service directly, measured with no
+	// target; micro proxy at most 1.3x a direct call.
+	maxGatewayCPURatio = 1.0
+	maxProxyCPURatio   = 1.3
+	goalGatewayCPU     = "micro-api CPU per call / grpc-gateway's"
+	goalGatewayStream  = "micro-api NDJSON messages/s / grpc-gateway's"
+	goalGatewayDirect  = "micro-api CPU per call / micro's (direct gRPC)"
+	goalProxyCPU       = "micro-proxy CPU per call / micro's (direct)"
+	microAPI, grpcGW   = "micro-api", "grpc-gateway"
+	microProxy         = "micro-proxy"
 )
 
 // verdicts checks the goals on the cells, goal by goal, on each workload a
@@ -263,21 +276,41 @@ func verdicts(cells []Cell) []Verdict {
 	check(peerObservedOn, "grpc-go-observed", target.Baseline, unary, cpu, maxObservedOn, true)
 	check(goalStream, microName, target.Baseline, stream, ops, minStreamRatio, false)
 	check(goalGoMicroSpeedup, microName, goMicro, every, ops, minGoMicroSpeedup, false)
+	check(goalGatewayCPU, microAPI, grpcGW, unary, cpu, maxGatewayCPURatio, true)
+	check(goalGatewayStream, microAPI, grpcGW, stream, ops, minStreamRatio, false)
+	check(goalGatewayDirect, microAPI, microName, unary, cpu, 0, true)
+	check(goalProxyCPU, microProxy, microName, unary, cpu, maxProxyCPURatio, true)
 	return out
 }
 
 // newVerdict judges value against limit: at most limit when atMost, else at
-// least; "n/a" when a side was not measured.
+// least; "n/a" when a side was not measured, and "measured" for a ratio
+// with no target (limit 0), reported for what it is.
 func newVerdict(goal, workload string, value, limit float64, atMost, measured bool) Verdict {
 	v := Verdict{Goal: goal, Workload: workload, Value: value, Limit: limit, AtMost: atMost, Status: "n/a"}
 	switch {
 	case !measured:
+	case limit == 0:
+		v.Status = "measured"
 	case atMost && value <= limit, !atMost && value >= limit:
 		v.Status = "met"
 	default:
 		v.Status = "MISSED"
 	}
 	return v
+}
+
+// target formats the verdict's bound, "at most 1.10x" (or, with symbols,
+// "≤ 1.10x"), or "none".
+func (v Verdict) target(symbols bool) string {
+	if v.Limit == 0 {
+		return "none"
+	}
+	b := bound(v)
+	if symbols {
+		b = map[bool]string{true: "≤", false: "≥"}[v.AtMost]
+	}
+	return fmt.Sprintf("%s %.2fx", b, v.Limit)
 }
 
 // Summary returns one line per verdict, for the terminal.
@@ -288,7 +321,7 @@ func (r *Report) Summary() string {
 		width = max(width, len(v.Goal))
 	}
 	for _, v := range r.Verdicts {
-		fmt.Fprintf(&b, "%-*s %-20s %6s, target %s %.2fx: %s\n", width, v.Goal, v.Workload, v.value(), bound(v), v.Limit, v.Status)
+		fmt.Fprintf(&b, "%-*s %-20s %6s, target %s: %s\n", width, v.Goal, v.Workload, v.value(), v.target(false), v.Status)
 	}
 	return b.String()
 }

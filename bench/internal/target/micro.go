@@ -96,7 +96,7 @@ func serveMicroIn(reg registry.Registry, service, addr string, opts ...microserv
 	var endpoints []*registry.Endpoint
 	for _, desc := range srv.Services() {
 		for _, m := range desc.Methods {
-			endpoints = append(endpoints, &registry.Endpoint{Procedure: m.Procedure, StreamType: m.StreamType, Idempotency: m.Idempotency})
+			endpoints = append(endpoints, &registry.Endpoint{Procedure: m.Procedure, StreamType: m.StreamType, Idempotency: m.Idempotency, HTTP: m.HTTP})
 		}
 	}
 	node := &registry.Service{

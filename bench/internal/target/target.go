@@ -1,8 +1,9 @@
 // Package target serves and calls the benchmarks' echo service
 // (proto/echo/v1) through each framework compared: micro, grpc-go,
 // connect-go (gRPC and Connect protocols), go-micro and a hand-written
-// length-prefixed protobuf protocol over TCP that marks the floor; and
-// through micro and grpc-go again with an interceptor on each side.
+// length-prefixed protobuf protocol over TCP that marks the floor; through
+// micro and grpc-go again with an interceptor on each side; over REST
+// through micro api and through grpc-gateway; and through micro proxy.
 //
 // Every target runs the same handler logic and the same calls, through the
 // code its own generator wrote, with the framework's defaults except where a
@@ -73,7 +74,7 @@ type Chat interface {
 }
 
 // All returns every target, micro first and grpc-go, the baseline, second,
-// then the two with interceptors.
+// then the two with interceptors; the REST gateways and the proxy last.
 func All() []Target {
 	return []Target{
 		Micro(),
@@ -88,6 +89,9 @@ func All() []Target {
 		Connect(),
 		GoMicro(),
 		Raw(),
+		MicroAPI(),
+		GRPCGateway(),
+		MicroProxy(),
 	}
 }
 
@@ -96,7 +100,7 @@ const Baseline = "grpc-go"
 
 // Extra returns the targets that are not among [All], for experiments.
 func Extra() []Target {
-	return []Target{MicroNoTimeout(), MicroProxy()}
+	return []Target{MicroNoTimeout()}
 }
 
 // Select returns the targets named in a comma-separated list, in the list's

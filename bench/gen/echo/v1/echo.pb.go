@@ -7,6 +7,7 @@
 package echov1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -346,7 +347,7 @@ var File_echo_v1_echo_proto protoreflect.FileDescriptor
 
 const file_echo_v1_echo_proto_rawDesc = "" +
 	"\n" +
-	"\x12echo/v1/echo.proto\x12\aecho.v1\"A\n" +
+	"\x12echo/v1/echo.proto\x12\aecho.v1\x1a\x1cgoogle/api/annotations.proto\"A\n" +
 	"\vEchoRequest\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\"B\n" +
@@ -365,10 +366,11 @@ const file_echo_v1_echo_proto_rawDesc = "" +
 	"\apayload\x18\x02 \x01(\fR\apayload\"B\n" +
 	"\fChatResponse\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x18\n" +
-	"\apayload\x18\x02 \x01(\fR\apayload2\xb8\x01\n" +
-	"\vEchoService\x123\n" +
-	"\x04Echo\x12\x14.echo.v1.EchoRequest\x1a\x15.echo.v1.EchoResponse\x12;\n" +
-	"\x06Stream\x12\x16.echo.v1.StreamRequest\x1a\x17.echo.v1.StreamResponse0\x01\x127\n" +
+	"\apayload\x18\x02 \x01(\fR\apayload2\xe4\x01\n" +
+	"\vEchoService\x12H\n" +
+	"\x04Echo\x12\x14.echo.v1.EchoRequest\x1a\x15.echo.v1.EchoResponse\"\x13\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/echo\x12R\n" +
+	"\x06Stream\x12\x16.echo.v1.StreamRequest\x1a\x17.echo.v1.StreamResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
+	"/v1/stream0\x01\x127\n" +
 	"\x04Chat\x12\x14.echo.v1.ChatRequest\x1a\x15.echo.v1.ChatResponse(\x010\x01B6Z4github.com/protomicro/micro/bench/gen/echo/v1;echov1b\x06proto3"
 
 var (

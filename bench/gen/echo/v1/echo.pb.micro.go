@@ -5,6 +5,7 @@ package echov1
 
 import (
 	fmt "fmt"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	proto "google.golang.org/protobuf/proto"
 	math "math"
 )

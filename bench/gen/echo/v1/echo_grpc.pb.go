@@ -30,7 +30,8 @@ const (
 //
 // EchoService is the service every benchmark target serves: one unary, one
 // server-streaming and one bidirectional method, each answering with what it
-// is sent.
+// is sent. Echo and Stream have REST routes, for the gateway benchmarks
+// (micro api against grpc-gateway's generated mux).
 type EchoServiceClient interface {
 	// Echo returns the message and payload it is sent.
 	Echo(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error)
@@ -97,7 +98,8 @@ type EchoService_ChatClient = grpc.BidiStreamingClient[ChatRequest, ChatResponse
 //
 // EchoService is the service every benchmark target serves: one unary, one
 // server-streaming and one bidirectional method, each answering with what it
-// is sent.
+// is sent. Echo and Stream have REST routes, for the gateway benchmarks
+// (micro api against grpc-gateway's generated mux).
 type EchoServiceServer interface {
 	// Echo returns the message and payload it is sent.
 	Echo(context.Context, *EchoRequest) (*EchoResponse, error)

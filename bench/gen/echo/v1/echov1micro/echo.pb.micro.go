@@ -41,7 +41,8 @@ const (
 //
 // EchoService is the service every benchmark target serves: one unary, one
 // server-streaming and one bidirectional method, each answering with what it
-// is sent.
+// is sent. Echo and Stream have REST routes, for the gateway benchmarks
+// (micro api against grpc-gateway's generated mux).
 type EchoServiceClient interface {
 	// Echo returns the message and payload it is sent.
 	Echo(ctx context.Context, req *v1.EchoRequest, opts ...client.CallOption) (*v1.EchoResponse, error)
@@ -91,7 +92,8 @@ func (c *echoServiceClient) Chat(ctx context.Context, opts ...client.CallOption)
 //
 // EchoService is the service every benchmark target serves: one unary, one
 // server-streaming and one bidirectional method, each answering with what it
-// is sent.
+// is sent. Echo and Stream have REST routes, for the gateway benchmarks
+// (micro api against grpc-gateway's generated mux).
 type EchoServiceHandler interface {
 	// Echo returns the message and payload it is sent.
 	Echo(ctx context.Context, req *v1.EchoRequest) (*v1.EchoResponse, error)
@@ -130,9 +132,11 @@ func RegisterEchoServiceHandler(s server.Server, h EchoServiceHandler, opts ...s
 	}
 	return s.Register(server.NewServiceDesc(EchoServiceName,
 		server.NewUnaryMethod(EchoServiceEchoProcedure, h.Echo,
+			server.WithHTTPRule(rpc.HTTPRule{Method: "POST", Path: "/v1/echo", Body: "*"}),
 			server.WithDoc("Echo returns the message and payload it is sent."),
 		),
 		server.NewServerStreamMethod(EchoServiceStreamProcedure, h.Stream,
+			server.WithHTTPRule(rpc.HTTPRule{Method: "POST", Path: "/v1/stream", Body: "*"}),
 			server.WithDoc("Stream sends the message and payload it is sent, again and again, until\nthe caller cancels."),
 		),
 		server.NewBidiStreamMethod(EchoServiceChatProcedure, h.Chat,
