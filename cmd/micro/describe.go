@@ -46,6 +46,10 @@ type endpointJSON struct {
 	Request     string          `json:"request"`
 	Response    string          `json:"response"`
 	HTTP        []httpRuleJSON  `json:"http,omitempty"`
+	// Access and Doc are what the proto declares about the method beyond
+	// its types: who may call it, and its comment.
+	Access *rpc.Access `json:"access,omitempty"`
+	Doc    string      `json:"doc,omitempty"`
 }
 
 // httpRuleJSON is one HTTP route of a procedure.
@@ -119,7 +123,8 @@ func describe(t *target, s *dynamic.Schema) *describeJSON {
 				continue
 			}
 			seen[e.Procedure] = true
-			endpoint := endpointJSON{Procedure: e.Procedure, StreamType: e.StreamType, Idempotency: e.Idempotency, Request: e.Request, Response: e.Response}
+			endpoint := endpointJSON{Procedure: e.Procedure, StreamType: e.StreamType, Idempotency: e.Idempotency, Request: e.Request, Response: e.Response,
+				Access: e.Access, Doc: e.Doc}
 			for _, rule := range e.HTTP {
 				endpoint.HTTP = append(endpoint.HTTP, httpRuleJSON(rule))
 			}
@@ -189,10 +194,18 @@ func writeDescription(w io.Writer, d *describeJSON) error {
 			kind += ", " + e.Idempotency.String()
 		}
 		fmt.Fprintf(&b, "\nrpc %s (%s)\n", e.Procedure, kind)
+		if e.Doc != "" {
+			for line := range strings.SplitSeq(e.Doc, "\n") {
+				b.WriteString(strings.TrimRight("  // "+line, " ") + "\n")
+			}
+		}
 		fmt.Fprintf(&b, "  request   %s\n", e.Request)
 		fmt.Fprintf(&b, "  response  %s\n", e.Response)
 		for _, rule := range e.HTTP {
 			fmt.Fprintf(&b, "  http      %s\n", formatHTTPRule(rule))
+		}
+		if e.Access != nil {
+			fmt.Fprintf(&b, "  access    %s\n", formatAccess(e.Access))
 		}
 	}
 	for _, m := range d.Messages {
@@ -205,6 +218,25 @@ func writeDescription(w io.Writer, d *describeJSON) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// formatAccess writes access as "public", "authenticated" or "scopes
+// orders:read, orders:write", followed by ", delegates" when the method
+// forwards its caller's credentials.
+func formatAccess(access *rpc.Access) string {
+	var text string
+	switch {
+	case access.Public:
+		text = "public"
+	case len(access.Scopes) > 0:
+		text = "scopes " + strings.Join(access.Scopes, ", ")
+	default:
+		text = "authenticated"
+	}
+	if access.Delegate {
+		text += ", delegates"
+	}
+	return text
 }
 
 // formatHTTPRule writes rule as "POST /v1/books (body book)".
