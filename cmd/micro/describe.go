@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/protomicro/micro/runtime/dynamic"
+	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
@@ -18,8 +20,10 @@ type describeJSON struct {
 	Versions  []versionJSON  `json:"versions"`
 	Nodes     []nodeJSON     `json:"nodes"`
 	Endpoints []endpointJSON `json:"endpoints"`
-	Messages  []messageJSON  `json:"messages"`
-	Enums     []enumJSON     `json:"enums,omitempty"`
+	// Subscriptions are the event topics the service consumes.
+	Subscriptions []registry.Subscription `json:"subscriptions,omitempty"`
+	Messages      []messageJSON           `json:"messages"`
+	Enums         []enumJSON              `json:"enums,omitempty"`
 }
 
 // versionJSON is one registered version of a service, with the metadata it
@@ -118,6 +122,11 @@ func describe(t *target, s *dynamic.Schema) *describeJSON {
 	seen := make(map[string]bool)
 	for _, v := range t.versions {
 		d.Versions = append(d.Versions, versionJSON{Version: v.Version, Metadata: v.Metadata})
+		for _, sub := range v.Subscriptions {
+			if !slices.Contains(d.Subscriptions, sub) {
+				d.Subscriptions = append(d.Subscriptions, sub)
+			}
+		}
 		for _, e := range v.Endpoints {
 			if seen[e.Procedure] {
 				continue
@@ -207,6 +216,21 @@ func writeDescription(w io.Writer, d *describeJSON) error {
 		if e.Access != nil {
 			fmt.Fprintf(&b, "  access    %s\n", formatAccess(e.Access))
 		}
+	}
+	if len(d.Subscriptions) > 0 {
+		b.WriteString("\n")
+	}
+	for _, sub := range d.Subscriptions {
+		var about []string
+		if sub.Group != "" {
+			about = append(about, "group "+sub.Group)
+		} else {
+			about = append(about, "broadcast")
+		}
+		if sub.Type != "" {
+			about = append(about, sub.Type)
+		}
+		fmt.Fprintf(&b, "subscribes %s (%s)\n", sub.Topic, strings.Join(about, ", "))
 	}
 	for _, m := range d.Messages {
 		b.WriteString("\n")

@@ -23,6 +23,13 @@ type subscribeConfig struct {
 	backoffMax      time.Duration
 	deadLetterTopic string
 	interceptors    []rpc.Interceptor
+	eventType       string // the message type of a typed Subscribe
+}
+
+// ofType records the message type a typed [Subscribe] decodes, for the
+// service's registration.
+func ofType(name string) SubscribeOption {
+	return subscribeOptionFunc(func(c *subscribeConfig) { c.eventType = name })
 }
 
 type subscribeOptionFunc func(*subscribeConfig)

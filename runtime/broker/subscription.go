@@ -32,15 +32,9 @@ type Subscription struct {
 	handler                rpc.UnaryFunc
 }
 
-// NewSubscription checks topic and applies opts, and wraps h in the
-// interceptors given. Used by backends.
-func NewSubscription(topic string, h Handler, opts ...SubscribeOption) (*Subscription, error) {
-	if err := ValidateTopic(topic); err != nil {
-		return nil, err
-	}
-	if h == nil {
-		return nil, fmt.Errorf("subscribe to %q: nil handler", topic)
-	}
+// newSubscribeConfig is opts applied over the defaults for topic; a
+// broadcast subscription has no group.
+func newSubscribeConfig(topic string, opts []SubscribeOption) subscribeConfig {
 	c := subscribeConfig{
 		group:           programName(),
 		maxDeliveries:   5,
@@ -53,7 +47,21 @@ func NewSubscription(topic string, h Handler, opts ...SubscribeOption) (*Subscri
 	}
 	if c.broadcast {
 		c.group = ""
-	} else if c.group == "" {
+	}
+	return c
+}
+
+// NewSubscription checks topic and applies opts, and wraps h in the
+// interceptors given. Used by backends.
+func NewSubscription(topic string, h Handler, opts ...SubscribeOption) (*Subscription, error) {
+	if err := ValidateTopic(topic); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, fmt.Errorf("subscribe to %q: nil handler", topic)
+	}
+	c := newSubscribeConfig(topic, opts)
+	if !c.broadcast && c.group == "" {
 		return nil, fmt.Errorf("subscribe to %q: empty queue group: use broker.Broadcast for no group", topic)
 	}
 	if err := ValidateTopic(c.deadLetterTopic); err != nil {

@@ -116,7 +116,7 @@ func Subscribe[T proto.Message](b Broker, topic string, handle func(context.Cont
 			return Drop(err)
 		}
 		return handle(ctx, msg)
-	}, opts...)
+	}, append(opts[:len(opts):len(opts)], ofType(string(desc.FullName())))...)
 }
 
 // Decode decodes e's data into msg, by e's content type. It fails when e's

@@ -446,6 +446,9 @@ func (s *Service) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-heartbeat.C:
+			// Subscriptions made after the service started join its
+			// registration here.
+			node.Subscriptions = subscriptions(s.broker)
 			if err := s.registry.Register(ctx, node, registry.WithTTL(s.config.ttl)); err != nil {
 				logger.Warn("registration not renewed; retrying at the next heartbeat", "registry", s.registry.String(), "error", err)
 			}
@@ -513,16 +516,27 @@ func (s *Service) describe(addr net.Addr) (*registry.Service, error) {
 		metadata[client.TLSMetadata] = "true"
 	}
 	return &registry.Service{
-		Name:      s.name,
-		Version:   s.config.version,
-		Metadata:  s.config.metadata,
-		Endpoints: endpoints(s.server.Services()),
+		Name:          s.name,
+		Version:       s.config.version,
+		Metadata:      s.config.metadata,
+		Endpoints:     endpoints(s.server.Services()),
+		Subscriptions: subscriptions(s.broker),
 		Nodes: []*registry.Node{{
 			ID:       s.id,
 			Address:  advertise,
 			Metadata: metadata,
 		}},
 	}, nil
+}
+
+// subscriptions describes the event subscriptions made through b, the
+// service's broker.
+func subscriptions(b broker.Broker) []registry.Subscription {
+	var out []registry.Subscription
+	for _, sub := range broker.Subscriptions(b) {
+		out = append(out, registry.Subscription(sub))
+	}
+	return out
 }
 
 // endpoints describes every method served, for gateways and tools.

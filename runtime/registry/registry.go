@@ -46,7 +46,22 @@ type Service struct {
 	Version   string            `json:"version,omitempty"`
 	Metadata  map[string]string `json:"metadata,omitempty"`
 	Endpoints []*Endpoint       `json:"endpoints,omitempty"`
-	Nodes     []*Node           `json:"nodes,omitempty"`
+	// Subscriptions are the event topics the service consumes, so that
+	// tools show what a service reads as well as what it serves.
+	Subscriptions []Subscription `json:"subscriptions,omitempty"`
+	Nodes         []*Node        `json:"nodes,omitempty"`
+}
+
+// Subscription is one event subscription of a service.
+type Subscription struct {
+	// Topic is the event topic, "orders.created".
+	Topic string `json:"topic"`
+	// Group is the queue group whose members share the topic's events; ""
+	// when every node gets every event (broadcast).
+	Group string `json:"group,omitempty"`
+	// Type is the full name of the event's message type when the handler is
+	// typed, "orders.v1.OrderCreated".
+	Type string `json:"type,omitempty"`
 }
 
 // Node is one running instance of a service.

@@ -32,6 +32,7 @@ func (s *Service) Clone() *Service {
 			out.Endpoints[i] = &c
 		}
 	}
+	out.Subscriptions = slices.Clone(s.Subscriptions)
 	if s.Nodes != nil {
 		out.Nodes = make([]*Node, len(s.Nodes))
 		for i, n := range s.Nodes {

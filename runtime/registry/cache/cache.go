@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -290,7 +289,8 @@ func (c *Cache) apply(event *registry.Event) {
 				s.Nodes = nil
 				e.versions[version] = s
 			} else {
-				s.Metadata, s.Endpoints = maps.Clone(event.Service.Metadata), event.Service.Clone().Endpoints
+				update := event.Service.Clone()
+				s.Metadata, s.Endpoints, s.Subscriptions = update.Metadata, update.Endpoints, update.Subscriptions
 			}
 			s.Nodes = slices.DeleteFunc(s.Nodes, func(old *registry.Node) bool { return old.ID == n.ID })
 			s.Nodes = append(s.Nodes, n)
