@@ -43,6 +43,9 @@ type ServiceView struct {
 	// Minutes are the gateway's counts of calls to the service in each of
 	// the last 15 minutes, the oldest first.
 	Minutes []gateway.Minute `json:"minutes"`
+	// Subscriptions are the event topics the service consumes, from its
+	// registration, in every version.
+	Subscriptions []registry.Subscription `json:"subscriptions,omitempty"`
 }
 
 // NodeView is one node of a service.
@@ -243,6 +246,11 @@ func (s *state) view(name string) ServiceView {
 	for _, version := range versions {
 		if version.Version != "" && !slices.Contains(v.Versions, version.Version) {
 			v.Versions = append(v.Versions, version.Version)
+		}
+		for _, sub := range version.Subscriptions {
+			if !slices.Contains(v.Subscriptions, sub) {
+				v.Subscriptions = append(v.Subscriptions, sub)
+			}
 		}
 		nodes := slices.Clone(version.Nodes)
 		slices.SortFunc(nodes, func(a, b *registry.Node) int { return strings.Compare(a.ID, b.ID) })

@@ -7,15 +7,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	brokermemory "github.com/protomicro/micro/runtime/broker/memory"
 	"github.com/protomicro/micro/runtime/micro"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/registry/memory"
 	"github.com/protomicro/micro/runtime/web"
 	"github.com/protomicro/micro/testdata/echo"
+	"github.com/protomicro/micro/testdata/golden/events"
 	"github.com/protomicro/micro/testdata/golden/streaming"
 	"github.com/protomicro/micro/testdata/golden/unary"
 	"github.com/protomicro/micro/testdata/testutil"
@@ -315,4 +318,33 @@ func TestEvents(t *testing.T) {
 	next("greeter, serving", func(s web.Snapshot) bool { return len(s.Services) == 1 && s.Services[0].Serving == 1 })
 	stop()
 	next("greeter gone", func(s web.Snapshot) bool { return len(s.Services) == 0 })
+}
+
+// TestServiceSubscriptions checks that a service's page lists the event
+// topics its registration says it consumes.
+func TestServiceSubscriptions(t *testing.T) {
+	reg := memory.New()
+	b := brokermemory.New()
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	start(t, reg, "shipping", func(s *micro.Service) error {
+		if err := unary.RegisterGreeterHandler(s.Server(), greeter{}); err != nil {
+			return err
+		}
+		return events.SubscribeOrderCreated(s.Broker(), func(context.Context, *events.OrderCreated) error { return nil })
+	}, micro.WithBroker(b))
+	url := serve(t, reg)
+
+	code, body := get(t, url+"/api/services/shipping")
+	var d web.Detail
+	if err := json.Unmarshal([]byte(body), &d); code != http.StatusOK || err != nil {
+		t.Fatalf("GET /api/services/shipping = %d %s (%v)", code, body, err)
+	}
+	want := []registry.Subscription{{Topic: events.OrderCreatedTopic, Group: "shipping", Type: "events.v1.OrderCreated"}}
+	if !slices.Equal(d.Service.Subscriptions, want) {
+		t.Errorf("subscriptions = %+v, want %+v", d.Service.Subscriptions, want)
+	}
+	code, page := get(t, url+"/services/shipping")
+	if code != http.StatusOK || !strings.Contains(page, "<code>orders.created</code>") || !strings.Contains(page, "<code>events.v1.OrderCreated</code>") {
+		t.Errorf("GET /services/shipping = %d, without its subscription:\n%s", code, page)
+	}
 }
