@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	stderrors "errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -20,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protomicro/micro/runtime/dynamic"
+	"github.com/protomicro/micro/runtime/internal/follow"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
 )
@@ -55,21 +55,9 @@ func (g *Gateway) refresh(ctx context.Context, names []string) (retry []string) 
 		if ctx.Err() != nil {
 			return nil
 		}
-		versions, err := g.registry.GetService(ctx, name)
-		var nodes []string
-		var endpoints []*registry.Endpoint
-		for _, v := range versions {
-			for _, n := range v.Nodes {
-				nodes = append(nodes, n.Address)
-			}
-			for _, e := range v.Endpoints {
-				if !slices.ContainsFunc(endpoints, func(x *registry.Endpoint) bool { return x.Procedure == e.Procedure }) {
-					endpoints = append(endpoints, e)
-				}
-			}
-		}
+		nodes, endpoints, err := follow.Lookup(ctx, g.registry, name)
 		switch {
-		case stderrors.Is(err, registry.ErrNotFound) || err == nil && len(nodes) == 0:
+		case err == nil && len(nodes) == 0:
 			if _, ok := g.backends[name]; ok {
 				g.config.logger.Info("gateway: service left", "service", name)
 				delete(g.backends, name)
@@ -84,8 +72,7 @@ func (g *Gateway) refresh(ctx context.Context, names []string) (retry []string) 
 		if old := g.backends[name]; old != nil && old.key == string(key) && old.err == nil {
 			continue // only nodes changed, which the client follows itself
 		}
-		slices.Sort(nodes)
-		b := g.resolve(ctx, name, endpoints, slices.Compact(nodes))
+		b := g.resolve(ctx, name, endpoints, nodes)
 		b.key = string(key)
 		g.backends[name] = b
 		if b.err != nil {
