@@ -30,6 +30,7 @@ func newAPICommand(env lookupEnv) *cobra.Command {
 		bodyLimit int64
 		timeout   time.Duration
 		origins   []string
+		serveMCP  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "api",
@@ -41,13 +42,17 @@ service that starts, changes or stops is routed, or not, without a restart.
 GET /_routes lists the routes in JSON (so does GET /, unless a service
 claims it).
 
+With --mcp it also serves every unary method as a tool of the Model Context
+Protocol, over streamable HTTP at /mcp (see micro mcp).
+
 Of a request's headers only Authorization and Grpc-Metadata-* reach the
 service. There is no authentication yet: keep the gateway on a loopback
 address, or behind something that authenticates.`,
 		Example: `  micro api
   curl localhost:8080/_routes
   micro api --address 127.0.0.1:9090 --timeout 5s
-  micro api --cors_origin https://app.example.com`,
+  micro api --cors_origin https://app.example.com
+  micro api --mcp`,
 		Args:        usageArgs(cobra.NoArgs),
 		Annotations: map[string]string{servesAnnotation: "true"},
 	}
@@ -57,6 +62,8 @@ address, or behind something that authenticates.`,
 	flags.Int64Var(&bodyLimit, "body_limit", 4<<20, "the largest request body, in bytes (413 past it)")
 	flags.DurationVar(&timeout, "timeout", 30*time.Second, "the deadline of a call whose request names none (0 for none)")
 	flags.StringSliceVar(&origins, "cors_origin", nil, "a web origin allowed to call from a browser, or * for any (repeatable; default none)")
+	flags.BoolVar(&serveMCP, "mcp", false, "also serve the methods as MCP tools, over streamable HTTP at /mcp")
+	mcpOpts := addMCPFlags(cmd, "mcp_")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		host, _, err := net.SplitHostPort(address)
 		if err != nil {
@@ -79,6 +86,18 @@ address, or behind something that authenticates.`,
 			return err
 		}
 		defer func() { _ = g.Close() }()
+		var handler http.Handler = g
+		if serveMCP {
+			s, err := mcpOpts.server(cmd, reg, logger)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = s.Close() }()
+			mux := http.NewServeMux()
+			mux.Handle("/", g)
+			mux.Handle("/mcp", s.Handler())
+			handler = mux
+		}
 		lis, err := new(net.ListenConfig).Listen(cmd.Context(), "tcp", address)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", address, err)
@@ -88,7 +107,10 @@ address, or behind something that authenticates.`,
 		}
 		logf(cmd.ErrOrStderr(), "micro api: serving %d routes and %d procedures on http://%s (GET /_routes lists them)\n",
 			len(g.Index().Routes), len(g.Index().Procedures), lis.Addr())
-		return serveUntilDone(cmd.Context(), &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}, lis)
+		if serveMCP {
+			logf(cmd.ErrOrStderr(), "micro api: serving MCP tools on http://%s/mcp\n", lis.Addr())
+		}
+		return serveUntilDone(cmd.Context(), &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}, lis)
 	}
 	return cmd
 }
