@@ -374,6 +374,4 @@ func length(m protoreflect.Message, name protoreflect.Name) *int {
 	return ptr(int(n))
 }
 
-
 func ptr[T any](v T) *T { return &v }
-

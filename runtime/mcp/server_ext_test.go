@@ -24,7 +24,9 @@ import (
 var quiet = slog.New(slog.DiscardHandler)
 
 // library answers Lend; Return and Undocumented are unimplemented.
-type library struct{ commentspb.UnimplementedLibraryHandler }
+type library struct {
+	commentspb.UnimplementedLibraryHandler
+}
 
 func (library) Lend(context.Context, *commentspb.LendRequest) (*commentspb.LendResponse, error) {
 	return &commentspb.LendResponse{}, nil
