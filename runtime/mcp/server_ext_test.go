@@ -55,7 +55,9 @@ func start(t *testing.T, reg registry.Registry, name string, register func(*micr
 		if !stopped {
 			stopped = true
 			cancel()
-			<-done
+			if err := <-done; err != nil {
+				t.Errorf("Run(%s) = %v", name, err)
+			}
 		}
 	}
 	t.Cleanup(stop)
@@ -95,8 +97,11 @@ func connect(t *testing.T, s *mcp.Server, transport string) (session *sdk.Client
 		st, clientSide := sdk.NewInMemoryTransports()
 		ct = clientSide
 		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan error, 1)
-		go func() { done <- s.Run(runCtx, st) }()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = s.Run(runCtx, st) // ends with an error when the test cancels it
+		}()
 		t.Cleanup(func() { cancel(); <-done })
 	case "http":
 		srv := httptest.NewServer(s.Handler())
