@@ -41,7 +41,7 @@ func newMCPCommand(env lookupEnv) *cobra.Command {
 		Long: `Serve the services of the registry to an AI model as tools of the Model Context
 Protocol, on standard input and output, until the client disconnects: what an
 MCP client (Claude Desktop, an IDE, an agent) runs. Each unary method is a tool
-named service_Method, described by its comment in the proto, with the JSON
+named service_Method (a server-streaming one too, collecting up to 100 responses), described by its comment in the proto, with the JSON
 Schemas of its request and response; a failed call is an error result with
 its code, message and details. Tools follow the registry. Logs go to standard
 error.

@@ -93,8 +93,11 @@ func checkMCPTools(t *testing.T, transport sdk.Transport) {
 			t.Errorf("tools/list has no %s", name)
 		}
 	}
-	if tools["echo_Count"] != nil || tools["echo_Sum"] != nil {
-		t.Error("streaming methods are listed as tools")
+	if tools["echo_Count"] == nil {
+		t.Error("tools/list has no echo_Count, a server stream")
+	}
+	if tools["echo_Sum"] != nil || tools["echo_Chat"] != nil {
+		t.Error("client-streaming methods are listed as tools")
 	}
 	echo := tools["echo_Echo"]
 	if echo == nil {

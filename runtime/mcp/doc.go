@@ -2,7 +2,9 @@
 // Model Context Protocol (https://modelcontextprotocol.io), on the official
 // Go SDK (github.com/modelcontextprotocol/go-sdk).
 //
-// Every unary method of every registered service is a tool named after the
+// Every unary and server-streaming method of every registered service is a
+// tool (a call of a stream collects up to [WithStreamLimit] responses, with
+// progress notifications), named after the
 // service's registry name and the method, "greeter_Hello" (sanitized to
 // [A-Za-z0-9_-], at most 64 characters, and made unique with a hash suffix
 // where two would collide). Its input and output schemas are the JSON Schemas of the

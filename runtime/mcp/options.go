@@ -21,11 +21,12 @@ type config struct {
 	logger        *slog.Logger
 	timeout       time.Duration
 	responseLimit int
+	streamLimit   int
 	filter        Filter
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{timeout: 30 * time.Second, responseLimit: 1 << 20}
+	c := &config{timeout: 30 * time.Second, responseLimit: 1 << 20, streamLimit: 100}
 	for _, opt := range opts {
 		opt.apply(c)
 	}
@@ -89,6 +90,17 @@ func WithResponseLimit(n int) Option {
 	return optionFunc(func(c *config) {
 		if n > 0 {
 			c.responseLimit = n
+		}
+	})
+}
+
+// WithStreamLimit sets how many responses a call of a server-streaming
+// method collects; the result says whether the service had more, and the
+// stream is canceled. The default is 100.
+func WithStreamLimit(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.streamLimit = n
 		}
 	})
 }

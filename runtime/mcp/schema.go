@@ -51,6 +51,27 @@ func OutputSchema(md protoreflect.MessageDescriptor) *jsonschema.Schema {
 	return b.build()
 }
 
+// streamOutputSchema returns the JSON Schema of the result of a
+// server-streaming method whose responses are of type md: the responses
+// collected, and whether more were left unread.
+func streamOutputSchema(md protoreflect.MessageDescriptor) *jsonschema.Schema {
+	b := &builder{defs: make(map[string]*jsonschema.Schema)}
+	s := &jsonschema.Schema{
+		Schema: draft,
+		Type:   "object",
+		Properties: map[string]*jsonschema.Schema{
+			"responses": {Type: "array", Items: b.ref(md, ""), Description: "the responses, in the order the service sent them"},
+			"truncated": {Type: "boolean", Description: "whether the service had more to send than the call collected"},
+		},
+		PropertyOrder: []string{"responses", "truncated"},
+		Required:      []string{"responses"},
+	}
+	if len(b.defs) > 0 {
+		s.Defs = b.defs
+	}
+	return s
+}
+
 // builder makes the schema of one message.
 type builder struct {
 	root  protoreflect.MessageDescriptor
@@ -80,7 +101,7 @@ func (b *builder) ref(md protoreflect.MessageDescriptor, path string) *jsonschem
 	if wk := b.wellKnown(md); wk != nil {
 		return wk
 	}
-	if md.FullName() == b.root.FullName() {
+	if b.root != nil && md.FullName() == b.root.FullName() {
 		return &jsonschema.Schema{Ref: "#"}
 	}
 	name := string(md.FullName())

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	stderrors "errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
@@ -187,7 +189,7 @@ func (s *Server) update(ctx context.Context, names []string) (retry []string) {
 }
 
 // resolve reads the schema of the service called name from one of its nodes
-// and returns an offer for each unary method it serves: those
+// and returns an offer for each unary or server-streaming method it serves: those
 // the registry lists for it, or, for a service registered without
 // endpoints, those of its descriptors.
 func (s *Server) resolve(ctx context.Context, name string, endpoints []*registry.Endpoint, nodes []string) ([]*offer, error) {
@@ -200,8 +202,8 @@ func (s *Server) resolve(ctx context.Context, name string, endpoints []*registry
 	var offers []*offer
 	for _, m := range schema.Methods() {
 		spec := dynamic.Spec(m)
-		if spec.StreamType != rpc.Unary {
-			continue
+		if spec.StreamType != rpc.Unary && spec.StreamType != rpc.ServerStream {
+			continue // a tool call has one request
 		}
 		t := &offer{service: name, method: m, schema: schema}
 		if len(endpoints) > 0 {
@@ -240,7 +242,7 @@ func (s *Server) publish() {
 			continue
 		}
 		t := &tool{offer: o, name: names[i]}
-		t.def = definition(t)
+		t.def = definition(t, s.config.streamLimit)
 		next[t.name] = t
 		added = append(added, t.name)
 	}
@@ -264,7 +266,7 @@ func (s *Server) publish() {
 }
 
 // definition returns the MCP definition of t, which has its name.
-func definition(t *tool) *sdk.Tool {
+func definition(t *tool, streamLimit int) *sdk.Tool {
 	spec := dynamic.Spec(t.method)
 	def := &sdk.Tool{
 		Name:         t.name,
@@ -281,6 +283,10 @@ func definition(t *tool) *sdk.Tool {
 	}
 	if def.Description == "" {
 		def.Description = fmt.Sprintf("Calls %s on service %s.", spec.Procedure, t.service)
+	}
+	if spec.StreamType == rpc.ServerStream {
+		def.OutputSchema = streamOutputSchema(t.method.Output())
+		def.Description += fmt.Sprintf("\n\nThe method streams: the result holds up to %d of its responses.", streamLimit)
 	}
 	return def
 }
@@ -310,6 +316,9 @@ func (s *Server) handler(t *tool) sdk.ToolHandler {
 			ctx, cancel = context.WithTimeout(ctx, s.config.timeout)
 			defer cancel()
 		}
+		if spec.StreamType == rpc.ServerStream {
+			return s.collect(ctx, req, t, in), nil
+		}
 		out := dynamicpb.NewMessage(t.method.Output())
 		if err := s.client.Invoke(ctx, t.service, spec, in, out); err != nil {
 			return errorResult(t.schema, err), nil
@@ -328,6 +337,79 @@ func (s *Server) handler(t *tool) sdk.ToolHandler {
 			StructuredContent: json.RawMessage(data),
 		}, nil
 	}
+}
+
+// streamResult is the structured content of a server-streaming call.
+type streamResult struct {
+	Responses []json.RawMessage `json:"responses"`
+	Truncated bool              `json:"truncated,omitempty"`
+}
+
+// collect calls t, a server-streaming method, with in and gathers its
+// responses: up to the stream limit, within the response limit and the
+// timeout (which end the call with what was gathered), telling the client
+// the progress after each when it asked for it with a progress token.
+func (s *Server) collect(ctx context.Context, req *sdk.CallToolRequest, t *tool, in proto.Message) *sdk.CallToolResult {
+	ctx, cancel := context.WithCancel(ctx) // ends the stream when the result is complete
+	defer cancel()
+	stream, err := s.client.NewStream(ctx, t.service, dynamic.Spec(t.method))
+	if err == nil {
+		if err = stream.SendMsg(in); stderrors.Is(err, io.EOF) {
+			err = nil // RecvMsg says why
+		}
+	}
+	if err == nil {
+		err = stream.CloseSend()
+	}
+	if err != nil {
+		return errorResult(t.schema, err)
+	}
+	var result streamResult
+	size := 0
+	token := req.Params.GetProgressToken()
+	for {
+		out := dynamicpb.NewMessage(t.method.Output())
+		err := stream.RecvMsg(out)
+		if stderrors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if len(result.Responses) > 0 && errors.CodeOf(err) == errors.CodeDeadlineExceeded {
+				result.Truncated = true // the timeout ended a long stream
+				break
+			}
+			return errorResult(t.schema, err)
+		}
+		if len(result.Responses) == s.config.streamLimit {
+			result.Truncated = true
+			break
+		}
+		var text bytes.Buffer
+		if err := t.schema.EncodeJSON(&text, out, false); err != nil {
+			return errorResult(t.schema, errors.New(errors.CodeInternal, err))
+		}
+		if size += text.Len(); size > s.config.responseLimit {
+			return errorResult(t.schema, errors.Errorf(errors.CodeResourceExhausted,
+				"the responses of %s are more than the limit of %d bytes of JSON", procedure(t.method), s.config.responseLimit))
+		}
+		result.Responses = append(result.Responses, bytes.TrimSpace(text.Bytes()))
+		if token != nil {
+			_ = req.Session.NotifyProgress(ctx, &sdk.ProgressNotificationParams{
+				ProgressToken: token,
+				Progress:      float64(len(result.Responses)),
+				Total:         float64(s.config.streamLimit),
+				Message:       fmt.Sprintf("%d responses", len(result.Responses)),
+			})
+		}
+	}
+	if result.Responses == nil {
+		result.Responses = []json.RawMessage{}
+	}
+	data, err := json.Marshal(result)
+	if err != nil {
+		return errorResult(t.schema, errors.New(errors.CodeInternal, err))
+	}
+	return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: string(data)}}, StructuredContent: json.RawMessage(data)}
 }
 
 // callError is the JSON of a failed call in an error result.

@@ -80,10 +80,21 @@ func startLibrary(t *testing.T, reg registry.Registry) func() {
 // and returns the client's session; changed receives a value on each
 // tools/list_changed notification.
 func connect(t *testing.T, s *mcp.Server, transport string) (session *sdk.ClientSession, changed chan struct{}) {
+	session, changed, _ = connectProgress(t, s, transport)
+	return session, changed
+}
+
+// connectProgress is connect, and progress receives the progress
+// notifications.
+func connectProgress(t *testing.T, s *mcp.Server, transport string) (session *sdk.ClientSession, changed chan struct{}, progress chan *sdk.ProgressNotificationParams) {
 	t.Helper()
 	ctx := testutil.Context(t)
 	changed = make(chan struct{}, 16)
+	progress = make(chan *sdk.ProgressNotificationParams, 16)
 	c := sdk.NewClient(&sdk.Implementation{Name: "test", Version: "v0"}, &sdk.ClientOptions{
+		ProgressNotificationHandler: func(_ context.Context, req *sdk.ProgressNotificationClientRequest) {
+			progress <- req.Params
+		},
 		ToolListChangedHandler: func(context.Context, *sdk.ToolListChangedRequest) {
 			select {
 			case changed <- struct{}{}:
@@ -113,7 +124,7 @@ func connect(t *testing.T, s *mcp.Server, transport string) (session *sdk.Client
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = session.Close() })
-	return session, changed
+	return session, changed, progress
 }
 
 func listTools(t *testing.T, session *sdk.ClientSession) map[string]*sdk.Tool {
@@ -140,7 +151,7 @@ func TestServer(t *testing.T) {
 
 	for _, transport := range []string{"memory", "http"} {
 		t.Run(transport, func(t *testing.T) {
-			session, _ := connect(t, s, transport)
+			session, _, progress := connectProgress(t, s, transport)
 			tools := listTools(t, session)
 			var names []string
 			for name := range tools {
@@ -148,11 +159,11 @@ func TestServer(t *testing.T) {
 			}
 			slices.Sort(names)
 			want := []string{
-				"books_CreateBook", "books_DeleteBook", "books_GetBook", "books_Head", "books_NoRoute", "books_ReplaceBook", "books_UpdateBook",
+				"books_CreateBook", "books_DeleteBook", "books_GetBook", "books_Head", "books_NoRoute", "books_ReplaceBook", "books_UpdateBook", "books_WatchBooks",
 				"library_Lend", "library_Return", "library_Undocumented",
 			}
 			if !slices.Equal(names, want) {
-				t.Fatalf("tools = %q, want %q (WatchBooks streams, so is no tool)", names, want)
+				t.Fatalf("tools = %q, want %q", names, want)
 			}
 
 			lend := tools["library_Lend"]
@@ -199,6 +210,30 @@ func TestServer(t *testing.T) {
 				t.Errorf("books_CreateBook text = %s", got)
 			}
 
+			// A server stream is collected, with progress notifications.
+			params := &sdk.CallToolParams{Name: "books_WatchBooks", Arguments: map[string]any{"name": "shelves/7"}}
+			params.SetProgressToken("watch")
+			res, err = session.CallTool(testutil.Context(t), params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := jsonOf(t, res.StructuredContent); res.IsError || got != `{"responses":[{"name":"shelves/7/books/1","title":"Dune"},{"name":"shelves/7/books/2","title":"Dune"}]}` {
+				t.Errorf("books_WatchBooks = isError %v, %s; want both books", res.IsError, got)
+			}
+			for want := 1; want <= 2; want++ {
+				select {
+				case p := <-progress:
+					if p.ProgressToken != "watch" || p.Progress != float64(want) {
+						t.Errorf("progress notification %d = %+v", want, p)
+					}
+				case <-testutil.Context(t).Done():
+					t.Fatalf("progress notification %d did not come", want)
+				}
+			}
+			if out := jsonOf(t, tools["books_WatchBooks"].OutputSchema); !strings.Contains(out, `"responses":{"description":"the responses, in the order the service sent them","items":{"$ref":"#/$defs/http.v1.Book"},"type":"array"}`) {
+				t.Errorf("books_WatchBooks output schema = %s, want a list of books", out)
+			}
+
 			// A failure is a result with isError, never a protocol error.
 			res, err = session.CallTool(testutil.Context(t), &sdk.CallToolParams{Name: "books_GetBook", Arguments: map[string]any{"name": "error-not_found"}})
 			if err != nil {
@@ -226,18 +261,13 @@ func TestServer(t *testing.T) {
 	// The list follows the registry.
 	session, changed := connect(t, s, "memory")
 	stopLibrary()
-	testutil.WaitFor(t, "the library's tools to go", func() bool {
-		select {
-		case <-changed:
-		default:
-		}
-		_, ok := listTools(t, session)["library_Lend"]
-		return !ok
-	})
 	select {
 	case <-changed:
 	case <-testutil.Context(t).Done():
 		t.Fatal("no tools/list_changed notification")
+	}
+	if _, ok := listTools(t, session)["library_Lend"]; ok {
+		t.Error("library_Lend is listed after the library left")
 	}
 	if _, ok := listTools(t, session)["books_GetBook"]; !ok {
 		t.Error("books_GetBook went with the library")
@@ -247,7 +277,7 @@ func TestServer(t *testing.T) {
 func TestServerLimits(t *testing.T) {
 	reg := memory.New()
 	startBooks(t, reg)
-	s, err := mcp.New(testutil.Context(t), reg, mcp.WithLogger(quiet), mcp.WithResponseLimit(10),
+	s, err := mcp.New(testutil.Context(t), reg, mcp.WithLogger(quiet), mcp.WithResponseLimit(60), mcp.WithStreamLimit(1),
 		mcp.WithFilter(func(_ context.Context, tool mcp.ToolInfo) bool { return tool.Spec.Method() != "DeleteBook" }))
 	if err != nil {
 		t.Fatal(err)
@@ -261,8 +291,12 @@ func TestServerLimits(t *testing.T) {
 	if _, ok := tools["books_GetBook"]; !ok {
 		t.Error("books_GetBook is not listed")
 	}
+	res, err := session.CallTool(testutil.Context(t), &sdk.CallToolParams{Name: "books_WatchBooks", Arguments: map[string]any{"name": "s"}})
+	if got := jsonOf(t, res.StructuredContent); err != nil || got != `{"responses":[{"name":"s/books/1","title":"Dune"}],"truncated":true}` {
+		t.Errorf("books_WatchBooks with a stream limit of 1 = %v, %s; want one book, truncated", err, got)
+	}
 	for name, code := range map[string]string{"books_DeleteBook": "permission_denied", "books_GetBook": "resource_exhausted"} {
-		res, err := session.CallTool(testutil.Context(t), &sdk.CallToolParams{Name: name, Arguments: map[string]any{"name": "shelves/1/books/2"}})
+		res, err := session.CallTool(testutil.Context(t), &sdk.CallToolParams{Name: name, Arguments: map[string]any{"name": "shelves/1/books/2" + strings.Repeat("2", 40)}})
 		if err != nil || !res.IsError || !strings.Contains(text(res), `"code":"`+code+`"`) {
 			t.Errorf("call %s = %v, %s; want a %s error result", name, err, text(res), code)
 		}
