@@ -42,8 +42,8 @@ service that starts, changes or stops is routed, or not, without a restart.
 GET /_routes lists the routes in JSON (so does GET /, unless a service
 claims it).
 
-With --mcp it also serves every unary method as a tool of the Model Context
-Protocol, over streamable HTTP at /mcp (see micro mcp).
+With --mcp it also serves the methods as tools of the Model Context Protocol,
+over streamable HTTP at /mcp (see micro mcp).
 
 Of a request's headers only Authorization and Grpc-Metadata-* reach the
 service. There is no authentication yet: keep the gateway on a loopback

@@ -41,9 +41,10 @@ func newMCPCommand(env lookupEnv) *cobra.Command {
 		Long: `Serve the services of the registry to an AI model as tools of the Model Context
 Protocol, on standard input and output, until the client disconnects: what an
 MCP client (Claude Desktop, an IDE, an agent) runs. Each unary method is a tool
-named service_Method (a server-streaming one too, collecting up to 100 responses), described by its comment in the proto, with the JSON
-Schemas of its request and response; a failed call is an error result with
-its code, message and details. Tools follow the registry. Logs go to standard
+named service_Method, described by its comment in the proto, with the JSON
+Schemas of its request and response; a server-streaming method is one too,
+collecting up to 100 responses. A failed call is an error result with its
+code, message and details. Tools follow the registry. Logs go to standard
 error.
 
 micro api --mcp serves the same tools over HTTP at /mcp.`,

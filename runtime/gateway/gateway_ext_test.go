@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -21,9 +20,10 @@ import (
 
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/gateway"
-	"github.com/protomicro/micro/runtime/micro"
+	"github.com/protomicro/micro/runtime/internal/testserver"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/registry/memory"
+	"github.com/protomicro/micro/runtime/server"
 	"github.com/protomicro/micro/testdata/books"
 	bookspb "github.com/protomicro/micro/testdata/golden/http"
 	"github.com/protomicro/micro/testdata/testutil"
@@ -35,33 +35,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // test ends or stop is called.
 func startBooks(t testing.TB, reg registry.Registry, name string) (stop func()) {
 	t.Helper()
-	svc, err := micro.NewService(name, micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bookspb.RegisterBooksHandler(svc.Server(), books.Handler{}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	testutil.WaitFor(t, "registration of "+name, func() bool {
-		_, err := reg.GetService(t.Context(), name)
-		return err == nil
-	})
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run(%s) = %v", name, err)
-		}
-	}
-	t.Cleanup(stop)
-	return stop
+	return testserver.Service(t, reg, name, func(s server.Server) error { return bookspb.RegisterBooksHandler(s, books.Handler{}) })
 }
 
 // startGateway serves a gateway on reg on a loopback port.

@@ -12,9 +12,10 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/protomicro/micro/runtime/mcp"
-	"github.com/protomicro/micro/runtime/micro"
+	"github.com/protomicro/micro/runtime/internal/testserver"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/registry/memory"
+	"github.com/protomicro/micro/runtime/server"
 	"github.com/protomicro/micro/testdata/books"
 	commentspb "github.com/protomicro/micro/testdata/golden/comments"
 	bookspb "github.com/protomicro/micro/testdata/golden/http"
@@ -32,48 +33,13 @@ func (library) Lend(context.Context, *commentspb.LendRequest) (*commentspb.LendR
 	return &commentspb.LendResponse{}, nil
 }
 
-// start runs a service as name in reg, with register adding its handlers,
-// until the test ends or stop is called.
-func start(t *testing.T, reg registry.Registry, name string, register func(*micro.Service) error) (stop func()) {
-	t.Helper()
-	svc, err := micro.NewService(name, micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := register(svc); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	testutil.WaitFor(t, "registration of "+name, func() bool {
-		_, err := reg.GetService(t.Context(), name)
-		return err == nil
-	})
-	stopped := false
-	stop = func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run(%s) = %v", name, err)
-			}
-		}
-	}
-	t.Cleanup(stop)
-	return stop
-}
 
 func startBooks(t *testing.T, reg registry.Registry) func() {
-	return start(t, reg, "books", func(svc *micro.Service) error {
-		return bookspb.RegisterBooksHandler(svc.Server(), books.Handler{})
-	})
+	return testserver.Service(t, reg, "books", func(s server.Server) error { return bookspb.RegisterBooksHandler(s, books.Handler{}) })
 }
 
 func startLibrary(t *testing.T, reg registry.Registry) func() {
-	return start(t, reg, "library", func(svc *micro.Service) error {
-		return commentspb.RegisterLibraryHandler(svc.Server(), library{})
-	})
+	return testserver.Service(t, reg, "library", func(s server.Server) error { return commentspb.RegisterLibraryHandler(s, library{}) })
 }
 
 // connect serves s to a go-sdk client over transport ("memory" or "http")
