@@ -59,6 +59,7 @@ generate: ## Regenerate every golden and generated file
 	go test ./generator/bufgen -run '^TestOptionsGoCode$$' -update
 	go test ./generator -run '^TestGolden$$' -update
 	go test ./cmd/micro -run '^(TestScripts|TestGolden)$$' -update
+	go test ./runtime/mcp -run '^TestSchemaGolden$$' -update
 	$(BENCH) go run ./cmd/benchgen
 
 .PHONY: checkgenerate

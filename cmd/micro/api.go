@@ -37,6 +37,7 @@ func newAPICommand(env lookupEnv) *cobra.Command {
 		origins   []string
 		withWeb   bool
 		insecure  bool
+		serveMCP  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "api",
@@ -47,6 +48,9 @@ the Connect, gRPC-Web and gRPC protocols. Routes follow the registry: a
 service that starts, changes or stops is routed, or not, without a restart.
 GET /_routes lists the routes in JSON (so does GET /, unless a service
 claims it).
+
+With --mcp it also serves the methods as tools of the Model Context Protocol,
+over streamable HTTP at /mcp (see micro mcp).
 
 Of a request's headers only Authorization and Grpc-Metadata-* reach the
 service. There is no authentication yet: keep the gateway on a loopback
@@ -60,7 +64,8 @@ it makes to the service.`,
   micro api --address 127.0.0.1:9090 --timeout 5s
   micro api --cors_origin https://app.example.com
   micro api --web
-  curl localhost:8080/_web/api/services`,
+  curl localhost:8080/_web/api/services
+  micro api --mcp`,
 		Args:        usageArgs(cobra.NoArgs),
 		Annotations: map[string]string{servesAnnotation: "true"},
 	}
@@ -72,6 +77,8 @@ it makes to the service.`,
 	flags.StringSliceVar(&origins, "cors_origin", nil, "a web origin allowed to call from a browser, or * for any (repeatable; default none)")
 	flags.BoolVar(&withWeb, "web", false, "serve the dashboard (as micro web does) at /_web/")
 	flags.BoolVar(&insecure, "insecure", false, "with --web, allow an address beyond this machine, though the dashboard has no authentication")
+	flags.BoolVar(&serveMCP, "mcp", false, "also serve the methods as MCP tools, over streamable HTTP at /mcp")
+	mcpOpts := addMCPFlags(cmd, "mcp_")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		host, _, err := net.SplitHostPort(address)
 		if err != nil {
@@ -109,17 +116,27 @@ it makes to the service.`,
 		}
 		defer func() { _ = g.Close() }()
 		var handler http.Handler = g
-		if withWeb {
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			d, err := web.New(ctx, reg, web.WithGateway(g), web.WithLogger(logger), web.WithPrefix(webPrefix))
-			cancel()
-			if err != nil {
-				return err
-			}
-			defer func() { _ = d.Close() }()
+		if withWeb || serveMCP {
 			mux := http.NewServeMux()
 			mux.Handle("/", g)
-			mux.Handle(webPrefix, d)
+			if withWeb {
+				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+				d, err := web.New(ctx, reg, web.WithGateway(g), web.WithLogger(logger), web.WithPrefix(webPrefix))
+				cancel()
+				if err != nil {
+					return err
+				}
+				defer func() { _ = d.Close() }()
+				mux.Handle(webPrefix, d)
+			}
+			if serveMCP {
+				s, err := mcpOpts.server(cmd, reg, logger)
+				if err != nil {
+					return err
+				}
+				defer func() { _ = s.Close() }()
+				mux.Handle("/mcp", s.Handler())
+			}
 			handler = mux
 		}
 		lis, err := new(net.ListenConfig).Listen(cmd.Context(), "tcp", address)
@@ -133,6 +150,9 @@ it makes to the service.`,
 			len(g.Index().Routes), len(g.Index().Procedures), lis.Addr())
 		if withWeb {
 			logf(cmd.ErrOrStderr(), "micro api: the dashboard is on http://%s%s\n", lis.Addr(), webPrefix)
+		}
+		if serveMCP {
+			logf(cmd.ErrOrStderr(), "micro api: serving MCP tools on http://%s/mcp\n", lis.Addr())
 		}
 		return serveUntilDone(cmd.Context(), &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}, lis)
 	}

@@ -3,11 +3,8 @@ package gateway
 import (
 	"bytes"
 	"context"
-	stderrors "errors"
-	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/errors"
+	"github.com/protomicro/micro/runtime/internal/follow"
 	"github.com/protomicro/micro/runtime/internal/grpcwire"
 	"github.com/protomicro/micro/runtime/internal/tracecontext"
 	"github.com/protomicro/micro/runtime/registry"
@@ -43,12 +41,10 @@ type Gateway struct {
 	// table is what requests are served with; the loop replaces it whole.
 	table atomic.Pointer[table]
 
-	// backends are the services the loop knows, by registry name; only the
-	// loop (and New, before the loop starts) touch it.
+	// backends are the services the follower's updates know, by registry
+	// name; only they touch it.
 	backends map[string]*backend
-	watcher  registry.Watcher
-	stop     context.CancelFunc
-	done     chan struct{}
+	follower *follow.Follower
 	close    sync.Once
 	// stats counts the calls forwarded, for [Gateway.Recent].
 	stats stats
@@ -59,7 +55,7 @@ type Gateway struct {
 // before it returns (ctx bounds that); a service whose schema it cannot read
 // is logged, left out, and tried again later.
 func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, error) {
-	g := &Gateway{config: newConfig(opts), registry: reg, backends: make(map[string]*backend), done: make(chan struct{})}
+	g := &Gateway{config: newConfig(opts), registry: reg, backends: make(map[string]*backend)}
 	g.stats.now = time.Now
 	g.client = g.config.client
 	if g.client == nil {
@@ -76,25 +72,12 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, 
 		return nil, err
 	}
 
-	// Watch before listing, so that no change falls between the two.
-	loopCtx, stop := context.WithCancel(context.Background())
-	w, err := reg.Watch(loopCtx)
+	f, err := follow.Start(ctx, reg, g.config.logger, "gateway", g.update)
 	if err != nil {
-		stop()
 		g.closeOwned()
-		return nil, fmt.Errorf("watch registry %s: %w", reg, err)
+		return nil, err
 	}
-	g.watcher, g.stop = w, stop
-	names, err := registry.ServiceNames(ctx, reg)
-	if err != nil {
-		_ = g.Close()
-		return nil, fmt.Errorf("list the services of registry %s: %w", reg, err)
-	}
-	retry := g.refresh(ctx, names)
-	if err := g.rebuild(g.table.Load()); err != nil {
-		g.config.logger.Error("gateway: build routes", "error", err)
-	}
-	go g.loop(loopCtx, retry)
+	g.follower = f
 	return g, nil
 }
 
@@ -102,9 +85,7 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, 
 // made. Requests in flight finish; it is safe to call more than once.
 func (g *Gateway) Close() error {
 	g.close.Do(func() {
-		g.stop()
-		g.watcher.Stop()
-		<-g.done
+		g.follower.Close()
 		g.closeOwned()
 	})
 	return nil
@@ -211,65 +192,12 @@ type reachedKey struct{}
 // services claim; GET / answers it too unless a service claims "/".
 const indexPath = "/_routes"
 
-// loop follows the registry until ctx is done: it gathers the names of the
-// services that changed, reads them again, and rebuilds the routes.
-func (g *Gateway) loop(ctx context.Context, retry []string) {
-	defer close(g.done)
-	changed := make(chan string, 64)
-	go func() {
-		for {
-			event, err := g.watcher.Next()
-			if err != nil {
-				if !stderrors.Is(err, registry.ErrWatcherStopped) {
-					g.config.logger.Error("gateway: registry watch ended; routes no longer follow the registry", "error", err)
-				}
-				close(changed)
-				return
-			}
-			changed <- event.Service.Name
-		}
-	}()
-	backoff := time.Second
-	timer := time.NewTimer(backoff)
-	defer timer.Stop()
-	for {
-		pending := slices.Clone(retry)
-		select {
-		case <-ctx.Done():
-			return
-		case name, ok := <-changed:
-			if !ok {
-				<-ctx.Done()
-				return
-			}
-			pending = append(pending, name)
-		case <-timer.C:
-			if len(retry) == 0 {
-				timer.Reset(backoff)
-				continue
-			}
-			backoff = min(2*backoff, 30*time.Second)
-		}
-	drain:
-		for {
-			select {
-			case name, ok := <-changed:
-				if !ok {
-					break drain
-				}
-				pending = append(pending, name)
-			default:
-				break drain
-			}
-		}
-		slices.Sort(pending)
-		retry = g.refresh(ctx, slices.Compact(pending))
-		if len(retry) == 0 {
-			backoff = time.Second
-		}
-		timer.Reset(backoff)
-		if err := g.rebuild(g.table.Load()); err != nil {
-			g.config.logger.Error("gateway: build routes; serving the previous ones", "error", err)
-		}
+// update reads the named services again and rebuilds the routes; it is the
+// gateway's [follow.Update].
+func (g *Gateway) update(ctx context.Context, names []string) (retry []string) {
+	retry = g.refresh(ctx, names)
+	if err := g.rebuild(g.table.Load()); err != nil {
+		g.config.logger.Error("gateway: build routes; serving the previous ones", "error", err)
 	}
+	return retry
 }

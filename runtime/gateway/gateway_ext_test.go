@@ -20,9 +20,10 @@ import (
 
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/gateway"
-	"github.com/protomicro/micro/runtime/micro"
+	"github.com/protomicro/micro/runtime/internal/testserver"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/registry/memory"
+	"github.com/protomicro/micro/runtime/server"
 	"github.com/protomicro/micro/testdata/books"
 	bookspb "github.com/protomicro/micro/testdata/golden/http"
 	"github.com/protomicro/micro/testdata/testutil"
@@ -34,14 +35,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // test ends or stop is called.
 func startBooks(t testing.TB, reg registry.Registry, name string) (stop func()) {
 	t.Helper()
-	svc, err := micro.NewService(name, micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bookspb.RegisterBooksHandler(svc.Server(), books.Handler{}); err != nil {
-		t.Fatal(err)
-	}
-	return testutil.RunService(t, reg, name, svc.Run)
+	return testserver.Service(t, reg, name, func(s server.Server) error { return bookspb.RegisterBooksHandler(s, books.Handler{}) })
 }
 
 // startGateway serves a gateway on reg on a loopback port.

@@ -45,14 +45,7 @@ func TestMain(m *testing.M) {
 // test ends or stop is called.
 func startEcho(t testing.TB, reg registry.Registry, name string, h echo.Handler) (stop func()) {
 	t.Helper()
-	svc, err := micro.NewService(name, micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := streaming.RegisterEchoHandler(svc.Server(), h); err != nil {
-		t.Fatal(err)
-	}
-	return testutil.RunService(t, reg, name, svc.Run)
+	return testserver.Service(t, reg, name, func(s server.Server) error { return streaming.RegisterEchoHandler(s, h) })
 }
 
 // startProxy serves a proxy on reg on a loopback port and returns it with

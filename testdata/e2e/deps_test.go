@@ -61,3 +61,20 @@ func TestServiceDependencies(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceWithoutMCP checks that a service, and the HTTP gateway, link
+// neither the MCP SDK nor its JSON Schema library: only the micro command
+// and programs that import runtime/mcp do.
+func TestServiceWithoutMCP(t *testing.T) {
+	t.Parallel()
+	for _, pkg := range []string{"github.com/protomicro/micro/runtime/micro", "github.com/protomicro/micro/runtime/gateway"} {
+		deps := testutil.Go(t, "", nil, "list", "-deps", pkg)
+		for _, dep := range strings.Fields(deps) {
+			for _, heavy := range []string{"github.com/modelcontextprotocol/", "github.com/google/jsonschema-go/", "github.com/protomicro/micro/runtime/mcp"} {
+				if strings.HasPrefix(dep, heavy) {
+					t.Errorf("%s depends on %s; only programs that import runtime/mcp may link it", pkg, dep)
+				}
+			}
+		}
+	}
+}
