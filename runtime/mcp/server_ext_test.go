@@ -11,8 +11,8 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/protomicro/micro/runtime/mcp"
 	"github.com/protomicro/micro/runtime/internal/testserver"
+	"github.com/protomicro/micro/runtime/mcp"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/registry/memory"
 	"github.com/protomicro/micro/runtime/server"
@@ -32,7 +32,6 @@ type library struct {
 func (library) Lend(context.Context, *commentspb.LendRequest) (*commentspb.LendResponse, error) {
 	return &commentspb.LendResponse{}, nil
 }
-
 
 func startBooks(t *testing.T, reg registry.Registry) func() {
 	return testserver.Service(t, reg, "books", func(s server.Server) error { return bookspb.RegisterBooksHandler(s, books.Handler{}) })
