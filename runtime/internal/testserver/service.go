@@ -1,7 +1,6 @@
 package testserver
 
 import (
-	"context"
 	"log/slog"
 	"testing"
 
@@ -14,7 +13,7 @@ import (
 // Service runs a micro service called name on a loopback port, registered
 // in reg, with register adding its handlers, and waits until reg lists it.
 // It runs until the test ends or stop is called, which waits for it to
-// deregister and stop.
+// deregister and stop (see [testutil.RunService], which runs it).
 func Service(t testing.TB, reg registry.Registry, name string, register func(server.Server) error) (stop func()) {
 	t.Helper()
 	svc, err := micro.NewService(name, micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(slog.New(slog.DiscardHandler)))
@@ -24,24 +23,5 @@ func Service(t testing.TB, reg registry.Registry, name string, register func(ser
 	if err := register(svc.Server()); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	testutil.WaitFor(t, "registration of "+name, func() bool {
-		_, err := reg.GetService(t.Context(), name)
-		return err == nil
-	})
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run(%s) = %v", name, err)
-		}
-	}
-	t.Cleanup(stop)
-	return stop
+	return testutil.RunService(t, reg, name, svc.Run)
 }
