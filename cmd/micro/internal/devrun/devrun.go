@@ -229,6 +229,7 @@ func (r *runner) start(ctx context.Context, s *service) {
 		defer cancel()
 		if name, ok := p.waitReady(readyCtx, r.cfg.Registry); ok {
 			r.log.printf("%s is serving as %s in %s", s.spec.Name, name, time.Since(p.started).Round(time.Millisecond))
+			close(p.ready)
 		}
 	}()
 }

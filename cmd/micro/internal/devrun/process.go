@@ -81,9 +81,11 @@ func (p *proc) status() string {
 	return p.err.Error()
 }
 
-// waitReady closes p.ready once a node at p's address is in reg and answers
-// grpc.health.v1 SERVING, and returns the name it registered as; it gives
-// up when p exits or ctx is done.
+// waitReady returns once a node at p's address is in reg and answers
+// grpc.health.v1 SERVING, with the name it registered as; it gives up when p
+// exits or ctx is done. The caller closes p.ready, after saying so in the
+// log, so that the log shows a dependency serving before its dependents
+// start.
 func (p *proc) waitReady(ctx context.Context, reg registry.Registry) (string, bool) {
 	conn, err := grpc.NewClient(p.address, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -103,7 +105,6 @@ func (p *proc) waitReady(ctx context.Context, reg registry.Registry) (string, bo
 			res, err := health.Check(checkCtx, &healthpb.HealthCheckRequest{})
 			cancel()
 			if err == nil && res.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-				close(p.ready)
 				return name, true
 			}
 		}
