@@ -77,3 +77,11 @@ func BearerToken(authorization string) (string, bool) {
 	token = strings.TrimSpace(token)
 	return token, token != ""
 }
+
+// EnforcedMetadata is the node metadata key whose value "true" says that
+// the node enforces its methods' access with [NewServerInterceptor]: a
+// service run with micro.WithAuth registers its nodes with it, and the MCP
+// gateway lists the tools of such a service only to the callers its
+// [Policy] lets call them (the tools of other services, which anyone may
+// call, to everyone).
+const EnforcedMetadata = "auth"

@@ -55,16 +55,67 @@ func WithPublicProcedures(prefixes ...string) Option {
 // metadata, "Bearer <token>". Its errors say why a call was refused; they
 // never echo the token.
 func NewServerInterceptor(v Verifier, opts ...Option) rpc.Interceptor {
-	c := &serverConfig{public: DefaultPublicProcedures}
+	return &serverInterceptor{verifier: v, policy: NewPolicy(opts...)}
+}
+
+// Policy is the decision [NewServerInterceptor] makes for every call, for
+// programs that judge a call before they make it: the MCP gateway lists a
+// caller only the tools it may call. It is safe for concurrent use.
+type Policy struct {
+	config serverConfig
+}
+
+// NewPolicy returns the policy of a server interceptor made with opts.
+func NewPolicy(opts ...Option) *Policy {
+	p := &Policy{config: serverConfig{public: DefaultPublicProcedures}}
 	for _, opt := range opts {
-		opt.apply(c)
+		opt.apply(&p.config)
 	}
-	return &serverInterceptor{verifier: v, config: c}
+	return p
+}
+
+// Access returns what a call of spec must satisfy: the method's declared
+// access (spec.Access), else public for the procedures of
+// [WithPublicProcedures], else the default of [WithDefaultAccess].
+func (p *Policy) Access(spec rpc.Spec) rpc.Access {
+	if spec.Access != nil {
+		return *spec.Access
+	}
+	for _, prefix := range p.config.public {
+		if strings.HasPrefix(spec.Procedure, prefix) {
+			return rpc.Access{Public: true}
+		}
+	}
+	return p.config.defaultAccess
+}
+
+// Allow returns nil when a caller whose verified token says claims may
+// call spec's procedure, and otherwise the error the server interceptor
+// refuses the call with: Unauthenticated wrapping [ErrNoToken] when claims
+// is nil (no token, or one that did not verify) and the access is not
+// public, PermissionDenied naming the first scope the claims lack.
+func (p *Policy) Allow(spec rpc.Spec, claims *Claims) error {
+	return allow(spec.Procedure, p.Access(spec), claims)
+}
+
+func allow(procedure string, access rpc.Access, claims *Claims) error {
+	if access.Public {
+		return nil
+	}
+	if claims == nil {
+		return errors.Errorf(errors.CodeUnauthenticated, "%s needs a bearer token: %w", procedure, ErrNoToken)
+	}
+	for _, scope := range access.Scopes {
+		if !claims.HasScope(scope) {
+			return errors.Errorf(errors.CodePermissionDenied, "%s needs scope %q, which the token of %q does not grant", procedure, scope, claims.Subject)
+		}
+	}
+	return nil
 }
 
 type serverInterceptor struct {
 	verifier Verifier
-	config   *serverConfig
+	policy   *Policy
 }
 
 func (s *serverInterceptor) WrapUnary(next rpc.UnaryFunc) rpc.UnaryFunc {
@@ -107,13 +158,10 @@ func (c contextConn) Context() context.Context { return c.ctx }
 // check decides one call and returns the context its handler runs with: the
 // caller's claims, and the delegation marker when the method declares it.
 func (s *serverInterceptor) check(ctx context.Context, spec rpc.Spec, md metadata.Metadata) (context.Context, error) {
-	access := s.access(spec)
+	access := s.policy.Access(spec)
 	header := md.Get("authorization")
 	if header == "" {
-		if access.Public {
-			return ctx, nil
-		}
-		return ctx, errors.Errorf(errors.CodeUnauthenticated, "%s needs a bearer token: %w", spec.Procedure, ErrNoToken)
+		return ctx, allow(spec.Procedure, access, nil)
 	}
 	token, ok := BearerToken(header)
 	if !ok {
@@ -129,30 +177,14 @@ func (s *serverInterceptor) check(ctx context.Context, spec rpc.Spec, md metadat
 		}
 		return ctx, errors.Errorf(errors.CodeUnauthenticated, "%s: token rejected: %w", spec.Procedure, err)
 	}
-	for _, scope := range access.Scopes {
-		if !claims.HasScope(scope) {
-			return ctx, errors.Errorf(errors.CodePermissionDenied, "%s needs scope %q, which the token of %q does not grant", spec.Procedure, scope, claims.Subject)
-		}
+	if err := allow(spec.Procedure, access, claims); err != nil {
+		return ctx, err
 	}
 	ctx = NewContext(ctx, claims)
 	if access.Delegate {
 		ctx = context.WithValue(ctx, delegatedKey{}, token)
 	}
 	return ctx, nil
-}
-
-// access is what the call must satisfy: the method's declared access, else
-// public for the exempt procedures, else the default.
-func (s *serverInterceptor) access(spec rpc.Spec) rpc.Access {
-	if spec.Access != nil {
-		return *spec.Access
-	}
-	for _, prefix := range s.config.public {
-		if strings.HasPrefix(spec.Procedure, prefix) {
-			return rpc.Access{Public: true}
-		}
-	}
-	return s.config.defaultAccess
 }
 
 type delegatedKey struct{}

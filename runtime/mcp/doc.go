@@ -28,6 +28,19 @@
 //	err = s.Run(ctx, &sdk.StdioTransport{})     // micro mcp
 //	http.Handle("/mcp", s.Handler())            // micro api --mcp
 //
-// The server does not authenticate callers: [WithFilter] is where an access
-// policy decides which tools a caller sees.
+// # Access
+//
+// A tool the caller may not call is not listed, and calling it is an error
+// result with the refusal the service would answer. The services that
+// enforce the access their protos declare (micro.WithAuth, which registers
+// [auth.EnforcedMetadata]) are judged as their server interceptor judges a
+// call ([auth.Policy]): public methods are everyone's, others need a valid
+// bearer token, scoped ones every scope. The caller's token is the
+// Authorization header of its HTTP request, or on stdio the token of
+// [WithToken]; every tool call carries it to the service, which enforces
+// its access itself too. With a verifier ([WithAuth]) the server checks
+// tokens as the services do; without one it cannot, and lists a caller
+// without a token only the public tools and one with a token every tool.
+// The tools of services that enforce no access are listed to everyone.
+// [WithFilter] narrows what a caller sees further.
 package mcp

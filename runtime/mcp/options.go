@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/protomicro/micro/runtime/auth"
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/rpc"
 )
@@ -23,6 +24,9 @@ type config struct {
 	responseLimit int
 	streamLimit   int
 	filter        Filter
+	verifier      auth.Verifier
+	policy        *auth.Policy
+	token         string
 }
 
 func newConfig(opts []Option) *config {
@@ -32,6 +36,9 @@ func newConfig(opts []Option) *config {
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if c.policy == nil {
+		c.policy = auth.NewPolicy()
 	}
 	return c
 }
@@ -51,16 +58,50 @@ type ToolInfo struct {
 }
 
 // Filter reports whether the caller of a request, whose context ctx is,
-// may see and call a tool. Tools it refuses are left out of the caller's
-// list, and calling one is an error result with code permission_denied.
+// may see and call a tool; ctx carries the caller's verified claims
+// ([auth.FromContext]) when the server has a verifier ([WithAuth]). Tools it
+// refuses are left out of the caller's list, and calling one is an error
+// result with code permission_denied. It narrows what the access policy
+// lets through, never widens it.
 type Filter func(ctx context.Context, tool ToolInfo) bool
 
-// WithFilter sets the policy that decides which tools a caller sees and may
-// call. The default lists and calls every tool, a method whose access is not
-// public included: there is no authentication yet, and the service itself
-// decides whom it answers.
+// WithFilter sets a policy of the program's own that decides which tools a
+// caller sees and may call, on top of the services' access (see
+// [WithAuth]). The default refuses nothing.
 func WithFilter(f Filter) Option {
 	return optionFunc(func(c *config) { c.filter = f })
+}
+
+// WithAuth sets how the server applies the access the services' protos
+// declare (package [auth]) to the tools of the services that enforce it
+// (registered with [auth.EnforcedMetadata], as micro.WithAuth does): a tool
+// is listed to, and called for, only a caller the service would let call
+// its method. The caller's token is its request's Authorization header,
+// "Bearer <token>", over HTTP, and the token of [WithToken] on stdio.
+//
+// v verifies the token, as the services do, and opts are the options of
+// their [auth.NewServerInterceptor] (the default access of methods that
+// declare none, authenticated unless changed; the public procedures), which
+// should be the services' own. With v nil (the default) the server cannot
+// judge tokens: it lists a caller without a token only the public tools,
+// and one with any token every tool, which the service then refuses or not.
+// Either way the tool call carries the caller's token to the service, which
+// enforces its access itself. Tools of services that do not enforce access
+// are everyone's.
+func WithAuth(v auth.Verifier, opts ...auth.Option) Option {
+	return optionFunc(func(c *config) {
+		c.verifier = v
+		c.policy = auth.NewPolicy(opts...)
+	})
+}
+
+// WithToken sets the bearer token of the caller on a transport that carries
+// no HTTP headers, stdio: the server judges the caller by it ([WithAuth])
+// and sends it as the authorization of every tool call. Over HTTP each
+// request's own Authorization header counts, and a request without one has
+// no token. The default is none.
+func WithToken(token string) Option {
+	return optionFunc(func(c *config) { c.token = token })
 }
 
 // WithClient sets the client that calls the services, and reads their

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/protomicro/micro/runtime/auth"
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/errors"
@@ -64,6 +65,9 @@ type offer struct {
 	method   protoreflect.MethodDescriptor
 	schema   *dynamic.Schema
 	endpoint *registry.Endpoint // nil when the registration lists none
+	// enforced says that a node of the service enforces its access
+	// ([auth.EnforcedMetadata]).
+	enforced bool
 }
 
 // tool is an offer as served, under a name.
@@ -98,7 +102,7 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Server, e
 		Logger:       s.config.logger,
 		Capabilities: &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{ListChanged: true}},
 	})
-	s.mcp.AddReceivingMiddleware(s.filterMiddleware)
+	s.mcp.AddReceivingMiddleware(s.accessMiddleware)
 	f, err := follow.Start(ctx, reg, s.config.logger, "mcp", s.update)
 	if err != nil {
 		s.closeOwned()
@@ -168,15 +172,22 @@ func (s *Server) update(ctx context.Context, names []string) (retry []string) {
 			retry = append(retry, name)
 			continue
 		}
-		key, _ := json.Marshal(endpoints)
+		enforced := slices.ContainsFunc(nodes, func(n *registry.Node) bool { return n.Metadata[auth.EnforcedMetadata] == "true" })
+		key, _ := json.Marshal(struct {
+			Endpoints []*registry.Endpoint
+			Enforced  bool
+		}{endpoints, enforced})
 		if old := s.services[name]; old != nil && old.key == string(key) {
 			continue // only nodes changed, which the client follows itself
 		}
-		offers, err := s.resolve(ctx, name, endpoints, nodes)
+		offers, err := s.resolve(ctx, name, endpoints, addresses(nodes))
 		if err != nil {
 			s.config.logger.Warn("mcp: service's tools not offered", "service", name, "error", err)
 			retry = append(retry, name)
 			continue
+		}
+		for _, o := range offers {
+			o.enforced = enforced
 		}
 		s.services[name] = &service{key: string(key), offers: offers}
 		changed = true
@@ -186,6 +197,15 @@ func (s *Server) update(ctx context.Context, names []string) (retry []string) {
 		s.publish()
 	}
 	return retry
+}
+
+// addresses returns the addresses of nodes.
+func addresses(nodes []*registry.Node) []string {
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.Address
+	}
+	return out
 }
 
 // resolve reads the schema of the service called name from one of its nodes
@@ -304,8 +324,9 @@ func fieldDocs(e *registry.Endpoint) map[string]string {
 func (s *Server) handler(t *tool) sdk.ToolHandler {
 	spec := dynamic.Spec(t.method)
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
-		if f := s.config.filter; f != nil && !f(ctx, t.info()) {
-			return errorResult(t.schema, errors.Errorf(errors.CodePermissionDenied, "the caller may not call %s", spec.Procedure)), nil
+		c := callerOf(ctx)
+		if err := s.allow(ctx, c, t); err != nil {
+			return errorResult(t.schema, err), nil
 		}
 		in, err := t.schema.DecodeJSON(req.Params.Arguments, t.method.Input(), dynamic.Position{})
 		if err != nil {
@@ -316,11 +337,15 @@ func (s *Server) handler(t *tool) sdk.ToolHandler {
 			ctx, cancel = context.WithTimeout(ctx, s.config.timeout)
 			defer cancel()
 		}
+		var opts []client.CallOption
+		if c.token != "" { // the service judges the caller too
+			opts = append(opts, client.WithHeaders("authorization", "Bearer "+c.token))
+		}
 		if spec.StreamType == rpc.ServerStream {
-			return s.collect(ctx, req, t, in), nil
+			return s.collect(ctx, req, t, in, opts), nil
 		}
 		out := dynamicpb.NewMessage(t.method.Output())
-		if err := s.client.Invoke(ctx, t.service, spec, in, out); err != nil {
+		if err := s.client.Invoke(ctx, t.service, spec, in, out, opts...); err != nil {
 			return errorResult(t.schema, err), nil
 		}
 		var text bytes.Buffer
@@ -349,10 +374,10 @@ type streamResult struct {
 // responses: up to the stream limit, within the response limit and the
 // timeout (which end the call with what was gathered), telling the client
 // the progress after each when it asked for it with a progress token.
-func (s *Server) collect(ctx context.Context, req *sdk.CallToolRequest, t *tool, in proto.Message) *sdk.CallToolResult {
+func (s *Server) collect(ctx context.Context, req *sdk.CallToolRequest, t *tool, in proto.Message, opts []client.CallOption) *sdk.CallToolResult {
 	ctx, cancel := context.WithCancel(ctx) // ends the stream when the result is complete
 	defer cancel()
-	stream, err := s.client.NewStream(ctx, t.service, dynamic.Spec(t.method))
+	stream, err := s.client.NewStream(ctx, t.service, dynamic.Spec(t.method), opts...)
 	if err == nil {
 		if err = stream.SendMsg(in); stderrors.Is(err, io.EOF) {
 			err = nil // RecvMsg says why
@@ -437,27 +462,6 @@ func errorResult(schema *dynamic.Schema, err error) *sdk.CallToolResult {
 	}
 	text, _ := json.Marshal(ce)
 	return &sdk.CallToolResult{IsError: true, Content: []sdk.Content{&sdk.TextContent{Text: string(text)}}}
-}
-
-// filterMiddleware leaves the tools the filter refuses out of tools/list.
-// (tools/call checks the filter in the tool's handler.)
-func (s *Server) filterMiddleware(next sdk.MethodHandler) sdk.MethodHandler {
-	return func(ctx context.Context, method string, req sdk.Request) (sdk.Result, error) {
-		res, err := next(ctx, method, req)
-		f := s.config.filter
-		list, ok := res.(*sdk.ListToolsResult)
-		if err != nil || f == nil || method != "tools/list" || !ok {
-			return res, err
-		}
-		s.mu.Lock()
-		tools := s.tools
-		s.mu.Unlock()
-		list.Tools = slices.DeleteFunc(list.Tools, func(def *sdk.Tool) bool {
-			t, ok := tools[def.Name]
-			return !ok || !f(ctx, t.info())
-		})
-		return list, nil
-	}
 }
 
 // sanitize replaces what a tool name may not hold with "_".

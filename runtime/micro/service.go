@@ -21,6 +21,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/protomicro/micro/runtime/auth"
 	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/client"
 	mconfig "github.com/protomicro/micro/runtime/config"
@@ -514,6 +515,9 @@ func (s *Service) describe(addr net.Addr) (*registry.Service, error) {
 	}
 	if s.config.servesTLS() {
 		metadata[client.TLSMetadata] = "true"
+	}
+	if s.config.verifier != nil {
+		metadata[auth.EnforcedMetadata] = "true"
 	}
 	return &registry.Service{
 		Name:          s.name,

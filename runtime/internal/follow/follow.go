@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -122,10 +123,10 @@ func (f *Follower) loop(ctx context.Context, logger *slog.Logger, what string, u
 }
 
 // Lookup returns what the registry says of the service called name, over all
-// its versions: the addresses of its nodes, sorted and distinct, and its
-// endpoints, each procedure once, the first version's. A service with no
+// its versions: its nodes, sorted by address and one for each address, and
+// its endpoints, each procedure once, the first version's. A service with no
 // nodes left returns no error and no nodes.
-func Lookup(ctx context.Context, reg registry.Registry, name string) (nodes []string, endpoints []*registry.Endpoint, err error) {
+func Lookup(ctx context.Context, reg registry.Registry, name string) (nodes []*registry.Node, endpoints []*registry.Endpoint, err error) {
 	versions, err := reg.GetService(ctx, name)
 	if stderrors.Is(err, registry.ErrNotFound) {
 		return nil, nil, nil
@@ -134,15 +135,13 @@ func Lookup(ctx context.Context, reg registry.Registry, name string) (nodes []st
 		return nil, nil, err
 	}
 	for _, v := range versions {
-		for _, n := range v.Nodes {
-			nodes = append(nodes, n.Address)
-		}
+		nodes = append(nodes, v.Nodes...)
 		for _, e := range v.Endpoints {
 			if !slices.ContainsFunc(endpoints, func(x *registry.Endpoint) bool { return x.Procedure == e.Procedure }) {
 				endpoints = append(endpoints, e)
 			}
 		}
 	}
-	slices.Sort(nodes)
-	return slices.Compact(nodes), endpoints, nil
+	slices.SortStableFunc(nodes, func(a, b *registry.Node) int { return strings.Compare(a.Address, b.Address) })
+	return slices.CompactFunc(nodes, func(a, b *registry.Node) bool { return a.Address == b.Address }), endpoints, nil
 }
