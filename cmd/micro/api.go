@@ -50,7 +50,14 @@ GET /_routes lists the routes in JSON (so does GET /, unless a service
 claims it).
 
 With --mcp it also serves the methods as tools of the Model Context Protocol,
-over streamable HTTP at /mcp (see micro mcp).
+over streamable HTTP at /mcp (see micro mcp). The tools of a service run with
+auth are listed to a client only as the service's access lets it call them,
+judged by the Authorization header of its request ("Bearer <token>"),
+verified with MICRO_AUTH_KEY or MICRO_AUTH_JWKS (and MICRO_AUTH_ISSUER,
+MICRO_AUTH_AUDIENCE) when set, as the services verify; without them the
+gateway cannot judge tokens, and lists only the public tools to a client
+without a token and every tool to one with a token, which the service then
+judges.
 
 Of a request's headers only Authorization and Grpc-Metadata-* reach the
 service. There is no authentication yet: keep the gateway on a loopback
@@ -130,7 +137,7 @@ it makes to the service.`,
 				mux.Handle(webPrefix, d)
 			}
 			if serveMCP {
-				s, err := mcpOpts.server(cmd, reg, logger)
+				s, err := mcpOpts.server(cmd, env, reg, logger)
 				if err != nil {
 					return err
 				}

@@ -10,6 +10,9 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
 
+	"github.com/protomicro/micro/runtime/auth"
+	"github.com/protomicro/micro/runtime/auth/jwt"
+	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/mcp"
 	"github.com/protomicro/micro/runtime/registry"
 )
@@ -27,11 +30,36 @@ func addMCPFlags(cmd *cobra.Command, prefix string) *mcpFlags {
 	return f
 }
 
-// server starts an MCP server on reg, logging to logger.
-func (f *mcpFlags) server(cmd *cobra.Command, reg registry.Registry, logger *slog.Logger) (*mcp.Server, error) {
+// server starts an MCP server on reg, logging to logger, that judges its
+// callers' tokens with the verifier of the MICRO_AUTH_* environment, if
+// any (see authVerifier), and extra options.
+func (f *mcpFlags) server(cmd *cobra.Command, env lookupEnv, reg registry.Registry, logger *slog.Logger, extra ...mcp.Option) (*mcp.Server, error) {
+	v, err := authVerifier(env)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 	defer cancel()
-	return mcp.New(ctx, reg, mcp.WithLogger(logger), mcp.WithTimeout(f.timeout), mcp.WithResponseLimit(f.responseLimit))
+	opts := []mcp.Option{mcp.WithLogger(logger), mcp.WithTimeout(f.timeout), mcp.WithResponseLimit(f.responseLimit), mcp.WithAuth(v)}
+	return mcp.New(ctx, reg, append(opts, extra...)...)
+}
+
+// authVerifier returns the verifier that MICRO_AUTH_KEY or MICRO_AUTH_JWKS
+// (with MICRO_AUTH_ISSUER and MICRO_AUTH_AUDIENCE) configure, read as
+// services read them (jwt.FromEnv), or nil when neither is set.
+func authVerifier(env lookupEnv) (auth.Verifier, error) {
+	getenv := func(name string) string {
+		v, _ := env(name)
+		return v
+	}
+	if getenv("MICRO_AUTH_KEY") == "" && getenv("MICRO_AUTH_JWKS") == "" {
+		return nil, nil
+	}
+	v, err := jwt.FromEnv(getenv)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	return v, nil
 }
 
 func newMCPCommand(env lookupEnv) *cobra.Command {
@@ -47,21 +75,38 @@ collecting up to 100 responses. A failed call is an error result with its
 code, message and details. Tools follow the registry. Logs go to standard
 error.
 
+A service run with auth (micro.WithAuth) has its tools listed, and called,
+only as its access allows the caller: the bearer token of --token (default
+$MICRO_TOKEN), which every tool call sends to the service. With
+MICRO_AUTH_KEY or MICRO_AUTH_JWKS (and MICRO_AUTH_ISSUER, MICRO_AUTH_AUDIENCE)
+set as the services have them, micro mcp verifies the token as they do and
+lists exactly the tools it may call. Without them it cannot judge the token:
+it lists only the public tools without one, and every tool with one (the
+services still refuse what it may not call).
+
 micro api --mcp serves the same tools over HTTP at /mcp.`,
 		Example: `  micro mcp
-  micro mcp --timeout 10s --response_limit 262144`,
+  micro mcp --timeout 10s --response_limit 262144
+  MICRO_AUTH_KEY=auth.pem micro mcp --token "$(micro auth token --key auth.pem --scopes orders:read)"`,
 		Args: usageArgs(cobra.NoArgs),
 	}
 	where := addRegistryFlags(cmd, env)
 	flags := addMCPFlags(cmd, "")
+	var token string
+	cmd.Flags().StringVar(&token, "token", "", "the bearer token of the caller, which tools are listed for and sent with every tool call (default $MICRO_TOKEN)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		reg, err := where.open(cmd)
 		if err != nil {
 			return err
 		}
 		defer closeRegistry(reg)
+		token := where.setting(cmd, "token", token, "MICRO_TOKEN")
+		// Schemas are read with the token too, for services whose
+		// reflection is not public.
+		c := client.New(client.WithRegistry(reg), client.WithInterceptors(auth.NewClientInterceptor(auth.StaticToken(token))))
+		defer func() { _ = c.Close() }()
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-		s, err := flags.server(cmd, reg, logger)
+		s, err := flags.server(cmd, env, reg, logger, mcp.WithToken(token), mcp.WithClient(c))
 		if err != nil {
 			return err
 		}

@@ -4,14 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/protomicro/micro/runtime/micro"
+	"github.com/protomicro/micro/runtime/registry/local"
+	"github.com/protomicro/micro/testdata/authtest"
 	"github.com/protomicro/micro/testdata/testutil"
 )
 
@@ -135,5 +140,137 @@ func checkMCPTools(t *testing.T, transport sdk.Transport) {
 	}
 	if !res.IsError || text != `{"code":"already_exists","message":"taken"}` {
 		t.Errorf("failing echo_Echo = isError %v, %q; want already_exists, taken", res.IsError, text)
+	}
+}
+
+// TestMCPAuth runs micro mcp with MICRO_TOKEN, and micro api --mcp for
+// clients with tokens, in front of a service with auth: with MICRO_AUTH_KEY
+// set as the service has it, each caller is listed exactly the tools it may
+// call, and calling another is an error result; without it, a caller with
+// no token sees only the public tools.
+func TestMCPAuth(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	reg, err := local.New(local.WithDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := authtest.NewAuth(t)
+	authtest.StartShop(t, reg, micro.WithAuth(keys.Verifier(t)))
+	env := map[string]string{"MICRO_REGISTRY": "local", "MICRO_REGISTRY_ADDRESS": dir}
+	authEnv := maps.Clone(env)
+	authEnv["MICRO_AUTH_KEY"], authEnv["MICRO_AUTH_ISSUER"] = keys.KeyFile, authtest.Issuer
+	public := []string{"plain_Ping", "shop_Status"}
+	reader := []string{"plain_Ping", "shop_Forward", "shop_Get", "shop_Ping", "shop_Status"}
+	read := keys.Token(t, "orders:read")
+
+	stdio := func(t *testing.T, env map[string]string) *sdk.ClientSession {
+		t.Helper()
+		ctx, interrupt := context.WithCancel(context.WithoutCancel(t.Context())) // t's ends before its cleanups
+		inR, inW := io.Pipe()
+		outR, outW := io.Pipe()
+		var stderr testutil.Buffer
+		status := make(chan int, 1)
+		go func() {
+			status <- run(ctx, []string{"mcp"}, mapEnv(env), inR, outW, &stderr)
+			_ = outW.Close()
+		}()
+		t.Cleanup(func() {
+			_ = inW.Close()
+			if got := <-status; got != 0 {
+				t.Errorf("micro mcp, its client gone = %d, stderr %q; want 0", got, stderr.String())
+			}
+			interrupt()
+		})
+		return connectMCP(t, &sdk.IOTransport{Reader: outR, Writer: inW})
+	}
+	t.Run("stdio", func(t *testing.T) {
+		env := maps.Clone(authEnv)
+		env["MICRO_TOKEN"] = read
+		session := stdio(t, env)
+		checkMCPAccess(t, session, reader, "shop_Create", `"code":"permission_denied"`)
+		// The tool call carries MICRO_TOKEN: Ping answers what it got.
+		if isError, text := callMCP(t, session, "shop_Ping"); isError || text != `{"id":"Bearer `+read+`"}` {
+			t.Errorf("shop_Ping = isError %v, %s; want MICRO_TOKEN as the service saw it", isError, text)
+		}
+	})
+	t.Run("stdio without a verifier or token", func(t *testing.T) {
+		checkMCPAccess(t, stdio(t, env), public, "shop_Ping", `"code":"unauthenticated"`)
+	})
+	t.Run("http", func(t *testing.T) {
+		ctx, interrupt := context.WithCancel(t.Context())
+		defer interrupt()
+		var stdout, stderr testutil.Buffer
+		status := make(chan int, 1)
+		go func() {
+			status <- run(ctx, []string{"api", "--mcp", "--address", "127.0.0.1:0"}, mapEnv(authEnv), strings.NewReader(""), &stdout, &stderr)
+		}()
+		address := ""
+		testutil.WaitFor(t, "micro api --mcp to serve", func() bool {
+			_, rest, ok := strings.Cut(stderr.String(), "serving MCP tools on ")
+			address, _, _ = strings.Cut(rest, "\n")
+			return ok && strings.HasSuffix(rest, "\n")
+		})
+		t.Run("clients", func(t *testing.T) { // whose sessions end before the gateway
+			checkMCPAccess(t, connectMCP(t, &sdk.StreamableClientTransport{Endpoint: address}), public, "shop_Get", `"code":"unauthenticated"`)
+			session := connectMCP(t, &sdk.StreamableClientTransport{Endpoint: address, HTTPClient: authtest.HTTPClient(read)})
+			checkMCPAccess(t, session, reader, "shop_Create", `needs scope \"orders:write\"`)
+			if isError, text := callMCP(t, session, "shop_Get"); isError || text != `{}` {
+				t.Errorf("shop_Get with orders:read = isError %v, %s; want an order", isError, text)
+			}
+		})
+		interrupt()
+		if got := <-status; got != 130 {
+			t.Errorf("micro api --mcp, interrupted = %d; want 130", got)
+		}
+	})
+}
+
+// connectMCP connects the go-sdk's client over transport for the rest of
+// the test.
+func connectMCP(t *testing.T, transport sdk.Transport) *sdk.ClientSession {
+	t.Helper()
+	session, err := sdk.NewClient(&sdk.Implementation{Name: "test", Version: "v0"}, nil).Connect(testutil.Context(t), transport, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = session.Close() })
+	return session
+}
+
+// callMCP calls the tool name without arguments and returns whether the
+// result is an error, and its text.
+func callMCP(t *testing.T, session *sdk.ClientSession, name string) (bool, string) {
+	t.Helper()
+	res, err := session.CallTool(testutil.Context(t), &sdk.CallToolParams{Name: name, Arguments: map[string]any{}})
+	if err != nil {
+		t.Fatalf("%s: a protocol error: %v", name, err)
+	}
+	text := ""
+	for _, c := range res.Content {
+		if c, ok := c.(*sdk.TextContent); ok {
+			text += c.Text
+		}
+	}
+	return res.IsError, text
+}
+
+// checkMCPAccess checks that session lists the tools want and that calling
+// hidden, which it does not list, is an error result containing message.
+func checkMCPAccess(t *testing.T, session *sdk.ClientSession, want []string, hidden, message string) {
+	t.Helper()
+	var got []string
+	for tool, err := range session.Tools(testutil.Context(t), nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, tool.Name)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("tools/list = %v, want %v", got, want)
+	}
+	if isError, text := callMCP(t, session, hidden); !isError || !strings.Contains(text, message) {
+		t.Errorf("%s, not listed = isError %v, %s; want an error result with %s", hidden, isError, text, message)
 	}
 }

@@ -1,7 +1,6 @@
 package mcp_test
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -9,60 +8,20 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/protomicro/micro/runtime/auth"
 	"github.com/protomicro/micro/runtime/mcp"
 	"github.com/protomicro/micro/runtime/micro"
-	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/registry/memory"
 	"github.com/protomicro/micro/testdata/authtest"
-	"github.com/protomicro/micro/testdata/golden/access"
 	"github.com/protomicro/micro/testdata/testutil"
 )
 
-// startShop runs "shop", serving access.v1.Orders (public Status, scoped
-// Get and Create, authenticated Forward) and access.v1.Open (Ping, which
-// declares no access, so it takes the default: authenticated) with auth,
-// and "plain", serving Open without auth, which shop's handlers call.
-func startShop(t *testing.T, reg registry.Registry, v auth.Verifier) {
-	t.Helper()
-	quiet := micro.WithLogger(quiet)
-	plain, err := micro.NewService("plain", micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := access.RegisterOpenHandler(plain.Server(), authtest.Downstream{}); err != nil {
-		t.Fatal(err)
-	}
-	authtest.Serve(t, plain, reg)
-	shop, err := micro.NewService("shop", micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), quiet, micro.WithAuth(v))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := access.RegisterOrdersHandler(shop.Server(), &authtest.Orders{Client: shop.Client(), Downstream: "plain"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := access.RegisterOpenHandler(shop.Server(), authtest.Downstream{}); err != nil {
-		t.Fatal(err)
-	}
-	authtest.Serve(t, shop, reg)
-}
-
-// bearer adds "Authorization: Bearer <token>" to every request.
-type bearer struct{ token string }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-// connectAs connects a go-sdk client to h over streamable HTTP, with token
+// connectAs connects a go-sdk client to url over streamable HTTP, with token
 // as its bearer token ("" for none).
 func connectAs(t *testing.T, url, token string) *sdk.ClientSession {
 	t.Helper()
 	ct := &sdk.StreamableClientTransport{Endpoint: url}
 	if token != "" {
-		ct.HTTPClient = &http.Client{Transport: bearer{token}}
+		ct.HTTPClient = authtest.HTTPClient(token)
 	}
 	session, err := sdk.NewClient(&sdk.Implementation{Name: "test", Version: "v0"}, nil).Connect(testutil.Context(t), ct, nil)
 	if err != nil {
@@ -99,7 +58,7 @@ func call(t *testing.T, session *sdk.ClientSession, name string) (bool, string) 
 func TestServerAuth(t *testing.T) {
 	reg := memory.New()
 	keys := authtest.NewAuth(t)
-	startShop(t, reg, keys.Verifier(t))
+	authtest.StartShop(t, reg, micro.WithAuth(keys.Verifier(t)))
 	serve := func(t *testing.T, opts ...mcp.Option) string {
 		s, err := mcp.New(testutil.Context(t), reg, append([]mcp.Option{mcp.WithLogger(quiet)}, opts...)...)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -182,14 +183,7 @@ func Serve(t testing.TB, svc *micro.Service, reg registry.Registry) {
 func StartOrders(t testing.TB, reg registry.Registry, opts ...micro.Option) *micro.Service {
 	t.Helper()
 	quiet := micro.WithLogger(slog.New(slog.DiscardHandler))
-	down, err := micro.NewService("downstream", micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := access.RegisterOpenHandler(down.Server(), Downstream{}); err != nil {
-		t.Fatal(err)
-	}
-	Serve(t, down, reg)
+	startDownstream(t, reg, "downstream")
 	svc, err := micro.NewService("orders", append([]micro.Option{micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), quiet}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -199,4 +193,54 @@ func StartOrders(t testing.TB, reg registry.Registry, opts ...micro.Option) *mic
 	}
 	Serve(t, svc, reg)
 	return svc
+}
+
+// StartShop runs "shop", serving access.v1.Orders (public Status, Get and
+// Create with scopes, Forward for any caller with a token) and
+// access.v1.Open (Ping, which declares no access and so takes the server's
+// default) with opts (its auth), and "plain", serving Open without auth,
+// which shop's handlers call ([Orders]); both register in reg and stop when
+// the test ends.
+func StartShop(t testing.TB, reg registry.Registry, opts ...micro.Option) {
+	t.Helper()
+	quiet := micro.WithLogger(slog.New(slog.DiscardHandler))
+	startDownstream(t, reg, "plain")
+	shop, err := micro.NewService("shop", append([]micro.Option{micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), quiet}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := access.RegisterOrdersHandler(shop.Server(), &Orders{Client: shop.Client(), Downstream: "plain"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := access.RegisterOpenHandler(shop.Server(), Downstream{}); err != nil {
+		t.Fatal(err)
+	}
+	Serve(t, shop, reg)
+}
+
+// startDownstream runs [Downstream] without auth as the service name.
+func startDownstream(t testing.TB, reg registry.Registry, name string) {
+	t.Helper()
+	svc, err := micro.NewService(name, micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"), micro.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := access.RegisterOpenHandler(svc.Server(), Downstream{}); err != nil {
+		t.Fatal(err)
+	}
+	Serve(t, svc, reg)
+}
+
+// HTTPClient returns an HTTP client that sends "Authorization: Bearer
+// <token>" with every request.
+func HTTPClient(token string) *http.Client {
+	return &http.Client{Transport: bearer(token)}
+}
+
+type bearer string
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+string(b))
+	return http.DefaultTransport.RoundTrip(r)
 }
