@@ -16,10 +16,23 @@ import (
 const draft = "https://json-schema.org/draft/2020-12/schema"
 
 // Patterns of protobuf's JSON mapping for values JSON has no type for.
+// They describe the canonical form protojson writes; where protojson reads
+// more (exponents, "+", ...), the schemas do not say so (see
+// TestSchemaStrictness).
 const (
-	intPattern      = `^-?[0-9]+$`
-	uintPattern     = `^[0-9]+$`
+	intPattern      = `^-?(0|[1-9][0-9]*)$`
+	uintPattern     = `^(0|[1-9][0-9]*)$`
 	durationPattern = `^-?[0-9]+(\.[0-9]{1,9})?s$`
+	// base64Pattern is standard or URL-safe base64, padded or not, as
+	// protojson reads bytes.
+	base64Pattern = `^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$|` +
+		`^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$`
+	// timestampPattern is RFC 3339 as protojson reads a Timestamp: an upper
+	// case T, up to nine fractional digits, Z or an offset.
+	timestampPattern = `^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$`
+	// fieldMaskPattern is comma-separated paths of lowerCamelCase names
+	// (no underscores), as protojson reads a FieldMask.
+	fieldMaskPattern = `^([A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*(,[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*)*)?$`
 )
 
 // InputSchema returns the JSON Schema of md in protobuf's JSON mapping, as a
@@ -35,6 +48,12 @@ const (
 // integers are strings, enums their value names, well-known types their
 // JSON forms (a Timestamp an RFC 3339 string, a Duration "1.5s", a Struct any
 // object, ...).
+//
+// The schema is the canonical form protojson writes, a little stricter than
+// what it reads: fields by their JSON names only, no other properties, no
+// nulls, numbers and enums in one form each. It is looser only in ranges it
+// cannot say cheaply (64-bit integers, durations, map keys, calendar days)
+// and Any's type URL, which the service's decoding refuses.
 //
 // [protojson]: https://protobuf.dev/programming-guides/json/
 // [registry.Endpoint]: https://pkg.go.dev/github.com/protomicro/micro/runtime/registry#Endpoint
@@ -133,6 +152,11 @@ func (b *builder) object(md protoreflect.MessageDescriptor, prefix string) *json
 			s.Required = append(s.Required, f.JSONName())
 		}
 	}
+	if b.input {
+		// protojson rejects unknown fields. (It also reads the proto names
+		// of fields, "a_bool"; the schema asks for the JSON names only.)
+		s.AdditionalProperties = &jsonschema.Schema{Not: &jsonschema.Schema{}}
+	}
 	// At most one field of a oneof is set: none of them, or exactly one.
 	oneofs := md.Oneofs()
 	for i := range oneofs.Len() {
@@ -220,7 +244,7 @@ func scalar(kind protoreflect.Kind) *jsonschema.Schema {
 	case protoreflect.StringKind:
 		return &jsonschema.Schema{Type: "string"}
 	case protoreflect.BytesKind:
-		return &jsonschema.Schema{Type: "string", ContentEncoding: "base64"}
+		return &jsonschema.Schema{Type: "string", ContentEncoding: "base64", Pattern: base64Pattern}
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
 		return &jsonschema.Schema{Type: "integer", Minimum: ptr(float64(math.MinInt32)), Maximum: ptr(float64(math.MaxInt32))}
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
@@ -230,8 +254,12 @@ func scalar(kind protoreflect.Kind) *jsonschema.Schema {
 	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
 		return &jsonschema.Schema{Type: "string", Pattern: uintPattern, Description: "an unsigned 64-bit integer, in decimal"}
 	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		number := &jsonschema.Schema{Type: "number"}
+		if kind == protoreflect.FloatKind { // protojson rejects what a float cannot hold
+			number.Minimum, number.Maximum = ptr(-math.MaxFloat32), ptr(math.MaxFloat32)
+		}
 		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
-			{Type: "number"},
+			number,
 			{Type: "string", Enum: []any{"NaN", "Infinity", "-Infinity"}},
 		}}
 	}
@@ -262,11 +290,11 @@ func (b *builder) wellKnown(md protoreflect.MessageDescriptor) *jsonschema.Schem
 	}
 	switch strings.TrimPrefix(name, "google.protobuf.") {
 	case "Timestamp":
-		return &jsonschema.Schema{Type: "string", Format: "date-time", Description: `an RFC 3339 time in UTC, "2006-01-02T15:04:05Z"`}
+		return &jsonschema.Schema{Type: "string", Format: "date-time", Pattern: timestampPattern, Description: `an RFC 3339 time in UTC, "2006-01-02T15:04:05Z"`}
 	case "Duration":
 		return &jsonschema.Schema{Type: "string", Pattern: durationPattern, Description: `a duration in seconds, "1.5s"`}
 	case "FieldMask":
-		return &jsonschema.Schema{Type: "string", Description: `field paths in lowerCamelCase, separated by commas, "title,author.name"`}
+		return &jsonschema.Schema{Type: "string", Pattern: fieldMaskPattern, Description: `field paths in lowerCamelCase, separated by commas, "title,author.name"`}
 	case "Struct":
 		return &jsonschema.Schema{Type: "object"}
 	case "ListValue":

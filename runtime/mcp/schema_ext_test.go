@@ -257,3 +257,100 @@ func validate(r *jsonschema.Resolved, data []byte) error {
 	}
 	return r.Validate(v)
 }
+
+// TestSchemaStrictness compares each input schema with what protojson, which
+// decodes a tool's arguments, reads: a value both accept or both reject has
+// no note; every difference is listed with why, so that this table is the
+// documentation of where the schemas deviate. Schemas are stricter where
+// protojson reads more than the canonical form it writes (the schema gives
+// the model one way to say a thing); they are looser only where JSON Schema
+// cannot say the rule cheaply, and the call then fails with protojson's
+// error as an isError result.
+func TestSchemaStrictness(t *testing.T) {
+	files := kinds(t)
+	types := dynamicpb.NewTypes(files)
+	const (
+		canonical = "stricter: the schema asks for the canonical form protojson writes"
+		null      = "stricter: protojson reads null as an unset field; the schema asks to leave it out"
+		protoName = "stricter: protojson reads proto field names too; the schema asks for the JSON names"
+		looser    = "looser: a range or rule JSON Schema does not say; the service's protojson refuses it"
+	)
+	for _, tt := range []struct {
+		method, input     string
+		protojson, schema bool   // whether each accepts input
+		note              string // why they differ
+	}{
+		{"Everything", `{"bogus": 1}`, false, false, ""},
+		{"Everything", `{"a_bool": "yes"}`, false, false, ""},
+		{"Everything", `{"aDouble": 1, "a_double": 2}`, false, false, ""},
+		{"Everything", `{"a_bool": true}`, true, false, protoName},
+		{"Everything", `{"aString": null}`, true, false, null},
+		{"Everything", `{"anInt32": 3.0}`, true, true, ""},
+		{"Everything", `{"anInt32": 1e2}`, true, true, ""},
+		{"Everything", `{"anInt32": 3.5}`, false, false, ""},
+		{"Everything", `{"anInt32": "3"}`, true, false, canonical},
+		{"Everything", `{"anInt32": "05"}`, false, false, ""},
+		{"Everything", `{"anInt64": "-0"}`, true, true, ""},
+		{"Everything", `{"anInt64": "05"}`, false, false, ""},
+		{"Everything", `{"anInt64": "+5"}`, false, false, ""},
+		{"Everything", `{"anInt64": 5}`, true, false, canonical},
+		{"Everything", `{"anInt64": "1e2"}`, true, false, canonical},
+		{"Everything", `{"anInt64": "5.0"}`, true, false, canonical},
+		{"Everything", `{"anInt64": "99999999999999999999"}`, false, true, looser},
+		{"Everything", `{"aUint64": "18446744073709551616"}`, false, true, looser},
+		{"Everything", `{"aUint64": "+5"}`, false, false, ""},
+		{"Everything", `{"aDouble": "1.5"}`, true, false, canonical},
+		{"Everything", `{"aDouble": "-Infinity"}`, true, true, ""},
+		{"Everything", `{"aFloat": 1e39}`, false, false, ""},
+		{"Everything", `{"someBytes": ""}`, true, true, ""},
+		{"Everything", `{"someBytes": "AA=="}`, true, true, ""},
+		{"Everything", `{"someBytes": "AAA"}`, true, true, ""},
+		{"Everything", `{"someBytes": "_-=="}`, true, true, ""},
+		{"Everything", `{"someBytes": "!!"}`, false, false, ""},
+		{"Everything", `{"someBytes": "A"}`, false, false, ""},
+		{"Everything", `{"someBytes": "AA="}`, false, false, ""},
+		{"Everything", `{"someBytes": "a+_A"}`, false, false, ""},
+		{"Everything", `{"someBytes": "AA\nAA"}`, true, false, canonical},
+		{"Shapes", `{"name": "ada", "id": "x", "color": 1}`, true, false, canonical},
+		{"Shapes", `{"name": "ada", "id": "x", "color": 7}`, true, false, canonical},
+		{"Shapes", `{"name": "ada", "id": "x", "colors": [null]}`, false, false, ""},
+		{"Shapes", `{"name": "ada", "id": "x", "tags": ["a", null]}`, false, false, ""},
+		{"Shapes", `{"name": "ada", "id": "x", "tags": null}`, true, false, null},
+		{"Shapes", `{"name": "ada", "id": "x", "tree": null}`, true, false, null},
+		{"Shapes", `{"name": "ada", "id": "x", "text": "a", "node": null}`, true, false, null},
+		{"Shapes", `{"name": "ada", "id": "x", "nodes_by_id": {"x": 1}}`, false, false, ""},
+		{"Shapes", `{"name": "ada", "id": "x", "nodesById": {"+4": {}}}`, true, false, canonical},
+		{"Shapes", `{"name": "ada", "id": "x", "nodesById": {"99999999999": {}}}`, false, true, looser},
+		{"Known", `{"at": "2026-12-01T22:24:51.5+01:00"}`, true, true, ""},
+		{"Known", `{"at": "2026-12-01t22:24:51Z"}`, false, false, ""},
+		{"Known", `{"at": "2026-12-01T22:24:51.1234567890Z"}`, false, false, ""},
+		{"Known", `{"at": "10000-12-01T22:24:51Z"}`, false, false, ""},
+		{"Known", `{"at": "2026-13-01T00:00:00Z"}`, false, false, ""},
+		{"Known", `{"at": "2026-02-30T00:00:00Z"}`, false, true, looser},
+		{"Known", `{"took": "-0.5s"}`, true, true, ""},
+		{"Known", `{"took": "+1s"}`, true, false, canonical},
+		{"Known", `{"took": ".5s"}`, true, false, canonical},
+		{"Known", `{"took": "315576000001s"}`, false, true, looser},
+		{"Known", `{"mask": ""}`, true, true, ""},
+		{"Known", `{"mask": "a1b.cD,aDouble"}`, true, true, ""},
+		{"Known", `{"mask": "a_double"}`, false, false, ""},
+		{"Known", `{"mask": "aDouble, anInt32"}`, false, false, ""},
+		{"Known", `{"int64Value": 5}`, true, false, canonical},
+		{"Known", `{"int32Value": "5"}`, true, false, canonical},
+		{"Known", `{"any": {"@type": "type.googleapis.com/kinds.v1.Nope"}}`, false, true, looser},
+		{"Known", `{"value": null}`, true, true, ""},
+		{"Known", `{"null": 0}`, true, false, canonical},
+		{"Known", `{"object": null}`, true, false, null},
+	} {
+		m := kindsMethod(t, files, tt.method)
+		msg := dynamicpb.NewMessage(m.Input())
+		perr := (protojson.UnmarshalOptions{Resolver: types}).Unmarshal([]byte(tt.input), msg)
+		serr := validate(resolve(t, mcp.InputSchema(m.Input(), nil)), []byte(tt.input))
+		if (perr == nil) != tt.protojson || (serr == nil) != tt.schema {
+			t.Errorf("%s %s: protojson accepts %v (%v), schema %v (%v); want %v and %v", tt.method, tt.input, perr == nil, perr, serr == nil, serr, tt.protojson, tt.schema)
+		}
+		if (tt.protojson != tt.schema) != (tt.note != "") {
+			t.Errorf("%s %s: a difference needs a note, and only a difference has one", tt.method, tt.input)
+		}
+	}
+}

@@ -149,7 +149,7 @@ func TestServer(t *testing.T) {
 				t.Errorf("books_CreateBook annotations = %+v, want no hints", a)
 			}
 			schema := jsonOf(t, tools["books_CreateBook"].InputSchema)
-			for _, part := range []string{`"parent":{"type":"string"}`, `"book":{"$ref":"#/$defs/http.v1.Book"}`, `"http.v1.Book":{"properties":{"name":{"type":"string"},"title":{"type":"string"}},"type":"object"}`} {
+			for _, part := range []string{`"parent":{"type":"string"}`, `"book":{"$ref":"#/$defs/http.v1.Book"}`, `"http.v1.Book":{"additionalProperties":false,"properties":{"name":{"type":"string"},"title":{"type":"string"}},"type":"object"}`} {
 				if !strings.Contains(schema, part) {
 					t.Errorf("books_CreateBook input schema = %s, want it to hold %s", schema, part)
 				}
