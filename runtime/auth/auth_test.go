@@ -1,6 +1,11 @@
 package auth
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/protomicro/micro/runtime/errors"
+	"github.com/protomicro/micro/runtime/rpc"
+)
 
 func TestBearerToken(t *testing.T) {
 	t.Parallel()
@@ -15,6 +20,34 @@ func TestBearerToken(t *testing.T) {
 		got, ok := BearerToken(header)
 		if got != want || ok != (want != "") {
 			t.Errorf("BearerToken(%q) = %q, %v, want %q", header, got, ok, want)
+		}
+	}
+}
+
+// TestPolicy decides calls as the server interceptor does: the declared
+// access, else public for health checks, else the default.
+func TestPolicy(t *testing.T) {
+	t.Parallel()
+	reader := &Claims{Subject: "ada", Scopes: []string{"orders:read"}}
+	scoped := &rpc.Access{Scopes: []string{"orders:read", "orders:write"}}
+	for _, tt := range []struct {
+		name   string
+		policy *Policy
+		spec   rpc.Spec
+		claims *Claims
+		want   errors.Code
+	}{
+		{"public, no token", NewPolicy(), rpc.Spec{Procedure: "/a.A/M", Access: &rpc.Access{Public: true}}, nil, errors.CodeOK},
+		{"health, no token", NewPolicy(), rpc.Spec{Procedure: "/grpc.health.v1.Health/Check"}, nil, errors.CodeOK},
+		{"health not exempt", NewPolicy(WithPublicProcedures()), rpc.Spec{Procedure: "/grpc.health.v1.Health/Check"}, nil, errors.CodeUnauthenticated},
+		{"default, no token", NewPolicy(), rpc.Spec{Procedure: "/a.A/M"}, nil, errors.CodeUnauthenticated},
+		{"default, a token", NewPolicy(), rpc.Spec{Procedure: "/a.A/M"}, &Claims{}, errors.CodeOK},
+		{"default made public", NewPolicy(WithDefaultAccess(rpc.Access{Public: true})), rpc.Spec{Procedure: "/a.A/M"}, nil, errors.CodeOK},
+		{"a scope missing", NewPolicy(), rpc.Spec{Procedure: "/a.A/M", Access: scoped}, reader, errors.CodePermissionDenied},
+		{"every scope", NewPolicy(), rpc.Spec{Procedure: "/a.A/M", Access: scoped}, &Claims{Scopes: scoped.Scopes}, errors.CodeOK},
+	} {
+		if got := errors.CodeOf(tt.policy.Allow(tt.spec, tt.claims)); got != tt.want {
+			t.Errorf("%s: Allow = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
