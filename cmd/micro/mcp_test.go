@@ -27,41 +27,12 @@ func TestMCP(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	t.Run("stdio", func(t *testing.T) {
-		ctx, interrupt := context.WithCancel(t.Context())
-		defer interrupt()
-		inR, inW := io.Pipe()
-		outR, outW := io.Pipe()
-		var stderr testutil.Buffer
-		status := make(chan int, 1)
-		go func() {
-			status <- run(ctx, []string{"mcp"}, w.env, inR, outW, &stderr)
-			_ = outW.Close()
-		}()
-		checkMCPTools(t, &sdk.IOTransport{Reader: outR, Writer: inW})
-		_ = inW.Close() // the client leaves: micro mcp ends, with status 0
-		if got := <-status; got != 0 {
-			t.Errorf("micro mcp, its client gone = %d, stderr %q; want 0", got, stderr.String())
-		}
+		checkMCPTools(t, startMCP(t, w.env))
 	})
 	t.Run("http", func(t *testing.T) {
-		ctx, interrupt := context.WithCancel(t.Context())
-		defer interrupt()
-		var stdout, stderr testutil.Buffer
-		status := make(chan int, 1)
-		go func() {
-			status <- run(ctx, []string{"api", "--mcp", "--address", "127.0.0.1:0"}, w.env, strings.NewReader(""), &stdout, &stderr)
-		}()
-		address := ""
-		testutil.WaitFor(t, "micro api --mcp to serve", func() bool {
-			_, rest, ok := strings.Cut(stderr.String(), "serving MCP tools on ")
-			address, _, _ = strings.Cut(rest, "\n")
-			return ok && strings.HasSuffix(rest, "\n")
-		})
+		address, stop := startMCPAPI(t, w.env)
 		checkMCPTools(t, &sdk.StreamableClientTransport{Endpoint: address})
-		interrupt()
-		if got := <-status; got != 130 {
-			t.Errorf("micro api --mcp, interrupted = %d; want 130", got)
-		}
+		stop()
 	})
 	t.Run("binary", func(t *testing.T) {
 		if testing.Short() {
@@ -167,24 +138,7 @@ func TestMCPAuth(t *testing.T) {
 	read := keys.Token(t, "orders:read")
 
 	stdio := func(t *testing.T, env map[string]string) *sdk.ClientSession {
-		t.Helper()
-		ctx, interrupt := context.WithCancel(context.WithoutCancel(t.Context())) // t's ends before its cleanups
-		inR, inW := io.Pipe()
-		outR, outW := io.Pipe()
-		var stderr testutil.Buffer
-		status := make(chan int, 1)
-		go func() {
-			status <- run(ctx, []string{"mcp"}, mapEnv(env), inR, outW, &stderr)
-			_ = outW.Close()
-		}()
-		t.Cleanup(func() {
-			_ = inW.Close()
-			if got := <-status; got != 0 {
-				t.Errorf("micro mcp, its client gone = %d, stderr %q; want 0", got, stderr.String())
-			}
-			interrupt()
-		})
-		return connectMCP(t, &sdk.IOTransport{Reader: outR, Writer: inW})
+		return connectMCP(t, startMCP(t, mapEnv(env)))
 	}
 	t.Run("stdio", func(t *testing.T) {
 		env := maps.Clone(authEnv)
@@ -200,19 +154,7 @@ func TestMCPAuth(t *testing.T) {
 		checkMCPAccess(t, stdio(t, env), public, "shop_Ping", `"code":"unauthenticated"`)
 	})
 	t.Run("http", func(t *testing.T) {
-		ctx, interrupt := context.WithCancel(t.Context())
-		defer interrupt()
-		var stdout, stderr testutil.Buffer
-		status := make(chan int, 1)
-		go func() {
-			status <- run(ctx, []string{"api", "--mcp", "--address", "127.0.0.1:0"}, mapEnv(authEnv), strings.NewReader(""), &stdout, &stderr)
-		}()
-		address := ""
-		testutil.WaitFor(t, "micro api --mcp to serve", func() bool {
-			_, rest, ok := strings.Cut(stderr.String(), "serving MCP tools on ")
-			address, _, _ = strings.Cut(rest, "\n")
-			return ok && strings.HasSuffix(rest, "\n")
-		})
+		address, stop := startMCPAPI(t, mapEnv(authEnv))
 		t.Run("clients", func(t *testing.T) { // whose sessions end before the gateway
 			checkMCPAccess(t, connectMCP(t, &sdk.StreamableClientTransport{Endpoint: address}), public, "shop_Get", `"code":"unauthenticated"`)
 			session := connectMCP(t, &sdk.StreamableClientTransport{Endpoint: address, HTTPClient: authtest.HTTPClient(read)})
@@ -221,11 +163,55 @@ func TestMCPAuth(t *testing.T) {
 				t.Errorf("shop_Get with orders:read = isError %v, %s; want an order", isError, text)
 			}
 		})
+		stop()
+	})
+}
+
+// startMCP runs micro mcp with env until the test ends, and returns the
+// transport to it; once the client leaves, micro mcp must exit 0.
+func startMCP(t *testing.T, env lookupEnv) sdk.Transport {
+	t.Helper()
+	ctx, interrupt := context.WithCancel(context.WithoutCancel(t.Context())) // t's ends before its cleanups
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	var stderr testutil.Buffer
+	status := make(chan int, 1)
+	go func() {
+		status <- run(ctx, []string{"mcp"}, env, inR, outW, &stderr)
+		_ = outW.Close()
+	}()
+	t.Cleanup(func() {
+		_ = inW.Close() // the client leaves: micro mcp ends, with status 0
+		if got := <-status; got != 0 {
+			t.Errorf("micro mcp, its client gone = %d, stderr %q; want 0", got, stderr.String())
+		}
+		interrupt()
+	})
+	return &sdk.IOTransport{Reader: outR, Writer: inW}
+}
+
+// startMCPAPI runs micro api --mcp with env and returns the address of its
+// /mcp, and stop, which interrupts it (as the test's end does) and checks it
+// exits 130. Clients must be gone by then.
+func startMCPAPI(t *testing.T, env lookupEnv) (address string, stop func()) {
+	t.Helper()
+	ctx, interrupt := context.WithCancel(t.Context())
+	var stdout, stderr testutil.Buffer
+	status := make(chan int, 1)
+	go func() {
+		status <- run(ctx, []string{"api", "--mcp", "--address", "127.0.0.1:0"}, env, strings.NewReader(""), &stdout, &stderr)
+	}()
+	testutil.WaitFor(t, "micro api --mcp to serve", func() bool {
+		_, rest, ok := strings.Cut(stderr.String(), "serving MCP tools on ")
+		address, _, _ = strings.Cut(rest, "\n")
+		return ok && strings.HasSuffix(rest, "\n")
+	})
+	return address, func() {
 		interrupt()
 		if got := <-status; got != 130 {
 			t.Errorf("micro api --mcp, interrupted = %d; want 130", got)
 		}
-	})
+	}
 }
 
 // connectMCP connects the go-sdk's client over transport for the rest of
