@@ -87,7 +87,7 @@ services still refuse what it may not call).
 micro api --mcp serves the same tools over HTTP at /mcp.`,
 		Example: `  micro mcp
   micro mcp --timeout 10s --response_limit 262144
-  MICRO_AUTH_KEY=auth.pem micro mcp --token "$(micro auth token --key auth.pem --scopes orders:read)"`,
+  micro auth keygen --key dev.pem && MICRO_AUTH_KEY=dev.pem micro mcp --token "$(micro auth token --key dev.pem --scopes orders:read)"`,
 		Args: usageArgs(cobra.NoArgs),
 	}
 	where := addRegistryFlags(cmd, env)
