@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -16,13 +15,7 @@ import (
 func TestAPIAdmin(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	ctx, interrupt := context.WithCancel(t.Context())
-	defer interrupt()
-	var stdout, stderr testutil.Buffer
-	status := make(chan int, 1)
-	go func() {
-		status <- run(ctx, []string{"api", "--address", "127.0.0.1:0", "--admin_address", "127.0.0.1:0"}, w.env, strings.NewReader(""), &stdout, &stderr)
-	}()
+	stderr, interrupt := w.serve(t, "api", "--address", "127.0.0.1:0", "--admin_address", "127.0.0.1:0")
 	var api, admin string
 	defer func() {
 		if t.Failed() {
@@ -60,9 +53,8 @@ func TestAPIAdmin(t *testing.T) {
 	if strings.Contains(metrics, "/v1/books/dune") {
 		t.Errorf("/metrics has a raw path as a route:\n%s", metrics)
 	}
-	interrupt()
-	if got := <-status; got != 130 {
-		t.Errorf("micro api, interrupted = %d, stderr %q; want 130", got, stderr.String())
+	if got := interrupt(); got != 130 {
+		t.Errorf("micro api, interrupted = %d; want 130", got)
 	}
 }
 

@@ -3,7 +3,6 @@ package metrics_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -109,15 +108,7 @@ func TestBrokerCounted(t *testing.T) {
 				t.Errorf("Publish after Close = %v, want ErrClosed", err)
 			}
 
-			families, err := m.Registry().Gather()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, tt := range []struct {
-				metric string
-				labels map[string]string
-				want   float64
-			}{
+			checkSeries(t, m, []series{
 				{"micro_broker_published_total", map[string]string{"topic": "orders", "outcome": "ok"}, 1},
 				{"micro_broker_published_total", map[string]string{"topic": "orders", "outcome": "error"}, 1},
 				{"micro_broker_handled_total", map[string]string{"topic": "orders", "group": "shipping", "outcome": "ok"}, 1},
@@ -130,20 +121,7 @@ func TestBrokerCounted(t *testing.T) {
 				{"micro_broker_dead_lettered_total", map[string]string{"group": "shipping"}, -1},
 				{"micro_broker_dead_lettered_total", map[string]string{"topic": "orders.dead"}, -1},
 				{"micro_broker_handling_seconds", map[string]string{"topic": "orders", "group": "billing"}, 3},
-			} {
-				got, ok := value(families, tt.metric, tt.labels)
-				if tt.want < 0 && ok || tt.want >= 0 && (!ok || got != tt.want) {
-					t.Errorf("%s%v = %v (found %v), want %s", tt.metric, tt.labels, got, ok, wanted(tt.want))
-				}
-			}
+			})
 		})
 	}
-}
-
-// wanted says what a table's want means: a count, or -1 for no series.
-func wanted(want float64) string {
-	if want < 0 {
-		return "no series"
-	}
-	return fmt.Sprint(want)
 }

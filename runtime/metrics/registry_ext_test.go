@@ -50,25 +50,12 @@ func TestRegistryCounted(t *testing.T) {
 		}
 	}
 
-	families, err := m.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		metric string
-		labels map[string]string
-		want   float64
-	}{
+	checkSeries(t, m, []series{
 		{"micro_registry_lookups_total", map[string]string{"backend": "memory", "operation": "get_service", "outcome": "ok"}, 2},
 		{"micro_registry_lookups_total", map[string]string{"backend": "memory", "operation": "get_service", "outcome": "not_found"}, 1},
 		{"micro_registry_lookups_total", map[string]string{"backend": "memory", "operation": "list_services", "outcome": "ok"}, 1},
 		{"micro_registry_watch_events_total", map[string]string{"backend": "memory", "type": "create"}, 1},
 		{"micro_registry_watch_events_total", map[string]string{"backend": "memory", "type": "delete"}, 1},
 		{"micro_registry_watch_events_total", map[string]string{"type": "update"}, -1},
-	} {
-		got, ok := value(families, tt.metric, tt.labels)
-		if tt.want < 0 && ok || tt.want >= 0 && (!ok || got != tt.want) {
-			t.Errorf("%s%v = %v (found %v), want %s", tt.metric, tt.labels, got, ok, wanted(tt.want))
-		}
-	}
+	})
 }
