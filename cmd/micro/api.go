@@ -15,7 +15,6 @@ import (
 	"github.com/protomicro/micro/runtime/gateway"
 	"github.com/protomicro/micro/runtime/metrics"
 	"github.com/protomicro/micro/runtime/micro"
-	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/tracing/otlp"
 	"github.com/protomicro/micro/runtime/web"
 )
@@ -115,7 +114,7 @@ lookups and watch events (micro_registry_lookups_total, ...).`,
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 		opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithBodyLimit(bodyLimit), gateway.WithTimeout(timeout)}
 		var m *metrics.Metrics
-		var routes registry.Registry = reg
+		routes := reg
 		if admin != "" {
 			if _, _, err := net.SplitHostPort(admin); err != nil {
 				return &usageError{fmt.Errorf("--admin_address %q: %w", admin, err)}
@@ -215,7 +214,9 @@ func serveAdmin(cmd *cobra.Command, address string, handler http.Handler) (stop 
 	go func() { served <- srv.Serve(lis) }()
 	return func() {
 		_ = srv.Close()
-		<-served
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			logf(cmd.ErrOrStderr(), "micro api: the admin listener failed: %v\n", err)
+		}
 	}, nil
 }
 

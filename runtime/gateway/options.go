@@ -19,11 +19,11 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	client        client.Client
 	clientOptions []client.Option
-	logger    *slog.Logger
-	bodyLimit int64
-	timeout   time.Duration
-	cors      *CORS
-	tracer    trace.TracerProvider
+	logger        *slog.Logger
+	bodyLimit     int64
+	timeout       time.Duration
+	cors          *CORS
+	tracer        trace.TracerProvider
 }
 
 func newConfig(opts []Option) *config {
