@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -49,35 +50,78 @@ func (b *brokerMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{b.published, b.handled, b.redelivered, b.deadLettered, b.handling}
 }
 
-// observe counts one delivery; it is every subscription's observer.
-func (b *brokerMetrics) observe(d broker.Delivery) {
+// observer returns a subscription's observer, which counts each delivery.
+// It looks its series up once, on the first delivery, since a
+// subscription's topic and group never change.
+func (b *brokerMetrics) observer() func(broker.Delivery) {
+	var series atomic.Pointer[subscriptionSeries]
+	return func(d broker.Delivery) {
+		s := series.Load()
+		if s == nil || s.topic != d.Topic || s.group != d.Group {
+			s = b.series(d.Topic, d.Group)
+			series.Store(s)
+		}
+		s.observe(d)
+	}
+}
+
+// subscriptionSeries are the series of one subscription's deliveries.
+type subscriptionSeries struct {
+	topic, group                   string
+	metrics                        *brokerMetrics
+	ok, failed, dropped, abandoned prometheus.Counter
+	redelivered                    prometheus.Counter
+	deadFailed, deadDropped        prometheus.Counter
+	handling                       prometheus.Observer
+}
+
+func (b *brokerMetrics) series(topic, group string) *subscriptionSeries {
+	return &subscriptionSeries{
+		topic: topic, group: group, metrics: b,
+		ok:          b.handled.WithLabelValues(topic, group, "ok"),
+		failed:      b.handled.WithLabelValues(topic, group, "error"),
+		dropped:     b.handled.WithLabelValues(topic, group, "dropped"),
+		abandoned:   b.handled.WithLabelValues(topic, group, "abandoned"),
+		redelivered: b.redelivered.WithLabelValues(topic, group),
+		deadFailed:  b.deadLettered.WithLabelValues(topic, group, "failed"),
+		deadDropped: b.deadLettered.WithLabelValues(topic, group, "dropped"),
+		handling:    b.handling.WithLabelValues(topic, group),
+	}
+}
+
+// observe counts one delivery.
+func (s *subscriptionSeries) observe(d broker.Delivery) {
 	if d.Number > 1 {
-		b.redelivered.WithLabelValues(d.Topic, d.Group).Inc()
+		s.redelivered.Inc()
 	}
-	if d.Handled {
-		b.handling.WithLabelValues(d.Topic, d.Group).Observe(d.Duration.Seconds())
-		outcome := "ok"
-		switch {
-		case d.Verdict.Action == broker.Abandon:
-			outcome = "abandoned"
-		case errors.Is(d.Err, broker.ErrDrop):
-			outcome = "dropped"
-		case d.Err != nil:
-			outcome = "error"
+	dead := d.Verdict.Action == broker.DeadLetter
+	if !d.Handled {
+		if dead {
+			// Rare, so looked up each time, and made only when it happens.
+			reason := "unacknowledged"
+			if d.Err != nil {
+				reason = "undecodable"
+			}
+			s.metrics.deadLettered.WithLabelValues(s.topic, s.group, reason).Inc()
 		}
-		b.handled.WithLabelValues(d.Topic, d.Group, outcome).Inc()
+		return
 	}
-	if d.Verdict.Action == broker.DeadLetter {
-		reason := "failed"
-		switch {
-		case !d.Handled && d.Err != nil:
-			reason = "undecodable"
-		case !d.Handled:
-			reason = "unacknowledged"
-		case errors.Is(d.Err, broker.ErrDrop):
-			reason = "dropped"
+	s.handling.Observe(d.Duration.Seconds())
+	switch {
+	case d.Err == nil:
+		s.ok.Inc()
+	case d.Verdict.Action == broker.Abandon:
+		s.abandoned.Inc()
+	case errors.Is(d.Err, broker.ErrDrop):
+		s.dropped.Inc()
+		if dead {
+			s.deadDropped.Inc()
 		}
-		b.deadLettered.WithLabelValues(d.Topic, d.Group, reason).Inc()
+	default:
+		s.failed.Inc()
+		if dead {
+			s.deadFailed.Inc()
+		}
 	}
 }
 
@@ -108,5 +152,5 @@ func (b *countedBroker) Publish(ctx context.Context, topic string, e *broker.Eve
 }
 
 func (b *countedBroker) Subscribe(topic string, h broker.Handler, opts ...broker.SubscribeOption) error {
-	return b.Broker.Subscribe(topic, h, append(opts, broker.WithObserver(b.metrics.observe))...)
+	return b.Broker.Subscribe(topic, h, append(opts, broker.WithObserver(b.metrics.observer()))...)
 }

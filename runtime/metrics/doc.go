@@ -24,8 +24,10 @@
 //	micro_broker_dead_lettered_total{topic,group,reason}   reason: failed (the last delivery), dropped, undecodable, unacknowledged
 //	micro_broker_handling_seconds{topic,group}             how long handlers ran (a histogram)
 //
-// where group is the queue group ("" for a broadcast subscription); its
-// registry lookups and watches ([Metrics.InstrumentRegistry]):
+// where group is the queue group ("" for a broadcast subscription). A
+// subscription's series are there, at zero, from its first delivery, but for
+// the rare dead letters of undecodable and unacknowledged events. It counts
+// a program's registry lookups and watches ([Metrics.InstrumentRegistry]):
 //
 //	micro_registry_lookups_total{backend,operation,outcome}  operation: get_service, list_services; outcome: ok, not_found, error
 //	micro_registry_watch_events_total{backend,type}           type: create, update, delete
