@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/protomicro/micro/runtime/gateway"
+	"github.com/protomicro/micro/runtime/metrics"
+	"github.com/protomicro/micro/runtime/micro"
 	"github.com/protomicro/micro/runtime/tracing/otlp"
 	"github.com/protomicro/micro/runtime/web"
 )
@@ -38,6 +41,8 @@ func newAPICommand(env lookupEnv) *cobra.Command {
 		withWeb   bool
 		insecure  bool
 		serveMCP  bool
+		admin     string
+		pprof     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "api",
@@ -65,14 +70,24 @@ address, or behind something that authenticates.
 
 With OTEL_EXPORTER_OTLP_ENDPOINT (and the other standard OTEL_* variables)
 set, every request is traced and exported over OTLP, the parent of the call
-it makes to the service.`,
+it makes to the service.
+
+With --admin_address it also serves, on that address, the admin endpoints a
+service has: /metrics for Prometheus, /healthz and /readyz (and /debug/pprof/
+with --admin_pprof). The metrics count the HTTP requests by route (the URL
+template, or the procedure), method and status code
+(micro_gateway_requests_total, micro_gateway_request_duration_seconds), the
+calls made to the services (grpc_client_handled_total, ...) and the registry
+lookups and watch events (micro_registry_lookups_total, ...).`,
 		Example: `  micro api
   curl localhost:8080/_routes
   micro api --address 127.0.0.1:9090 --timeout 5s
   micro api --cors_origin https://app.example.com
   micro api --web
   curl localhost:8080/_web/api/services
-  micro api --mcp`,
+  micro api --mcp
+  micro api --admin_address 127.0.0.1:9091
+  curl localhost:9091/metrics`,
 		Args:        usageArgs(cobra.NoArgs),
 		Annotations: map[string]string{servesAnnotation: "true"},
 	}
@@ -85,6 +100,8 @@ it makes to the service.`,
 	flags.BoolVar(&withWeb, "web", false, "serve the dashboard (as micro web does) at /_web/")
 	flags.BoolVar(&insecure, "insecure", false, "with --web, allow an address beyond this machine, though the dashboard has no authentication")
 	flags.BoolVar(&serveMCP, "mcp", false, "also serve the methods as MCP tools, over streamable HTTP at /mcp")
+	flags.StringVar(&admin, "admin_address", "", "the host:port of the admin listener: /metrics, /healthz, /readyz (default none)")
+	flags.BoolVar(&pprof, "admin_pprof", false, "with --admin_address, serve Go's profiles at /debug/pprof/ there too")
 	mcpOpts := addMCPFlags(cmd, "mcp_")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		host, _, err := net.SplitHostPort(address)
@@ -103,6 +120,16 @@ it makes to the service.`,
 		defer closeRegistry(reg)
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 		opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithBodyLimit(bodyLimit), gateway.WithTimeout(timeout)}
+		var m *metrics.Metrics
+		routes := reg
+		if admin != "" {
+			if _, _, err := net.SplitHostPort(admin); err != nil {
+				return &usageError{fmt.Errorf("--admin_address %q: %w", admin, err)}
+			}
+			m = metrics.New()
+			routes = m.InstrumentRegistry(reg)
+			opts = append(opts, gateway.WithClientOptions(m.ClientOptions()...))
+		}
 		if len(origins) > 0 {
 			opts = append(opts, gateway.WithCORS(gateway.CORS{AllowedOrigins: origins}))
 		}
@@ -116,7 +143,7 @@ it makes to the service.`,
 			opts = append(opts, gateway.WithTracerProvider(tp))
 		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-		g, err := gateway.New(ctx, reg, opts...)
+		g, err := gateway.New(ctx, routes, opts...)
 		cancel()
 		if err != nil {
 			return err
@@ -128,7 +155,7 @@ it makes to the service.`,
 			mux.Handle("/", g)
 			if withWeb {
 				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-				d, err := web.New(ctx, reg, web.WithGateway(g), web.WithLogger(logger), web.WithPrefix(webPrefix))
+				d, err := web.New(ctx, routes, web.WithGateway(g), web.WithLogger(logger), web.WithPrefix(webPrefix))
 				cancel()
 				if err != nil {
 					return err
@@ -137,7 +164,7 @@ it makes to the service.`,
 				mux.Handle(webPrefix, d)
 			}
 			if serveMCP {
-				s, err := mcpOpts.server(cmd, env, reg, logger)
+				s, err := mcpOpts.server(cmd, env, routes, logger)
 				if err != nil {
 					return err
 				}
@@ -150,6 +177,16 @@ it makes to the service.`,
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", address, err)
 		}
+		var ready atomic.Bool // serving, and not stopping
+		if m != nil {
+			handler = m.InstrumentGateway(handler)
+			stop, err := serveAdmin(cmd, admin, micro.AdminHandler(m, ready.Load, pprof))
+			if err != nil {
+				_ = lis.Close()
+				return err
+			}
+			defer stop()
+		}
 		if !isLoopback(host) {
 			logf(cmd.ErrOrStderr(), "micro: warning: serving on %s, beyond this machine, with no authentication: anyone who can reach it can call every service\n", lis.Addr())
 		}
@@ -161,9 +198,33 @@ it makes to the service.`,
 		if serveMCP {
 			logf(cmd.ErrOrStderr(), "micro api: serving MCP tools on http://%s/mcp\n", lis.Addr())
 		}
+		ready.Store(true)
+		context.AfterFunc(cmd.Context(), func() { ready.Store(false) })
 		return serveUntilDone(cmd.Context(), &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}, lis)
 	}
 	return cmd
+}
+
+// serveAdmin serves handler, the admin endpoints, on address until stop is
+// called, and says where on standard error.
+func serveAdmin(cmd *cobra.Command, address string, handler http.Handler) (stop func(), err error) {
+	lis, err := new(net.ListenConfig).Listen(cmd.Context(), "tcp", address)
+	if err != nil {
+		return nil, fmt.Errorf("admin: listen on %s: %w", address, err)
+	}
+	if host, _, _ := net.SplitHostPort(address); !isLoopback(host) {
+		logf(cmd.ErrOrStderr(), "micro: warning: the admin endpoints are on %s, beyond this machine, with no authentication\n", lis.Addr())
+	}
+	logf(cmd.ErrOrStderr(), "micro api: admin endpoints (/metrics, /healthz, /readyz) on http://%s\n", lis.Addr())
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	return func() {
+		_ = srv.Close()
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			logf(cmd.ErrOrStderr(), "micro api: the admin listener failed: %v\n", err)
+		}
+	}, nil
 }
 
 // servable is what serveUntilDone serves: an [http.Server], or the gRPC

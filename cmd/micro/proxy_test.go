@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/testdata/golden/streaming"
@@ -16,13 +14,7 @@ import (
 func TestProxyServes(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	ctx, interrupt := context.WithCancel(t.Context())
-	defer interrupt()
-	var stdout, stderr testutil.Buffer
-	status := make(chan int, 1)
-	go func() {
-		status <- run(ctx, []string{"proxy", "--address", "127.0.0.1:0"}, w.env, strings.NewReader(""), &stdout, &stderr)
-	}()
+	stderr, interrupt := w.serve(t, "proxy", "--address", "127.0.0.1:0")
 	address := ""
 	testutil.WaitFor(t, "micro proxy to serve", func() bool {
 		_, rest, ok := strings.Cut(stderr.String(), " on grpc://")
@@ -35,13 +27,7 @@ func TestProxyServes(t *testing.T) {
 	if err != nil || res.GetMessage() != "through the proxy" {
 		t.Errorf("Echo through micro proxy = %v, %v, want the message back", res, err)
 	}
-	interrupt()
-	select {
-	case got := <-status:
-		if got != 130 || !strings.HasSuffix(stderr.String(), "micro: interrupted\n") {
-			t.Errorf("micro proxy, interrupted = %d, stderr %q; want 130 and micro: interrupted", got, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("micro proxy did not return after the interrupt")
+	if got := interrupt(); got != 130 || !strings.HasSuffix(stderr.String(), "micro: interrupted\n") {
+		t.Errorf("micro proxy, interrupted = %d, stderr %q; want 130 and micro: interrupted", got, stderr.String())
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/protomicro/micro/testdata/golden/pkgsuffix/pkgsuffixmicro"
 	"github.com/protomicro/micro/testdata/golden/proto2"
 	"github.com/protomicro/micro/testdata/golden/streaming"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // world is a set of running services, registered in a local registry of
@@ -259,4 +260,35 @@ func (inventory) Reserve(_ context.Context, req *proto2.ReserveRequest) (*proto2
 		return &proto2.ReserveResponse{Reserved: proto.Bool(false), Reason: proto2.ReserveResponse_REASON_OUT_OF_STOCK.Enum()}, nil
 	}
 	return &proto2.ReserveResponse{Reserved: proto.Bool(true)}, nil
+}
+
+// serve runs micro with args in front of w's services, in the background
+// until the test ends or interrupt is called, which returns micro's exit
+// status (or fails the test if micro does not return within 20 seconds).
+// stderr is what micro wrote there so far.
+func (w *world) serve(t *testing.T, args ...string) (stderr *testutil.Buffer, interrupt func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	stderr = new(testutil.Buffer)
+	status := make(chan int, 1)
+	go func() {
+		var stdout testutil.Buffer
+		status <- run(ctx, args, w.env, strings.NewReader(""), &stdout, stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if t.Failed() {
+			t.Logf("micro %s, stderr:\n%s", strings.Join(args, " "), stderr.String())
+		}
+	})
+	return stderr, func() int {
+		cancel()
+		select {
+		case got := <-status:
+			return got
+		case <-time.After(20 * time.Second):
+			t.Fatalf("micro %s did not return after the interrupt", strings.Join(args, " "))
+			return 0
+		}
+	}
 }

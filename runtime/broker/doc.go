@@ -51,5 +51,7 @@
 // default of a service; broker/nats for NATS JetStream), and every backend passes the same
 // conformance suite, broker/brokertest. Backends build a [Subscription] from
 // Subscribe's arguments and let it run each delivery, so the semantics above
-// are the same everywhere.
+// are the same everywhere; so are a subscription's observers
+// ([WithObserver]), told what became of each delivery, through which package
+// metrics counts deliveries, redeliveries and dead letters.
 package broker

@@ -23,6 +23,7 @@ type subscribeConfig struct {
 	backoffMax      time.Duration
 	deadLetterTopic string
 	interceptors    []rpc.Interceptor
+	observers       []func(Delivery)
 	eventType       string // the message type of a typed Subscribe
 }
 
@@ -86,6 +87,21 @@ func WithDeadLetterTopic(topic string) SubscribeOption {
 func WithInterceptors(interceptors ...rpc.Interceptor) SubscribeOption {
 	return subscribeOptionFunc(func(c *subscribeConfig) {
 		c.interceptors = append(c.interceptors, interceptors...)
+	})
+}
+
+// WithObserver has observe called after every delivery of the
+// subscription's events, with what became of it ([Delivery]), once the
+// verdict is known and before the backend acts on it: to count deliveries,
+// redeliveries and dead letters the same way on every backend (package
+// metrics does). observe runs on the delivering goroutine, so it must be
+// quick and must not block; several run in the order given. By default
+// there are none.
+func WithObserver(observe func(Delivery)) SubscribeOption {
+	return subscribeOptionFunc(func(c *subscribeConfig) {
+		if observe != nil {
+			c.observers = append(c.observers, observe)
+		}
 	})
 }
 

@@ -30,6 +30,7 @@ type Subscription struct {
 
 	backoffMin, backoffMax time.Duration
 	handler                rpc.UnaryFunc
+	observers              []func(Delivery)
 }
 
 // newSubscribeConfig is opts applied over the defaults for topic; a
@@ -77,6 +78,7 @@ func NewSubscription(topic string, h Handler, opts ...SubscribeOption) (*Subscri
 		DeadLetterTopic: c.deadLetterTopic,
 		backoffMin:      c.backoffMin,
 		backoffMax:      c.backoffMax,
+		observers:       c.observers,
 	}
 	s.handler = rpc.ChainUnary(func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
 		e, ok := req.Any().(*Event)
@@ -123,29 +125,73 @@ type Verdict struct {
 // delivery. A delivery past MaxDeliveries (one the backend redelivered
 // because an earlier one was never acknowledged) is dead-lettered without
 // running the handler. When ctx has ended by the time the handler fails, the
-// verdict is [Abandon]: the handler was interrupted, not wrong.
+// verdict is [Abandon]: the handler was interrupted, not wrong. The
+// subscription's observers ([WithObserver]) are told the outcome before
+// Handle returns.
 func (s *Subscription) Handle(ctx context.Context, e *Event, delivery int) Verdict {
 	if delivery > s.MaxDeliveries {
-		return Verdict{Action: DeadLetter, Reason: fmt.Sprintf("delivered %d times without an acknowledgement", delivery-1)}
+		return s.observe(Delivery{Number: delivery}, Verdict{Action: DeadLetter, Reason: fmt.Sprintf("delivered %d times without an acknowledgement", delivery-1)})
+	}
+	var start time.Time
+	if len(s.observers) > 0 {
+		start = time.Now()
 	}
 	err := s.call(ctx, e)
+	d := Delivery{Number: delivery, Handled: true, Err: err}
+	if len(s.observers) > 0 {
+		d.Duration = time.Since(start)
+	}
 	switch {
 	case err == nil:
-		return Verdict{Action: Ack}
+		return s.observe(d, Verdict{Action: Ack})
 	case ctx.Err() != nil:
-		return Verdict{Action: Abandon}
+		return s.observe(d, Verdict{Action: Abandon})
 	case errors.Is(err, ErrDrop):
-		return Verdict{Action: DeadLetter, Reason: err.Error()}
+		return s.observe(d, Verdict{Action: DeadLetter, Reason: err.Error()})
 	case delivery >= s.MaxDeliveries:
-		return Verdict{Action: DeadLetter, Reason: err.Error()}
+		return s.observe(d, Verdict{Action: DeadLetter, Reason: err.Error()})
 	}
-	return Verdict{Action: Retry, Delay: s.Backoff(delivery)}
+	return s.observe(d, Verdict{Action: Retry, Delay: s.Backoff(delivery)})
 }
 
 // Reject is the verdict for a message a backend received but could not make
-// an event of: dead-letter it at once with err as the reason.
-func Reject(err error) Verdict {
-	return Verdict{Action: DeadLetter, Reason: fmt.Sprintf("decode event: %v", err)}
+// an event of, on its delivery number delivery: dead-letter it at once with
+// err as the reason. The subscription's observers are told, as by Handle.
+func (s *Subscription) Reject(err error, delivery int) Verdict {
+	return s.observe(Delivery{Number: delivery, Err: err}, Verdict{Action: DeadLetter, Reason: fmt.Sprintf("decode event: %v", err)})
+}
+
+// Delivery is what became of one delivery of an event to a subscription, as
+// its observers ([WithObserver]) are told.
+type Delivery struct {
+	// Topic and Group are the subscription's; Group is "" for a broadcast
+	// subscription.
+	Topic, Group string
+	// Number counts the deliveries of the event to the subscription, from 1:
+	// above 1, the event is delivered again.
+	Number int
+	// Handled is whether the handler ran. It did not for a message that
+	// could not be decoded ([Subscription.Reject]; Err says why) or an event
+	// delivered MaxDeliveries times already (Err is nil).
+	Handled bool
+	// Err is what the handler returned, nil when it acknowledged the event.
+	Err error
+	// Duration is how long the handler ran, inside its interceptors.
+	Duration time.Duration
+	// Verdict is what the backend is to do with the event.
+	Verdict Verdict
+}
+
+// observe tells the observers what became of d, and returns its verdict v.
+func (s *Subscription) observe(d Delivery, v Verdict) Verdict {
+	if len(s.observers) == 0 {
+		return v
+	}
+	d.Topic, d.Group, d.Verdict = s.Topic, s.Group, v
+	for _, observe := range s.observers {
+		observe(d)
+	}
+	return v
 }
 
 // Backoff returns how long to wait before delivering again an event whose

@@ -62,3 +62,39 @@ func TestNewSubscriptionDefaults(t *testing.T) {
 		t.Errorf("Broadcast after WithGroup: group %q, want none", b.Group)
 	}
 }
+
+// The observers hear of every delivery: the handler's outcome, the verdict,
+// and those the handler never saw (undecodable, or delivered too often).
+func TestObserver(t *testing.T) {
+	t.Parallel()
+	var got []Delivery
+	observe := func(d Delivery) {
+		d.Duration = 0 // how long is the clock's business
+		got = append(got, d)
+	}
+	fail := errors.New("boom")
+	s, err := NewSubscription("t", func(_ context.Context, e *Event) error {
+		if e.ID == "bad" {
+			return fail
+		}
+		return nil
+	}, WithGroup("g"), WithMaxDeliveries(2), WithBackoff(time.Second, time.Minute), WithObserver(observe), WithObserver(nil))
+	if err != nil {
+		t.Fatalf("NewSubscription: %v", err)
+	}
+	s.Handle(t.Context(), &Event{ID: "good"}, 1)
+	s.Handle(t.Context(), &Event{ID: "bad"}, 1)
+	s.Handle(t.Context(), &Event{ID: "bad"}, 2)
+	s.Handle(t.Context(), &Event{ID: "good"}, 3)
+	s.Reject(fail, 1)
+	want := []Delivery{
+		{Topic: "t", Group: "g", Number: 1, Handled: true, Verdict: Verdict{Action: Ack}},
+		{Topic: "t", Group: "g", Number: 1, Handled: true, Err: fail, Verdict: Verdict{Action: Retry, Delay: time.Second}},
+		{Topic: "t", Group: "g", Number: 2, Handled: true, Err: fail, Verdict: Verdict{Action: DeadLetter, Reason: "boom"}},
+		{Topic: "t", Group: "g", Number: 3, Verdict: Verdict{Action: DeadLetter, Reason: "delivered 2 times without an acknowledgement"}},
+		{Topic: "t", Group: "g", Number: 1, Err: fail, Verdict: Verdict{Action: DeadLetter, Reason: "decode event: boom"}},
+	}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b error) bool { return a == b })); diff != "" {
+		t.Errorf("observed deliveries mismatch (-want +got):\n%s", diff)
+	}
+}

@@ -89,4 +89,14 @@
 // 401 with WWW-Authenticate: Bearer, one refused as PermissionDenied 403,
 // each with the service's error (and its details) in the body. The gateway
 // itself authenticates no one: a service without auth is open through it.
+//
+// # Metrics
+//
+// Wrapped in metrics.Metrics.InstrumentGateway, the gateway's requests are
+// counted and timed by the route each matched, which the gateway names: the
+// URL template of a REST route ("/v1/{name=shelves/*}"), the procedure of a
+// Connect, gRPC or gRPC-Web call, "/_routes" for the index, or "unmatched";
+// never the raw path, so that the series stay few. The gateway itself links
+// no metrics library. [WithClientOptions] counts the calls it makes
+// (metrics.Metrics.ClientOptions); micro api --admin_address does both.
 package gateway

@@ -16,6 +16,7 @@ import (
 	"github.com/protomicro/micro/runtime/errors"
 	"github.com/protomicro/micro/runtime/internal/follow"
 	"github.com/protomicro/micro/runtime/internal/grpcwire"
+	"github.com/protomicro/micro/runtime/internal/route"
 	"github.com/protomicro/micro/runtime/internal/tracecontext"
 	"github.com/protomicro/micro/runtime/registry"
 )
@@ -59,7 +60,8 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, 
 	g.stats.now = time.Now
 	g.client = g.config.client
 	if g.client == nil {
-		g.client, g.ownClient = client.New(client.WithRegistry(reg), client.WithInterceptors(tracecontext.ClientInterceptor())), true
+		opts := append([]client.Option{client.WithRegistry(reg), client.WithInterceptors(tracecontext.ClientInterceptor())}, g.config.clientOptions...)
+		g.client, g.ownClient = client.New(opts...), true
 	}
 	g.grpc = grpc.NewServer(
 		grpc.UnknownServiceHandler(g.forward),
@@ -107,10 +109,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
+	t := g.table.Load()
+	if route.Tracked(r.Context()) {
+		route.Set(r.Context(), t.route(r))
+	}
 	if g.config.cors != nil && g.config.cors.handle(w, r) {
 		return
 	}
-	t := g.table.Load()
 	if r.URL.Path == indexPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		writeJSON(w, http.StatusOK, t.index)
 		return

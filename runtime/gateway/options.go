@@ -17,12 +17,13 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	client    client.Client
-	logger    *slog.Logger
-	bodyLimit int64
-	timeout   time.Duration
-	cors      *CORS
-	tracer    trace.TracerProvider
+	client        client.Client
+	clientOptions []client.Option
+	logger        *slog.Logger
+	bodyLimit     int64
+	timeout       time.Duration
+	cors          *CORS
+	tracer        trace.TracerProvider
 }
 
 func newConfig(opts []Option) *config {
@@ -44,6 +45,14 @@ func newConfig(opts []Option) *config {
 // too).
 func WithClient(c client.Client) Option {
 	return optionFunc(func(cfg *config) { cfg.client = c })
+}
+
+// WithClientOptions adds opts to those of the client the gateway makes when
+// [WithClient] gives none, after its own (the registry, and sending the
+// trace context): to count its calls (metrics.Metrics.ClientOptions), for
+// instance. By default there are none.
+func WithClientOptions(opts ...client.Option) Option {
+	return optionFunc(func(c *config) { c.clientOptions = append(c.clientOptions, opts...) })
 }
 
 // WithLogger sets where the gateway logs route changes, route conflicts and

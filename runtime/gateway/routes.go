@@ -63,6 +63,36 @@ type table struct {
 	// templates are the REST routes', to tell which query parameters are
 	// for fields a route binds otherwise.
 	templates []template
+	// procedures are the procedures served, for route.
+	procedures map[string]bool
+}
+
+// unmatched is the route of a request that matches none, as metrics label
+// it: a 404, or a CORS preflight.
+const unmatched = "unmatched"
+
+// route returns the route r is served by, as metrics label it: the URL
+// template of the REST route it matches ("/v1/{name=shelves/*}"), the
+// procedure for a call in an RPC protocol ("/http.v1.Books/GetBook"), the
+// index's path for the index, or "unmatched"; never the raw path, whose
+// values are unbounded.
+func (t *table) route(r *http.Request) string {
+	path := r.URL.Path
+	index := r.Method == http.MethodGet || r.Method == http.MethodHead
+	if path == indexPath && index {
+		return indexPath
+	}
+	if rest(r) {
+		if template, ok := restRoute(t.templates, r.Method, path); ok {
+			return template
+		}
+	} else if t.procedures[path] {
+		return path
+	}
+	if path == "/" && index {
+		return "/"
+	}
+	return unmatched
 }
 
 // transcoderOptions are the options of both the gateway's transcoders.
@@ -245,7 +275,11 @@ func (g *Gateway) rebuild(old *table) error {
 			templates = append(templates, tmpl)
 		}
 	}
-	g.table.Store(&table{transcoder: t, index: index, unary: unary, templates: templates})
+	procedures := make(map[string]bool, len(index.Procedures))
+	for _, p := range index.Procedures {
+		procedures[p.Path] = true
+	}
+	g.table.Store(&table{transcoder: t, index: index, unary: unary, templates: templates, procedures: procedures})
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 // template is a route's URL template, compiled to match paths.
 type template struct {
 	method   string
+	path     string   // as the route has it, for metrics
 	segments []string // a literal, or "*" or "**"
 	verb     string
 	// bound are the field paths the path binds, or, for body "*", nil
@@ -27,7 +28,7 @@ type template struct {
 // compileTemplate compiles route's template; ok is false for one it cannot
 // read, which then drops no parameter.
 func compileTemplate(route Route) (template, bool) {
-	t := template{method: route.Method}
+	t := template{method: route.Method, path: route.Path}
 	switch route.Body {
 	case "":
 	case "*":
@@ -101,6 +102,18 @@ func restMatch(templates []template, method, path string) (bound []string, whole
 		}
 	}
 	return bound, whole, matched
+}
+
+// restRoute returns the template of the first route that matches a REST
+// request to path.
+func restRoute(templates []template, method, path string) (string, bool) {
+	segments := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for _, t := range templates {
+		if t.match(method, segments) {
+			return t.path, true
+		}
+	}
+	return "", false
 }
 
 // unboundQuery removes from query the parameters for fields in bound, or

@@ -19,13 +19,17 @@ import (
 // ten seconds.
 var DefaultBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-// Metrics holds a server's and a client's call metrics and the registry they
-// are in. It is safe for concurrent use. One Metrics serves one server and
-// one client: give it to one service.
+// Metrics holds a server's and a client's call metrics, a broker's,
+// a registry's and a gateway's, and the Prometheus registry they are in. It
+// is safe for concurrent use. One Metrics serves one server and one client:
+// give it to one service, or to one gateway.
 type Metrics struct {
 	registry *prometheus.Registry
 	server   *grpcprom.ServerMetrics
 	client   *grpcprom.ClientMetrics
+	events   *brokerMetrics
+	lookups  *registryMetrics
+	http     *gatewayMetrics
 }
 
 // Option configures [New].
@@ -51,12 +55,14 @@ func WithRegistry(registry *prometheus.Registry) Option {
 }
 
 // WithBuckets sets the upper bounds, in seconds, of the handling-time
-// histograms. The default is [DefaultBuckets].
+// histograms (calls, event handlers and gateway requests). The default is [DefaultBuckets].
 func WithBuckets(buckets ...float64) Option {
 	return optionFunc(func(c *config) { c.buckets = buckets })
 }
 
-// New returns call metrics for one server and one client, registered in a
+// New returns call metrics for one server and one client, and the broker,
+// registry and gateway metrics ([Metrics.InstrumentBroker],
+// [Metrics.InstrumentRegistry], [Metrics.InstrumentGateway]), registered in a
 // registry of their own unless [WithRegistry] gives one. It panics if that
 // registry already holds metrics of the same names.
 func New(opts ...Option) *Metrics {
@@ -72,8 +78,14 @@ func New(opts ...Option) *Metrics {
 		registry: c.registry,
 		server:   grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(c.buckets))),
 		client:   grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram(grpcprom.WithHistogramBuckets(c.buckets))),
+		events:   newBrokerMetrics(c.buckets),
+		lookups:  newRegistryMetrics(),
+		http:     newGatewayMetrics(c.buckets),
 	}
 	c.registry.MustRegister(m.server, m.client)
+	c.registry.MustRegister(m.events.collectors()...)
+	c.registry.MustRegister(m.lookups.collectors()...)
+	c.registry.MustRegister(m.http.collectors()...)
 	return m
 }
 

@@ -119,3 +119,29 @@ func value(families []*dto.MetricFamily, name string, labels map[string]string) 
 	}
 	return 0, false
 }
+
+// series is a metric's expected count where its labels include labels: a
+// counter's value or a histogram's sample count, or, with want -1, none.
+type series struct {
+	metric string
+	labels map[string]string
+	want   float64
+}
+
+// checkSeries gathers m's registry and checks each of want.
+func checkSeries(t *testing.T, m *metrics.Metrics, want []series) {
+	t.Helper()
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range want {
+		got, ok := value(families, tt.metric, tt.labels)
+		switch {
+		case tt.want < 0 && ok:
+			t.Errorf("%s%v = %v, want no series", tt.metric, tt.labels, got)
+		case tt.want >= 0 && (!ok || got != tt.want):
+			t.Errorf("%s%v = %v (found %v), want %v", tt.metric, tt.labels, got, ok, tt.want)
+		}
+	}
+}

@@ -27,31 +27,10 @@ type admin struct {
 	logger *slog.Logger
 }
 
-// startAdmin listens at address and serves the admin endpoints: metrics (if
-// not nil) at /metrics, liveness at /healthz, ready (true once the service
-// is registered and until it starts draining) at /readyz, and the profiles
-// at /debug/pprof/ if pprof is set.
+// startAdmin listens at address and serves [AdminHandler] there, ready
+// while ready is true.
 func startAdmin(address string, m *metrics.Metrics, ready *atomic.Bool, withPprof bool, logger *slog.Logger) (*admin, error) {
-	mux := http.NewServeMux()
-	if m != nil {
-		mux.Handle("GET /metrics", m.Handler())
-	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = fmt.Fprintln(w, "ready")
-	})
-	if withPprof {
-		mux.HandleFunc("GET /debug/pprof/{$}", pprofIndex)
-		mux.HandleFunc("GET /debug/pprof/profile", pprofCPU)
-		mux.HandleFunc("GET /debug/pprof/trace", pprofTrace)
-		mux.HandleFunc("GET /debug/pprof/{name}", pprofNamed)
-	}
+	mux := AdminHandler(m, ready.Load, withPprof)
 	lis, err := net.Listen("tcp", address)
 	if err != nil {
 		return nil, fmt.Errorf("admin: listen on %q: %w", address, err)
@@ -64,6 +43,36 @@ func startAdmin(address string, m *metrics.Metrics, ready *atomic.Bool, withPpro
 	}
 	go func() { a.served <- a.server.Serve(lis) }()
 	return a, nil
+}
+
+// AdminHandler returns the endpoints of a service's admin listener
+// ([WithAdminAddress]), for a program that serves them on a listener of its
+// own (micro api does): m's metrics at /metrics (none when m is nil),
+// liveness at /healthz (200 while the process runs), readiness at /readyz
+// (200 while ready reports true, 503 otherwise) and, if withPprof, Go's
+// profiles at /debug/pprof/. Nothing on it is authenticated.
+func AdminHandler(m *metrics.Metrics, ready func() bool, withPprof bool) http.Handler {
+	mux := http.NewServeMux()
+	if m != nil {
+		mux.Handle("GET /metrics", m.Handler())
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = fmt.Fprintln(w, "ready")
+	})
+	if withPprof {
+		mux.HandleFunc("GET /debug/pprof/{$}", pprofIndex)
+		mux.HandleFunc("GET /debug/pprof/profile", pprofCPU)
+		mux.HandleFunc("GET /debug/pprof/trace", pprofTrace)
+		mux.HandleFunc("GET /debug/pprof/{name}", pprofNamed)
+	}
+	return mux
 }
 
 // Addr returns where the admin listener listens.

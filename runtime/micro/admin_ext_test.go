@@ -70,10 +70,15 @@ func TestAdmin(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The service's own client finds echo in the service's registry, counted.
+	if _, err := streaming.NewEchoClient("echo", svc.Client()).Echo(t.Context(), &streaming.EchoRequest{}); err != nil {
+		t.Fatal(err)
+	}
 	if code, body := get(t, base+"/metrics"); code != nethttp.StatusOK ||
-		!strings.Contains(body, `grpc_server_handled_total{grpc_code="OK",grpc_method="Echo",grpc_service="streaming.v1.Echo",grpc_type="unary"} 2`) ||
-		!strings.Contains(body, `grpc_server_handled_total{grpc_code="OK",grpc_method="Chat",grpc_service="streaming.v1.Echo",grpc_type="bidi_stream"} 0`) {
-		t.Errorf("GET /metrics = %d, want 200 with two Echo calls and Chat at zero:\n%s", code, body)
+		!strings.Contains(body, `grpc_server_handled_total{grpc_code="OK",grpc_method="Echo",grpc_service="streaming.v1.Echo",grpc_type="unary"} 3`) ||
+		!strings.Contains(body, `grpc_server_handled_total{grpc_code="OK",grpc_method="Chat",grpc_service="streaming.v1.Echo",grpc_type="bidi_stream"} 0`) ||
+		!strings.Contains(body, `micro_registry_lookups_total{backend="memory",operation="get_service",outcome="ok"} `) {
+		t.Errorf("GET /metrics = %d, want 200 with three Echo calls, Chat at zero and the service's lookups:\n%s", code, body)
 	}
 	if code, body := get(t, base+"/debug/pprof/goroutine?debug=1"); code != nethttp.StatusOK || !strings.Contains(body, "goroutine profile") {
 		t.Errorf("GET /debug/pprof/goroutine?debug=1 = %d %.200q, want 200 with the profile", code, body)
@@ -88,7 +93,7 @@ func TestAdmin(t *testing.T) {
 		_, err := echoClient.Echo(t.Context(), &streaming.EchoRequest{Message: "sleep:1s"})
 		slow <- err
 	}()
-	calls.WaitStarted(t, streaming.EchoEchoProcedure, 3)
+	calls.WaitStarted(t, streaming.EchoEchoProcedure, 4)
 	cancel()
 	testutil.WaitFor(t, "/readyz to answer 503 while draining", func() bool {
 		code, _ := get(t, base+"/readyz")
@@ -126,6 +131,9 @@ func TestAdminOff(t *testing.T) {
 	})
 	if got := svc.AdminAddress(); got != "" {
 		t.Errorf("AdminAddress() = %q without WithAdminAddress, want \"\"", got)
+	}
+	if svc.Registry() != reg {
+		t.Errorf("Registry() = %v without metrics, want the registry given, not counted", svc.Registry())
 	}
 	cancel()
 	if err := <-done; err != nil {

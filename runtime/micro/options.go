@@ -238,8 +238,8 @@ func WithClientOptions(opts ...client.Option) Option {
 
 // WithAdminAddress turns on the service's admin HTTP listener at address
 // ("127.0.0.1:9090"; port 0 picks a free one, see [Service.AdminAddress]),
-// for operators and Prometheus: /metrics (the call metrics of package
-// metrics, and the Go runtime's), /healthz (200 while the process runs),
+// for operators and Prometheus: /metrics (the call, event and registry
+// metrics of package metrics, and the Go runtime's), /healthz (200 while the process runs),
 // /readyz (200 once the service is registered and until it starts draining,
 // 503 otherwise) and, with [WithAdminPprof], /debug/pprof/. It is off by
 // default; the MICRO_ADMIN_ADDRESS environment variable (and the
@@ -260,10 +260,12 @@ func WithAdminPprof(enabled bool) Option {
 }
 
 // WithMetrics counts and times the calls the service serves and makes in m
-// (see package metrics), to share its registry with the program's own
-// metrics or to serve them elsewhere. By default a service keeps call
-// metrics only when its admin listener is on ([WithAdminAddress]), in a
-// registry of their own, and costs nothing otherwise.
+// (see package metrics), and the events it publishes and handles through
+// [Service.Broker] and its lookups and watches in [Service.Registry], to
+// share its registry with the program's own metrics or to serve them
+// elsewhere. By default a service keeps metrics only when its admin
+// listener is on ([WithAdminAddress]), in a registry of their own, and costs
+// nothing otherwise.
 func WithMetrics(m *metrics.Metrics) Option {
 	return optionFunc(func(c *config) { c.metrics = m })
 }

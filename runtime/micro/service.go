@@ -139,6 +139,9 @@ func NewService(name string, opts ...Option) (*Service, error) {
 			return nil, fmt.Errorf("new service %q: %w", name, err)
 		}
 	}
+	if c.metrics != nil {
+		c.registry = c.metrics.InstrumentRegistry(c.registry)
+	}
 	syncKind, syncNamed, err := syncSetting.lookup(c.args)
 	if err != nil {
 		return nil, fmt.Errorf("new service %q: %w", name, err)
@@ -219,11 +222,12 @@ func NewService(name string, opts ...Option) (*Service, error) {
 		// interceptor given after them.
 		serverOptions = append(serverOptions, c.metrics.ServerOptions()...)
 		clientOptions = append(clientOptions, c.metrics.ClientOptions()...)
+		eventBroker = c.metrics.InstrumentBroker(eventBroker)
 	}
 	if c.tracer != nil {
 		serverOptions = append(serverOptions, tracing.ServerOptions(c.tracer)...)
 		clientOptions = append(clientOptions, tracing.ClientOptions(c.tracer)...)
-		eventBroker = tracing.Broker(c.broker, c.tracer)
+		eventBroker = tracing.Broker(eventBroker, c.tracer)
 	}
 	// Inside metrics and tracing, which then see refused calls too, and
 	// outside the program's own interceptors, which see the claims.
@@ -297,7 +301,9 @@ func (s *Service) Server() server.Server { return s.server }
 // it to generated clients' constructors.
 func (s *Service) Client() client.Client { return s.client }
 
-// Registry returns the registry the service registers in.
+// Registry returns the registry the service registers in, and its client
+// finds services in: with metrics on ([WithMetrics], [WithAdminAddress]),
+// the registry given or made, with its lookups and watch events counted.
 func (s *Service) Registry() registry.Registry { return s.registry }
 
 // Sync returns the service's locks and leader elections: the backend of
@@ -312,7 +318,8 @@ func (s *Service) Sync() sync.Sync { return s.sync }
 // with broker.Publish have the service's name as their source, and
 // subscriptions made with broker.Subscribe have it as their queue group, so
 // that the nodes of the service share its events, and run their handlers
-// inside the service's interceptors ([WithInterceptors]). Subscriptions
+// inside the service's interceptors ([WithInterceptors]); with metrics on,
+// its events and their deliveries are counted. Subscriptions
 // start at once, before [Service.Run]. A broker made from the environment is
 // drained and closed by Run as it stops: after the calls in flight, the
 // handlers in flight may finish within what is left of the grace period.

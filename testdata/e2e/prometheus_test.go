@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,10 +11,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/protomicro/micro/runtime/broker"
+	brokermemory "github.com/protomicro/micro/runtime/broker/memory"
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/micro"
 	"github.com/protomicro/micro/runtime/registry/memory"
@@ -24,17 +30,30 @@ import (
 
 // TestPrometheusScrapesAdmin runs a real Prometheus server against a
 // service's admin listener and checks that it counts the calls made, under
-// the names Grafana's gRPC dashboards query.
+// the names Grafana's gRPC dashboards query, and the events the service
+// handled, one of them redelivered.
 func TestPrometheusScrapesAdmin(t *testing.T) {
 	t.Parallel()
 	prometheus := testutil.Tool(t, "prometheus")
 	reg := memory.New()
 	svc, err := micro.NewService("echo", micro.WithRegistry(reg), micro.WithListenAddress("127.0.0.1:0"),
-		micro.WithAdminAddress("127.0.0.1:0"), micro.WithLogger(slog.New(slog.DiscardHandler)))
+		micro.WithAdminAddress("127.0.0.1:0"), micro.WithLogger(slog.New(slog.DiscardHandler)), micro.WithBroker(brokermemory.New()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := streaming.RegisterEchoHandler(svc.Server(), echo.Handler{}); err != nil {
+		t.Fatal(err)
+	}
+	const events = 5
+	var failedOnce atomic.Bool
+	handled := make(chan struct{}, events)
+	if err := broker.Subscribe(svc.Broker(), "greetings", func(context.Context, *wrapperspb.StringValue) error {
+		if failedOnce.CompareAndSwap(false, true) {
+			return errors.New("not yet")
+		}
+		handled <- struct{}{}
+		return nil
+	}, broker.WithBackoff(time.Millisecond, time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -58,6 +77,18 @@ func TestPrometheusScrapesAdmin(t *testing.T) {
 	for range n {
 		if _, err := echoClient.Echo(testutil.Context(t), &streaming.EchoRequest{Message: "hi"}); err != nil {
 			t.Fatal(err)
+		}
+	}
+	for i := range events {
+		if err := broker.Publish(testutil.Context(t), svc.Broker(), "greetings", wrapperspb.String(fmt.Sprint("hello ", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range events {
+		select {
+		case <-handled:
+		case <-testutil.Context(t).Done():
+			t.Fatal("the events were not all handled by the deadline")
 		}
 	}
 
@@ -94,22 +125,34 @@ scrape_configs:
 		}
 	})
 
-	query := "http://" + web + "/api/v1/query?query=" + url.QueryEscape(`grpc_server_handled_total{grpc_method="Echo",grpc_code="OK"}`)
-	var last string
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("prometheus exited: %v\n%s", err, out.String())
-		default:
+	// The counts as the service keeps them, and as Prometheus must find them.
+	for _, q := range []struct {
+		query string
+		want  int
+	}{
+		{`grpc_server_handled_total{grpc_method="Echo",grpc_code="OK"}`, n},
+		{`micro_broker_published_total{topic="greetings",outcome="ok"}`, events},
+		{`micro_broker_handled_total{topic="greetings",group="echo",outcome="ok"}`, events},
+		{`micro_broker_handled_total{topic="greetings",group="echo",outcome="error"}`, 1},
+		{`micro_broker_redelivered_total{topic="greetings",group="echo"}`, 1},
+	} {
+		query := "http://" + web + "/api/v1/query?query=" + url.QueryEscape(q.query)
+		var last string
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			select {
+			case err := <-exited:
+				t.Fatalf("prometheus exited: %v\n%s", err, out.String())
+			default:
+			}
+			if last = queryValue(t, query); last == fmt.Sprint(q.want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Prometheus's %s = %q after 60s, want %d\nprometheus:\n%s", q.query, last, q.want, out.String())
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		if last = queryValue(t, query); last == fmt.Sprint(n) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus's %s = %q after 60s, want %d\nprometheus:\n%s", query, last, n, out.String())
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -436,7 +436,7 @@ func (b *Broker) handle(s *broker.Subscription, c *cursor, line []byte) bool {
 			e, err = broker.ParseEvent(rec.Header, append([]byte(nil), rec.Data...))
 		}
 		if err != nil {
-			v = broker.Reject(err)
+			v = s.Reject(err, c.deliveries)
 		} else {
 			v = s.Handle(b.ctx, e, c.deliveries)
 		}

@@ -169,7 +169,7 @@ func (b *Broker) deliver(s *broker.Subscription, g *group, m message) {
 	e, err := broker.ParseEvent(m.header, append([]byte(nil), m.data...))
 	var v broker.Verdict
 	if err != nil {
-		v = broker.Reject(err)
+		v = s.Reject(err, m.deliveries)
 	} else {
 		v = s.Handle(b.ctx, e, m.deliveries)
 	}

@@ -277,7 +277,7 @@ func (b *Broker) handle(s *broker.Subscription, consumer string, msg jetstream.M
 	delivery := int(meta.NumDelivered)
 	var v broker.Verdict
 	if e, err := broker.ParseEvent(msg.Headers(), msg.Data()); err != nil {
-		v = broker.Reject(err)
+		v = s.Reject(err, delivery)
 	} else {
 		stop := b.keepAlive(msg)
 		v = s.Handle(b.ctx, e, delivery)
