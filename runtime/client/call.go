@@ -42,6 +42,9 @@ type request struct {
 	// the response's header, trailer and peer at most), so that they cost
 	// no allocation of their own.
 	callOptions [4]grpc.CallOption
+	// netContext backs the call's context under the client's default
+	// timeout, when its caller's cannot be canceled.
+	netContext netContext
 }
 
 func (r *request) Spec() rpc.Spec { return r.spec }

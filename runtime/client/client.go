@@ -58,6 +58,9 @@ func New(opts ...Option) Client {
 			c.ownCache = true
 		}
 	}
+	if c.config.timeout > 0 {
+		c.net = newSafetyNet(c.config.timeout)
+	}
 	c.unary = rpc.ChainUnary(c.invoke, c.config.interceptors)
 	c.streamer = rpc.ChainStreamingClient(c.newStream, c.config.interceptors)
 	return c
@@ -67,6 +70,7 @@ type grpcClient struct {
 	config   *config
 	registry *cache.Cache            // the configured registry behind a cache, or nil
 	ownCache bool                    // the cache was made here, and is closed with the client
+	net      *safetyNet              // the default timeout, or nil
 	unary    rpc.UnaryFunc           // invoke inside the interceptors
 	streamer rpc.StreamingClientFunc // newStream inside the interceptors
 
@@ -135,13 +139,16 @@ func (c *grpcClient) invoke(ctx context.Context, req rpc.Request) (rpc.Response,
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.timeout)
 		defer cancel()
-	} else if !ok && c.config.timeout > 0 {
-		// The default timeout is a safety net the client enforces itself: it
-		// is not a deadline sent to the server, which would cost both ends a
-		// timer and a header on every call (a tenth of a small call's CPU).
+	} else if !ok && c.net != nil && ctx.Done() == nil {
+		// The default timeout is a safety net the client enforces itself
+		// (see safetyNet), not a deadline sent to the server. Only the net
+		// can cancel this call: it shares a timer with its neighbours.
+		ctx = c.net.bound(ctx, &r.netContext)
+	} else if !ok && c.net != nil {
+		// The caller can cancel this call too: it needs a timer of its own.
 		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
-		timeout := c.config.timeout
+		timeout := c.net.timeout
 		timer := time.AfterFunc(timeout, func() { cancel(defaultTimeout(timeout)) })
 		defer timer.Stop()
 		defer cancel(nil)
@@ -167,16 +174,6 @@ func (c *grpcClient) invoke(ctx context.Context, req rpc.Request) (rpc.Response,
 		}
 	}
 }
-
-// defaultTimeout is why a call that outlived the client's default timeout was
-// canceled.
-type defaultTimeout time.Duration
-
-func (d defaultTimeout) Error() string {
-	return fmt.Sprintf("no answer within the client's default timeout of %v", time.Duration(d))
-}
-
-func (d defaultTimeout) Unwrap() error { return context.DeadlineExceeded }
 
 // newStream opens the stream itself, inside all interceptors.
 func (c *grpcClient) newStream(ctx context.Context, req rpc.Request) (rpc.ClientConn, error) {

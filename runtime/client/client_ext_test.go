@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/errors"
@@ -173,6 +174,52 @@ func TestTimeout(t *testing.T) {
 	if got := drain(t, stream); len(got) != 3 {
 		t.Errorf("stream longer than the unary timeout received %d numbers, want 3", len(got))
 	}
+}
+
+// TestTimeoutUncancelable covers the default timeout of calls whose context
+// cannot be canceled (context.Background and values on it), which share one
+// timer per window of the timeout instead of one each.
+func TestTimeoutUncancelable(t *testing.T) {
+	t.Parallel()
+	addr := startEcho(t, echo.Handler{})
+	type key struct{}
+	type seen struct {
+		value       any
+		hasDeadline bool
+	}
+	calls := make(chan seen, 100)
+	c := newClient(t, client.WithAddress(addr), client.WithDefaultTimeout(100*time.Millisecond),
+		client.WithGRPCOptions(grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			_, hasDeadline := ctx.Deadline()
+			calls <- seen{value: ctx.Value(key{}), hasDeadline: hasDeadline}
+			return invoker(ctx, method, req, reply, cc, opts...)
+		})))
+	echoClient := streaming.NewEchoClient("echo", c)
+	ctx := context.WithValue(context.Background(), key{}, "value")
+
+	start := time.Now()
+	_, err := echoClient.Echo(ctx, &streaming.EchoRequest{Message: "sleep:10s"})
+	if errors.CodeOf(err) != errors.CodeDeadlineExceeded || !stderrors.Is(err, context.DeadlineExceeded) ||
+		!strings.Contains(err.Error(), "the client's default timeout of 100ms") {
+		t.Errorf("call past the client timeout: %v, want deadline_exceeded wrapping context.DeadlineExceeded and naming the timeout", err)
+	}
+	if elapsed := time.Since(start); elapsed < 100*time.Millisecond || elapsed > 5*time.Second {
+		t.Errorf("call past the client timeout took %v, want 100ms and a little more", elapsed)
+	}
+	if got := <-calls; got.value != "value" || got.hasDeadline {
+		t.Errorf("grpc-go saw value %v, deadline %t; want the caller's value and no deadline", got.value, got.hasDeadline)
+	}
+	// The calls that follow start under a new timer, and those that share
+	// one succeed together.
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if res, err := echoClient.Echo(ctx, &streaming.EchoRequest{Message: "sleep:10ms"}); err != nil || res.GetDeadlineMs() != 0 {
+				t.Errorf("call after a timeout: deadline %dms, %v; want none, success", res.GetDeadlineMs(), err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func drain(t *testing.T, stream client.ServerStream[streaming.CountResponse]) []int64 {
