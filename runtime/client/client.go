@@ -145,13 +145,12 @@ func (c *grpcClient) invoke(ctx context.Context, req rpc.Request) (rpc.Response,
 		// can cancel this call: it shares a timer with its neighbours.
 		ctx = c.net.bound(ctx, &r.netContext)
 	} else if !ok && c.net != nil {
-		// The caller can cancel this call too: it needs a timer of its own.
+		// The caller can cancel this call too: it needs a context of its own.
 		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
-		timeout := c.net.timeout
-		timer := time.AfterFunc(timeout, func() { cancel(defaultTimeout(timeout)) })
-		defer timer.Stop()
+		c.net.watch(&r.netCall, cancel)
 		defer cancel(nil)
+		defer r.netCall.release()
 	}
 	ctx = grpcwire.OutgoingContext(ctx, r.header)
 	opts := c.callOptions(r)

@@ -12,13 +12,18 @@ import (
 // has no deadline, without sending one: a deadline on the wire would cost a
 // timer and a header at both ends of every call.
 //
-// A timer and a cancelable context of its own for every call would cost a
-// small call about six allocations. Instead, the calls that start within the
-// same window (a thirty-second of the timeout) share one cancelable context,
-// an epoch, which is canceled when the last of them has had the whole
-// timeout: each call is bounded by at least the timeout and at most a
-// window more. A call whose context can be canceled (by its caller) needs a
-// context of its own that listens to both, and a timer: invoke makes them.
+// A timer of its own for every call would cost a small call two
+// allocations and a timer's start and stop. Instead, the calls that start
+// within the same window (a thirty-second of the timeout) share one epoch
+// and its timer, which fires when the last of them has had the whole
+// timeout: each call is bounded by at least the timeout and at most a window
+// more.
+//
+// A call whose context cannot be canceled (context.Background and values on
+// it) uses the epoch's cancelable context through a [netContext]: no
+// allocation at all. A call whose context can be canceled needs a cancelable
+// context of its own, which listens to its caller's, and is listed in its
+// epoch until it ends, to be canceled if the epoch fires first.
 type safetyNet struct {
 	timeout time.Duration
 	window  time.Duration
@@ -26,11 +31,16 @@ type safetyNet struct {
 	mu      sync.Mutex // held to start an epoch
 }
 
-// epoch is the cancelable context shared by the calls that started in one
-// window of a [safetyNet].
+// epoch is what the calls that started in one window of a [safetyNet]
+// share.
 type epoch struct {
-	ctx   context.Context // canceled with a defaultTimeout cause; no deadline, no values
+	ctx   context.Context // canceled when the epoch fires; no deadline, no values
 	start time.Time
+
+	mu    sync.Mutex
+	fired bool
+	calls *netCall // the calls with contexts of their own, in flight
+	cause error    // defaultTimeout
 }
 
 func newSafetyNet(timeout time.Duration) *safetyNet {
@@ -38,33 +48,86 @@ func newSafetyNet(timeout time.Duration) *safetyNet {
 }
 
 // bound returns ctx, which has no deadline and cannot be canceled, canceled
-// once the timeout has passed, in into (a call's request holds one, so that
-// the bound costs no allocation). A context that can be canceled needs one
-// of its own, and a timer.
+// once the timeout has passed. into backs it (a call's request holds one, so
+// that the bound costs no allocation).
 func (n *safetyNet) bound(ctx context.Context, into *netContext) context.Context {
-	*into = netContext{Context: ctx, epoch: n.epoch()}
+	*into = netContext{Context: ctx, epoch: n.epoch().ctx}
 	return into
 }
 
-// epoch returns the context of the current window, starting one when the
-// last has closed.
-func (n *safetyNet) epoch() context.Context {
+// watch lists call, whose context cancel cancels, in the current epoch, until
+// call.release.
+func (n *safetyNet) watch(call *netCall, cancel context.CancelCauseFunc) {
+	e := n.epoch()
+	*call = netCall{epoch: e, cancel: cancel}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fired { // only when the call waited longer than the timeout to get here
+		cancel(e.cause)
+		return
+	}
+	call.next = e.calls
+	if e.calls != nil {
+		e.calls.prev = call
+	}
+	e.calls = call
+}
+
+// epoch returns the current window's epoch, starting one when the last has
+// closed.
+func (n *safetyNet) epoch() *epoch {
 	now := time.Now()
 	if e := n.current.Load(); e != nil && now.Sub(e.start) < n.window {
-		return e.ctx
+		return e
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if e := n.current.Load(); e != nil && now.Sub(e.start) < n.window {
-		return e.ctx
+		return e
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	timeout := n.timeout
+	e := &epoch{ctx: ctx, start: now, cause: defaultTimeout(n.timeout)}
 	// The last call of the window, started just before it closes, has had
 	// the timeout when this fires.
-	time.AfterFunc(timeout+n.window, func() { cancel(defaultTimeout(timeout)) })
-	n.current.Store(&epoch{ctx: ctx, start: now})
-	return ctx
+	time.AfterFunc(n.timeout+n.window, func() {
+		cancel(e.cause)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.fired = true
+		for call := e.calls; call != nil; call = call.next {
+			call.cancel(e.cause)
+		}
+		e.calls = nil
+	})
+	n.current.Store(e)
+	return e
+}
+
+// netCall is a call with a cancelable context of its own, listed in its
+// epoch while it runs. A call's request holds it.
+type netCall struct {
+	epoch      *epoch
+	cancel     context.CancelCauseFunc
+	prev, next *netCall
+}
+
+// release takes the call off its epoch's list.
+func (c *netCall) release() {
+	e := c.epoch
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fired {
+		return
+	}
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		e.calls = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	}
+	c.prev, c.next = nil, nil
 }
 
 // netContext is a call's context under a shared epoch: the values of the

@@ -33,7 +33,8 @@ func BenchmarkUnary(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer c.Close()
-			ctx := context.Background()
+			ctx, cancel := context.WithCancel(context.Background()) // as the harness's callers
+			defer cancel()
 			req := &echov1.EchoRequest{Message: strings.Repeat("x", 32), Payload: make([]byte, 32)}
 			if _, err := c.Echo(ctx, req); err != nil { // connect before timing
 				b.Fatal(err)
