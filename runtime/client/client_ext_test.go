@@ -375,7 +375,7 @@ func TestInterceptors(t *testing.T) {
 						return nil, err
 					}
 					mu.Lock()
-					calls = append(calls, fmt.Sprintf("%s %s %s peer=%t header=%s", name, req.Spec().Procedure, req.Spec().Idempotency, req.Peer().Addr != "", res.Header().Get("x-node")))
+					calls = append(calls, fmt.Sprintf("%s %s %s peer=%t header=%s trailer=%s", name, req.Spec().Procedure, req.Spec().Idempotency, req.Peer().Addr != "", res.Header().Get("x-node"), res.Trailer().Get("x-took")))
 					mu.Unlock()
 					return res, nil
 				}
@@ -396,6 +396,7 @@ func TestInterceptors(t *testing.T) {
 			res, err := next(ctx, req)
 			if err == nil {
 				res.Header().Set("x-node", "n1")
+				res.Trailer().Set("x-took", "1ms")
 			}
 			return res, err
 		}
@@ -403,29 +404,39 @@ func TestInterceptors(t *testing.T) {
 	_, addr := testserver.Start(t, func(s server.Server) error {
 		return streaming.RegisterEchoHandler(s, echo.Handler{})
 	}, server.WithInterceptors(node))
-	c := newClient(t, client.WithAddress(addr), client.WithInterceptors(record("outer"), record("inner")))
-	ctx := testutil.Context(t)
-	echoClient := streaming.NewEchoClient("echo", c)
-	res, err := echoClient.Echo(ctx, &streaming.EchoRequest{}, client.WithIdempotency(rpc.Idempotent))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := res.GetMetadata(); got["x-outer"] != "1" || got["x-inner"] != "1" {
-		t.Errorf("headers the server received = %v, want both interceptors' x-outer and x-inner", got)
-	}
-	if _, err := echoClient.Chat(ctx); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	want := []string{
-		"inner /streaming.v1.Echo/Echo idempotent peer=true header=n1",
-		"outer /streaming.v1.Echo/Echo idempotent peer=true header=n1",
-		"outer /streaming.v1.Echo/Chat bidi_stream",
-		"inner /streaming.v1.Echo/Chat bidi_stream",
-	}
-	if diff := cmp.Diff(want, calls); diff != "" {
-		t.Errorf("interceptor calls mismatch (-want +got):\n%s", diff)
+	// Options for grpc-go make the client call through grpc-go's Invoke,
+	// which runs grpc-go's own interceptors; without them it reads what
+	// interceptors ask for from the call's stream. Both show the same.
+	for _, grpcOptions := range [][]grpc.DialOption{nil, {grpc.WithUserAgent("test")}} {
+		calls = nil
+		c := newClient(t, client.WithAddress(addr), client.WithInterceptors(record("outer"), record("inner")), client.WithGRPCOptions(grpcOptions...))
+		ctx := testutil.Context(t)
+		echoClient := streaming.NewEchoClient("echo", c)
+		var header, trailer metadata.Metadata
+		res, err := echoClient.Echo(ctx, &streaming.EchoRequest{}, client.WithIdempotency(rpc.Idempotent), client.WithResponseHeader(&header), client.WithResponseTrailer(&trailer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.GetMetadata(); got["x-outer"] != "1" || got["x-inner"] != "1" {
+			t.Errorf("headers the server received = %v, want both interceptors' x-outer and x-inner", got)
+		}
+		if header.Get("x-node") != "n1" || trailer.Get("x-took") != "1ms" {
+			t.Errorf("the caller read header %v, trailer %v; want x-node and x-took", header, trailer)
+		}
+		if _, err := echoClient.Chat(ctx); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		want := []string{
+			"inner /streaming.v1.Echo/Echo idempotent peer=true header=n1 trailer=1ms",
+			"outer /streaming.v1.Echo/Echo idempotent peer=true header=n1 trailer=1ms",
+			"outer /streaming.v1.Echo/Chat bidi_stream",
+			"inner /streaming.v1.Echo/Chat bidi_stream",
+		}
+		if diff := cmp.Diff(want, calls); diff != "" {
+			t.Errorf("with grpc-go options %v: interceptor calls mismatch (-want +got):\n%s", grpcOptions, diff)
+		}
+		mu.Unlock()
 	}
 }
 
