@@ -42,11 +42,8 @@ type request struct {
 	// the response's header, trailer and peer at most), so that they cost
 	// no allocation of their own.
 	callOptions [4]grpc.CallOption
-	// netContext and netCall hold the call's place under the client's
-	// default timeout: the first when its caller's context cannot be
-	// canceled, the second when it can.
-	netContext netContext
-	netCall    netCall
+	// net is the call's place under the client's default timeout.
+	net netCall
 }
 
 func (r *request) Spec() rpc.Spec { return r.spec }

@@ -147,18 +147,11 @@ func (c *grpcClient) invoke(ctx context.Context, req rpc.Request) (rpc.Response,
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.timeout)
 		defer cancel()
-	} else if !ok && c.net != nil && ctx.Done() == nil {
-		// The default timeout is a safety net the client enforces itself
-		// (see safetyNet), not a deadline sent to the server. Only the net
-		// can cancel this call: it shares a timer with its neighbours.
-		ctx = c.net.bound(ctx, &r.netContext)
 	} else if !ok && c.net != nil {
-		// The caller can cancel this call too: it needs a context of its own.
-		var cancel context.CancelCauseFunc
-		ctx, cancel = context.WithCancelCause(ctx)
-		c.net.watch(&r.netCall, cancel)
-		defer cancel(nil)
-		defer r.netCall.release()
+		// The default timeout is a safety net the client enforces itself
+		// (see safetyNet), not a deadline sent to the server.
+		ctx = c.net.bound(ctx, &r.net)
+		defer c.net.release(&r.net)
 	}
 	ctx = grpcwire.OutgoingContext(ctx, r.header)
 	opts := c.callOptions(r)

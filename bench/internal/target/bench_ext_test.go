@@ -15,7 +15,15 @@ import (
 // separate processes.
 //
 //	go test -run '^$' -bench Unary -benchmem ./internal/target
-func BenchmarkUnary(b *testing.B) {
+func BenchmarkUnary(b *testing.B) { benchmarkUnary(b, 0) }
+
+// BenchmarkUnaryParallel is [BenchmarkUnary] with 8 callers per CPU, all
+// under one context, as make bench's callers at c=16 on two CPUs.
+func BenchmarkUnaryParallel(b *testing.B) { benchmarkUnary(b, 8) }
+
+// benchmarkUnary calls from parallelism callers per CPU, or from the
+// benchmark's goroutine when it is 0.
+func benchmarkUnary(b *testing.B, parallelism int) {
 	for _, name := range []string{"micro", "grpc-go", "micro-intercepted", "grpc-go-intercepted"} {
 		b.Run(name, func(b *testing.B) {
 			targets, err := target.Select(name)
@@ -40,11 +48,23 @@ func BenchmarkUnary(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := c.Echo(ctx, req); err != nil {
-					b.Fatal(err)
+			if parallelism == 0 {
+				for b.Loop() {
+					if _, err := c.Echo(ctx, req); err != nil {
+						b.Fatal(err)
+					}
 				}
+				return
 			}
+			b.SetParallelism(parallelism)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := c.Echo(ctx, req); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		})
 	}
 }
