@@ -209,13 +209,20 @@ func TestTimeoutUncancelable(t *testing.T) {
 	if got := <-calls; got.value != "value" || got.hasDeadline {
 		t.Errorf("grpc-go saw value %v, deadline %t; want the caller's value and no deadline", got.value, got.hasDeadline)
 	}
-	// The calls that follow start under a new timer, and those that share
-	// one succeed together.
+	// The calls that follow start under a new timer, which cuts none of
+	// them short: one fails only once it has had its 100ms, which a loaded
+	// machine may take.
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			if res, err := echoClient.Echo(ctx, &streaming.EchoRequest{Message: "sleep:10ms"}); err != nil || res.GetDeadlineMs() != 0 {
-				t.Errorf("call after a timeout: deadline %dms, %v; want none, success", res.GetDeadlineMs(), err)
+			start := time.Now()
+			res, err := echoClient.Echo(ctx, &streaming.EchoRequest{})
+			switch elapsed := time.Since(start); {
+			case err == nil && res.GetDeadlineMs() == 0:
+			case err == nil:
+				t.Errorf("call after a timeout: the server saw a deadline of %dms, want none", res.GetDeadlineMs())
+			case errors.CodeOf(err) != errors.CodeDeadlineExceeded || elapsed < 100*time.Millisecond:
+				t.Errorf("call after a timeout failed after %v: %v; want success, or the default timeout after 100ms", elapsed, err)
 			}
 		})
 	}
