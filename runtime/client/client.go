@@ -58,6 +58,14 @@ func New(opts ...Option) Client {
 			c.ownCache = true
 		}
 	}
+	if c.config.timeout > 0 {
+		c.net = newSafetyNet(c.config.timeout)
+	}
+	// Interceptors may read a unary response's header and trailer, and the
+	// peer, which grpc-go's Invoke would copy on every call; a call made
+	// through a stream of its own reads them only when asked. Options for
+	// grpc-go may install its unary interceptors, which only Invoke runs.
+	c.unaryStreams = len(c.config.interceptors) > 0 && len(c.config.grpcOptions) == 0
 	c.unary = rpc.ChainUnary(c.invoke, c.config.interceptors)
 	c.streamer = rpc.ChainStreamingClient(c.newStream, c.config.interceptors)
 	return c
@@ -65,10 +73,14 @@ func New(opts ...Option) Client {
 
 type grpcClient struct {
 	config   *config
-	registry *cache.Cache            // the configured registry behind a cache, or nil
-	ownCache bool                    // the cache was made here, and is closed with the client
-	unary    rpc.UnaryFunc           // invoke inside the interceptors
-	streamer rpc.StreamingClientFunc // newStream inside the interceptors
+	registry *cache.Cache // the configured registry behind a cache, or nil
+	ownCache bool         // the cache was made here, and is closed with the client
+	net      *safetyNet   // the default timeout, or nil
+	// unaryStreams says unary calls are made through conn.NewStream, not
+	// conn.Invoke, so that what interceptors may read is read lazily.
+	unaryStreams bool
+	unary        rpc.UnaryFunc           // invoke inside the interceptors
+	streamer     rpc.StreamingClientFunc // newStream inside the interceptors
 
 	mu     sync.RWMutex
 	closed bool
@@ -135,30 +147,31 @@ func (c *grpcClient) invoke(ctx context.Context, req rpc.Request) (rpc.Response,
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.timeout)
 		defer cancel()
-	} else if !ok && c.config.timeout > 0 {
-		// The default timeout is a safety net the client enforces itself: it
-		// is not a deadline sent to the server, which would cost both ends a
-		// timer and a header on every call (a tenth of a small call's CPU).
-		var cancel context.CancelCauseFunc
-		ctx, cancel = context.WithCancelCause(ctx)
-		timeout := c.config.timeout
-		timer := time.AfterFunc(timeout, func() { cancel(defaultTimeout(timeout)) })
-		defer timer.Stop()
-		defer cancel(nil)
+	} else if !ok && c.net != nil {
+		// The default timeout is a safety net the client enforces itself
+		// (see safetyNet), not a deadline sent to the server.
+		ctx = c.net.bound(ctx, &r.net)
+		defer c.net.release(&r.net)
 	}
 	ctx = grpcwire.OutgoingContext(ctx, r.header)
 	opts := c.callOptions(r)
 	for attempt := 1; ; attempt++ {
-		err := grpcwire.Error(ctx, conn.Invoke(ctx, r.spec.Procedure, r.message, r.response.message, opts...))
+		var err error
+		if c.unaryStreams {
+			err = r.response.call(ctx, conn, r.spec.Procedure, r.message, opts)
+		} else {
+			err = conn.Invoke(ctx, r.spec.Procedure, r.message, r.response.message, opts...)
+		}
+		err = grpcwire.Error(ctx, err)
 		if cause, ok := stderrors.AsType[defaultTimeout](context.Cause(ctx)); ok && err != nil {
 			return nil, errors.New(errors.CodeDeadlineExceeded, cause)
 		}
 		if err == nil || attempt >= r.retry.MaxAttempts || !retryable(&r.call, err) || !r.retry.backoff(ctx, attempt) {
 			if r.responseHeader != nil {
-				*r.responseHeader = r.response.header
+				*r.responseHeader = r.response.Header()
 			}
 			if r.responseTrailer != nil {
-				*r.responseTrailer = r.response.trailer
+				*r.responseTrailer = r.response.Trailer()
 			}
 			if err != nil {
 				return nil, err
@@ -167,16 +180,6 @@ func (c *grpcClient) invoke(ctx context.Context, req rpc.Request) (rpc.Response,
 		}
 	}
 }
-
-// defaultTimeout is why a call that outlived the client's default timeout was
-// canceled.
-type defaultTimeout time.Duration
-
-func (d defaultTimeout) Error() string {
-	return fmt.Sprintf("no answer within the client's default timeout of %v", time.Duration(d))
-}
-
-func (d defaultTimeout) Unwrap() error { return context.DeadlineExceeded }
 
 // newStream opens the stream itself, inside all interceptors.
 func (c *grpcClient) newStream(ctx context.Context, req rpc.Request) (rpc.ClientConn, error) {
@@ -224,11 +227,14 @@ func codecOptions(cc codec.Codec) []grpc.CallOption {
 
 // callOptions returns grpc-go's options for a unary call: the codec, and
 // where to put the response's header, trailer and peer when interceptors or
-// the caller want them.
+// the caller may want them and the call is made through conn.Invoke.
 func (c *grpcClient) callOptions(r *request) []grpc.CallOption {
 	opts := r.callOptions[:0] // no allocation: r is on the heap already
 	if _, isProto := r.codec.(codec.Proto); r.codec != nil && !isProto {
 		opts = append(opts, grpc.ForceCodecV2(grpcwire.CodecV2(r.codec)))
+	}
+	if c.unaryStreams { // the response reads them from its stream when asked
+		return opts
 	}
 	intercepted := len(c.config.interceptors) > 0
 	if intercepted || r.responseHeader != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/errors"
@@ -175,6 +176,59 @@ func TestTimeout(t *testing.T) {
 	}
 }
 
+// TestTimeoutUncancelable covers the default timeout of calls whose context
+// cannot be canceled (context.Background and values on it), which share one
+// timer per window of the timeout instead of one each.
+func TestTimeoutUncancelable(t *testing.T) {
+	t.Parallel()
+	addr := startEcho(t, echo.Handler{})
+	type key struct{}
+	type seen struct {
+		value       any
+		hasDeadline bool
+	}
+	calls := make(chan seen, 100)
+	c := newClient(t, client.WithAddress(addr), client.WithDefaultTimeout(100*time.Millisecond),
+		client.WithGRPCOptions(grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			_, hasDeadline := ctx.Deadline()
+			calls <- seen{value: ctx.Value(key{}), hasDeadline: hasDeadline}
+			return invoker(ctx, method, req, reply, cc, opts...)
+		})))
+	echoClient := streaming.NewEchoClient("echo", c)
+	ctx := context.WithValue(context.Background(), key{}, "value")
+
+	start := time.Now()
+	_, err := echoClient.Echo(ctx, &streaming.EchoRequest{Message: "sleep:10s"})
+	if errors.CodeOf(err) != errors.CodeDeadlineExceeded || !stderrors.Is(err, context.DeadlineExceeded) ||
+		!strings.Contains(err.Error(), "the client's default timeout of 100ms") {
+		t.Errorf("call past the client timeout: %v, want deadline_exceeded wrapping context.DeadlineExceeded and naming the timeout", err)
+	}
+	if elapsed := time.Since(start); elapsed < 100*time.Millisecond || elapsed > 5*time.Second {
+		t.Errorf("call past the client timeout took %v, want 100ms and a little more", elapsed)
+	}
+	if got := <-calls; got.value != "value" || got.hasDeadline {
+		t.Errorf("grpc-go saw value %v, deadline %t; want the caller's value and no deadline", got.value, got.hasDeadline)
+	}
+	// The calls that follow start under a new timer, which cuts none of
+	// them short: one fails only once it has had its 100ms, which a loaded
+	// machine may take.
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			start := time.Now()
+			res, err := echoClient.Echo(ctx, &streaming.EchoRequest{})
+			switch elapsed := time.Since(start); {
+			case err == nil && res.GetDeadlineMs() == 0:
+			case err == nil:
+				t.Errorf("call after a timeout: the server saw a deadline of %dms, want none", res.GetDeadlineMs())
+			case errors.CodeOf(err) != errors.CodeDeadlineExceeded || elapsed < 100*time.Millisecond:
+				t.Errorf("call after a timeout failed after %v: %v; want success, or the default timeout after 100ms", elapsed, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func drain(t *testing.T, stream client.ServerStream[streaming.CountResponse]) []int64 {
 	t.Helper()
 	var got []int64
@@ -328,7 +382,7 @@ func TestInterceptors(t *testing.T) {
 						return nil, err
 					}
 					mu.Lock()
-					calls = append(calls, fmt.Sprintf("%s %s %s peer=%t header=%s", name, req.Spec().Procedure, req.Spec().Idempotency, req.Peer().Addr != "", res.Header().Get("x-node")))
+					calls = append(calls, fmt.Sprintf("%s %s %s peer=%t header=%s trailer=%s", name, req.Spec().Procedure, req.Spec().Idempotency, req.Peer().Addr != "", res.Header().Get("x-node"), res.Trailer().Get("x-took")))
 					mu.Unlock()
 					return res, nil
 				}
@@ -349,6 +403,7 @@ func TestInterceptors(t *testing.T) {
 			res, err := next(ctx, req)
 			if err == nil {
 				res.Header().Set("x-node", "n1")
+				res.Trailer().Set("x-took", "1ms")
 			}
 			return res, err
 		}
@@ -356,29 +411,39 @@ func TestInterceptors(t *testing.T) {
 	_, addr := testserver.Start(t, func(s server.Server) error {
 		return streaming.RegisterEchoHandler(s, echo.Handler{})
 	}, server.WithInterceptors(node))
-	c := newClient(t, client.WithAddress(addr), client.WithInterceptors(record("outer"), record("inner")))
-	ctx := testutil.Context(t)
-	echoClient := streaming.NewEchoClient("echo", c)
-	res, err := echoClient.Echo(ctx, &streaming.EchoRequest{}, client.WithIdempotency(rpc.Idempotent))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := res.GetMetadata(); got["x-outer"] != "1" || got["x-inner"] != "1" {
-		t.Errorf("headers the server received = %v, want both interceptors' x-outer and x-inner", got)
-	}
-	if _, err := echoClient.Chat(ctx); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	want := []string{
-		"inner /streaming.v1.Echo/Echo idempotent peer=true header=n1",
-		"outer /streaming.v1.Echo/Echo idempotent peer=true header=n1",
-		"outer /streaming.v1.Echo/Chat bidi_stream",
-		"inner /streaming.v1.Echo/Chat bidi_stream",
-	}
-	if diff := cmp.Diff(want, calls); diff != "" {
-		t.Errorf("interceptor calls mismatch (-want +got):\n%s", diff)
+	// Options for grpc-go make the client call through grpc-go's Invoke,
+	// which runs grpc-go's own interceptors; without them it reads what
+	// interceptors ask for from the call's stream. Both show the same.
+	for _, grpcOptions := range [][]grpc.DialOption{nil, {grpc.WithUserAgent("test")}} {
+		calls = nil
+		c := newClient(t, client.WithAddress(addr), client.WithInterceptors(record("outer"), record("inner")), client.WithGRPCOptions(grpcOptions...))
+		ctx := testutil.Context(t)
+		echoClient := streaming.NewEchoClient("echo", c)
+		var header, trailer metadata.Metadata
+		res, err := echoClient.Echo(ctx, &streaming.EchoRequest{}, client.WithIdempotency(rpc.Idempotent), client.WithResponseHeader(&header), client.WithResponseTrailer(&trailer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.GetMetadata(); got["x-outer"] != "1" || got["x-inner"] != "1" {
+			t.Errorf("headers the server received = %v, want both interceptors' x-outer and x-inner", got)
+		}
+		if header.Get("x-node") != "n1" || trailer.Get("x-took") != "1ms" {
+			t.Errorf("the caller read header %v, trailer %v; want x-node and x-took", header, trailer)
+		}
+		if _, err := echoClient.Chat(ctx); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		want := []string{
+			"inner /streaming.v1.Echo/Echo idempotent peer=true header=n1 trailer=1ms",
+			"outer /streaming.v1.Echo/Echo idempotent peer=true header=n1 trailer=1ms",
+			"outer /streaming.v1.Echo/Chat bidi_stream",
+			"inner /streaming.v1.Echo/Chat bidi_stream",
+		}
+		if diff := cmp.Diff(want, calls); diff != "" {
+			t.Errorf("with grpc-go options %v: interceptor calls mismatch (-want +got):\n%s", grpcOptions, diff)
+		}
+		mu.Unlock()
 	}
 }
 

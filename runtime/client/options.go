@@ -118,7 +118,8 @@ func WithTimeout(d time.Duration) CallOption {
 
 // WithDefaultTimeout sets the client's safety net for unary calls whose
 // context has no deadline and that set no [WithTimeout]: the client cancels
-// such a call with [errors.CodeDeadlineExceeded] when d passes. It is not
+// such a call with [errors.CodeDeadlineExceeded] once d has passed (calls
+// share timers, so it may be up to a thirty-second of d later). It is not
 // sent to the server, which would cost a timer and a header at both ends of
 // every call. Streams, which may rightly last for hours, are bounded only by
 // their context. The default is [DefaultTimeout]; zero turns it off.
