@@ -149,7 +149,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	reached := new(atomic.Bool)
 	tk := &takeover{w: w, sse: strings.Contains(r.Header.Get("Accept"), "text/event-stream")}
-	sw := &statusWriter{ResponseWriter: w, reached: reached, takeover: tk}
+	sw := &statusWriter{ResponseWriter: w, reached: reached, takeover: tk, whole: !streaming(r)}
 	ctx := context.WithValue(context.WithValue(r.Context(), reachedKey{}, reached), takeoverKey{}, tk)
 	t.transcoder.ServeHTTP(sw, r.WithContext(ctx))
 	tk.close()

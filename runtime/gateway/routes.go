@@ -256,6 +256,10 @@ type backendKey struct{}
 // methods of b.
 func (g *Gateway) backendHandler(b *backend) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if spec, ok := b.specs[r.URL.Path]; ok && spec.StreamType == rpc.Unary && r.Method == http.MethodPost {
+			g.serveUnary(w, r, b, spec)
+			return
+		}
 		g.grpc.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), backendKey{}, b)))
 	})
 }
