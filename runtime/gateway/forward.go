@@ -19,6 +19,9 @@ import (
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
+// frames is the call option that passes messages on as they are encoded.
+var frames = client.WithCodec(grpcwire.FrameCodec{})
+
 // metadataPrefix marks the HTTP headers that carry metadata, both ways, as
 // in grpc-gateway.
 const metadataPrefix = "grpc-metadata-"
@@ -42,7 +45,7 @@ func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
 		ctx, cancel = context.WithTimeout(ctx, g.config.timeout)
 		defer cancel()
 	}
-	opts := []client.CallOption{client.WithCodec(grpcwire.FrameCodec{})}
+	opts := []client.CallOption{frames}
 	if pairs := outgoing(ctx); len(pairs) > 0 {
 		opts = append(opts, client.WithHeaders(pairs...))
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -66,7 +65,7 @@ func (g *Gateway) serveUnary(w http.ResponseWriter, r *http.Request, b *backend,
 	if err == nil {
 		markReached(ctx)
 		opts := make([]client.CallOption, 0, 4)
-		opts = append(opts, client.WithCodec(grpcwire.FrameCodec{}), client.WithResponseHeader(&header), client.WithResponseTrailer(&trailer))
+		opts = append(opts, frames, client.WithResponseHeader(&header), client.WithResponseTrailer(&trailer))
 		if len(pairs) > 0 {
 			opts = append(opts, client.WithHeaders(pairs...))
 		}
@@ -91,42 +90,51 @@ func (g *Gateway) serveUnary(w http.ResponseWriter, r *http.Request, b *backend,
 // readUnaryRequest reads a unary call's one message from body, which holds
 // it in a gRPC envelope.
 func readUnaryRequest(body io.Reader, limit int64) (grpcwire.Frame, error) {
-	data, err := io.ReadAll(io.LimitReader(body, limit+envelopeSize+1))
-	switch {
-	case err != nil:
+	var prefix [envelopeSize]byte
+	if _, err := io.ReadFull(body, prefix[:]); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF { //nolint:errorlint // io.ReadFull returns them unwrapped
+			return nil, status.Error(codes.Internal, "the request has no message")
+		}
 		return nil, status.Error(codes.InvalidArgument, err.Error())
-	case len(data) < envelopeSize:
-		return nil, status.Error(codes.Internal, "the request has no message")
-	case data[0] != 0:
+	}
+	if prefix[0] != 0 {
 		return nil, status.Error(codes.Internal, "the request's message is compressed")
 	}
-	size := binary.BigEndian.Uint32(data[1:envelopeSize])
-	switch {
-	case int64(size) > limit:
+	size := binary.BigEndian.Uint32(prefix[1:])
+	if int64(size) > limit {
 		return nil, status.Errorf(codes.ResourceExhausted, "received message larger than max (%d vs. %d)", size, limit)
-	case len(data) != envelopeSize+int(size):
-		return nil, status.Error(codes.Internal, "the request is not one whole message")
 	}
-	return grpcwire.Frame(data[envelopeSize:]), nil
-}
-
-// outgoingHeaders returns, as key/value pairs sorted by key, the request
-// headers that become outgoing metadata (see outgoing), the values of
-// binary ("-bin") headers decoded from base64.
-func outgoingHeaders(h http.Header) ([]string, error) {
-	var keys []string
-	for key := range h {
-		lower := strings.ToLower(key)
-		if lower == "authorization" || len(lower) > len(metadataPrefix) && strings.HasPrefix(lower, metadataPrefix) {
-			keys = append(keys, key)
+	frame := make(grpcwire.Frame, size)
+	if _, err := io.ReadFull(body, frame); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF { //nolint:errorlint // io.ReadFull returns them unwrapped
+			return nil, status.Error(codes.Internal, "the request's message is cut short")
+		}
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	var more [1]byte
+	for {
+		n, err := body.Read(more[:])
+		if n > 0 {
+			return nil, status.Error(codes.Internal, "the request has more than one message")
+		}
+		if err == io.EOF { //nolint:errorlint // a reader's end is io.EOF itself
+			return frame, nil
+		}
+		if err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
 		}
 	}
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	slices.SortFunc(keys, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+}
+
+// outgoingHeaders returns, as key/value pairs, the request headers that
+// become outgoing metadata (see outgoing), the values of binary ("-bin")
+// headers decoded from base64.
+func outgoingHeaders(h http.Header) ([]string, error) {
 	var pairs []string
-	for _, key := range keys {
+	for key := range h {
+		if !strings.EqualFold(key, "authorization") && (len(key) <= len(metadataPrefix) || !strings.EqualFold(key[:len(metadataPrefix)], metadataPrefix)) {
+			continue
+		}
 		lower := strings.ToLower(key)
 		name := strings.TrimPrefix(lower, metadataPrefix)
 		for _, v := range h[key] {

@@ -4,6 +4,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 func TestPercentEncode(t *testing.T) {
@@ -23,6 +28,28 @@ func TestPercentEncode(t *testing.T) {
 		// What a gRPC peer decodes is the message, printable ASCII kept.
 		if decoded, err := url.PathUnescape(got); err != nil || decoded != strings.ToValidUTF8(tt.in, "\uFFFD") {
 			t.Errorf("percentEncode(%q) = %q decodes to %q, %v", tt.in, got, decoded, err)
+		}
+	}
+}
+
+func TestRequiredFieldsChecked(t *testing.T) {
+	t.Parallel()
+	c := newCodecs()
+	for _, tt := range []struct {
+		m    proto.Message
+		want bool
+	}{
+		{wrapperspb.String("x"), false},
+		{new(structpb.Struct), false}, // recursive, through a map
+		{new(descriptorpb.UninterpretedOption_NamePart), true},
+		{new(descriptorpb.UninterpretedOption), true}, // a field of a type with required fields
+		{new(descriptorpb.FileDescriptorProto), true}, // deeper, and through extensible options
+		{new(descriptorpb.MessageOptions), true},      // extensible
+	} {
+		for range 2 { // the second answer is the cached one
+			if got := c.check(tt.m); got != tt.want {
+				t.Errorf("check(%T) = %v, want %v", tt.m, got, tt.want)
+			}
 		}
 	}
 }
