@@ -144,6 +144,9 @@ func outgoing(ctx context.Context) []string {
 // gateway answers them: each key with the Grpc-Metadata- prefix, less
 // those of HTTP/2 and gRPC themselves.
 func incoming(md metadata.Metadata) grpcmetadata.MD {
+	if len(md) == 0 {
+		return nil
+	}
 	out := make(grpcmetadata.MD, len(md))
 	for key, values := range md {
 		if key == "content-type" || strings.HasPrefix(key, ":") || strings.HasPrefix(key, "grpc-") {

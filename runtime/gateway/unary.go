@@ -160,15 +160,31 @@ func decodeBinary(v string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(v)
 }
 
+// grpcTrailers are the trailers a gRPC response declares, and grpcOK the
+// grpc-status of a success; shared, full (len == cap) and never written.
+var (
+	grpcTrailers = []string{"Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin"}
+	grpcOK       = []string{"0"}
+)
+
 // writeGRPCHeaders sets the headers of a gRPC response: its content type,
 // the trailers it declares, and md, the service's headers.
 func writeGRPCHeaders(w http.ResponseWriter, r *http.Request, md grpcmetadata.MD) {
 	h := w.Header()
 	h["Date"] = nil
-	h.Set("Content-Type", r.Header.Get("Content-Type"))
-	h.Add("Trailer", "Grpc-Status")
-	h.Add("Trailer", "Grpc-Message")
-	h.Add("Trailer", "Grpc-Status-Details-Bin")
+	// The values are shared where they can be, saving a slice each: a
+	// header's values are replaced or appended to (which copies a full
+	// slice), not written in place.
+	if contentType := r.Header["Content-Type"]; len(contentType) == 1 {
+		h["Content-Type"] = contentType
+	} else {
+		h.Set("Content-Type", r.Header.Get("Content-Type"))
+	}
+	if len(h["Trailer"]) == 0 {
+		h["Trailer"] = grpcTrailers
+	} else {
+		h["Trailer"] = append(h["Trailer"], grpcTrailers...)
+	}
 	for key, values := range md {
 		for _, v := range values {
 			h.Add(key, metadataValue(key, v))
@@ -183,7 +199,11 @@ func writeGRPCStatus(w http.ResponseWriter, trailer grpcmetadata.MD, st *status.
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
-	h.Set("Grpc-Status", strconv.Itoa(int(st.Code())))
+	if st.Code() == codes.OK {
+		h["Grpc-Status"] = grpcOK
+	} else {
+		h.Set("Grpc-Status", strconv.Itoa(int(st.Code())))
+	}
 	if m := st.Message(); m != "" {
 		h.Set("Grpc-Message", percentEncode(m))
 	}
