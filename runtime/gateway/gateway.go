@@ -172,7 +172,7 @@ func readBody(body io.Reader, size, limit int64) ([]byte, error) {
 		}
 		n, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		if err == io.EOF { //nolint:errorlint // a reader's end is io.EOF itself
+		if err == io.EOF {
 			return buf, nil
 		}
 		if err != nil {

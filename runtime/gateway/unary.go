@@ -92,7 +92,7 @@ func (g *Gateway) serveUnary(w http.ResponseWriter, r *http.Request, b *backend,
 func readUnaryRequest(body io.Reader, limit int64) (grpcwire.Frame, error) {
 	var prefix [envelopeSize]byte
 	if _, err := io.ReadFull(body, prefix[:]); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF { //nolint:errorlint // io.ReadFull returns them unwrapped
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return nil, status.Error(codes.Internal, "the request has no message")
 		}
 		return nil, status.Error(codes.InvalidArgument, err.Error())
@@ -106,7 +106,7 @@ func readUnaryRequest(body io.Reader, limit int64) (grpcwire.Frame, error) {
 	}
 	frame := make(grpcwire.Frame, size)
 	if _, err := io.ReadFull(body, frame); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF { //nolint:errorlint // io.ReadFull returns them unwrapped
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return nil, status.Error(codes.Internal, "the request's message is cut short")
 		}
 		return nil, status.Error(codes.InvalidArgument, err.Error())
@@ -117,7 +117,7 @@ func readUnaryRequest(body io.Reader, limit int64) (grpcwire.Frame, error) {
 		if n > 0 {
 			return nil, status.Error(codes.Internal, "the request has more than one message")
 		}
-		if err == io.EOF { //nolint:errorlint // a reader's end is io.EOF itself
+		if err == io.EOF {
 			return frame, nil
 		}
 		if err != nil {
