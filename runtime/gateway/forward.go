@@ -19,6 +19,9 @@ import (
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
+// frames is the call option that passes messages on as they are encoded.
+var frames = client.WithCodec(grpcwire.FrameCodec{})
+
 // metadataPrefix marks the HTTP headers that carry metadata, both ways, as
 // in grpc-gateway.
 const metadataPrefix = "grpc-metadata-"
@@ -42,7 +45,7 @@ func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
 		ctx, cancel = context.WithTimeout(ctx, g.config.timeout)
 		defer cancel()
 	}
-	opts := []client.CallOption{client.WithCodec(grpcwire.FrameCodec{})}
+	opts := []client.CallOption{frames}
 	if pairs := outgoing(ctx); len(pairs) > 0 {
 		opts = append(opts, client.WithHeaders(pairs...))
 	}
@@ -141,6 +144,9 @@ func outgoing(ctx context.Context) []string {
 // gateway answers them: each key with the Grpc-Metadata- prefix, less
 // those of HTTP/2 and gRPC themselves.
 func incoming(md metadata.Metadata) grpcmetadata.MD {
+	if len(md) == 0 {
+		return nil
+	}
 	out := make(grpcmetadata.MD, len(md))
 	for key, values := range md {
 		if key == "content-type" || strings.HasPrefix(key, ":") || strings.HasPrefix(key, "grpc-") {

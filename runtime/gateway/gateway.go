@@ -137,7 +137,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 			writeTooLarge(w, g.config.bodyLimit)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, g.config.bodyLimit+1))
+		body, err := readBody(r.Body, r.ContentLength, g.config.bodyLimit)
 		if err != nil {
 			writeStatus(w, http.StatusBadRequest, errors.Errorf(errors.CodeInvalidArgument, "read the request body: %v", err))
 			return
@@ -154,11 +154,36 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	reached := new(atomic.Bool)
 	tk := &takeover{w: w, sse: strings.Contains(r.Header.Get("Accept"), "text/event-stream")}
-	sw := &statusWriter{ResponseWriter: w, reached: reached, takeover: tk}
+	sw := &statusWriter{ResponseWriter: w, reached: reached, takeover: tk, whole: !streaming(r)}
 	ctx := context.WithValue(context.WithValue(r.Context(), reachedKey{}, reached), takeoverKey{}, tk)
 	t.transcoder.ServeHTTP(sw, r.WithContext(ctx))
 	tk.close()
 	sw.finish()
+}
+
+// readBody reads body whole, up to one byte past limit; size is its length
+// if known (Content-Length), else -1.
+func readBody(body io.Reader, size, limit int64) ([]byte, error) {
+	if size < 0 || size > limit {
+		return io.ReadAll(io.LimitReader(body, limit+1))
+	}
+	// Room for the body and a byte more, which tells a body longer than it
+	// said.
+	buf := make([]byte, 0, size+1)
+	for {
+		if len(buf) == cap(buf) {
+			rest, err := io.ReadAll(io.LimitReader(body, limit+1-int64(len(buf))))
+			return append(buf, rest...), err
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // restRequest returns r as the transcoder is to read it, by grpc-gateway's

@@ -273,13 +273,14 @@ func TestHeaders(t *testing.T) {
 	r := do(t, "GET", url+"/v1/books/metadata", "",
 		"Authorization", "Bearer t0ken",
 		"Grpc-Metadata-Tenant", "acme",
+		"Grpc-Metadata-Key-Bin", "aGk", // binary metadata, base64 ("hi")
 		"Cookie", "session=1",
 		"X-Request-Id", "r1")
 	if r.status != http.StatusOK {
 		t.Fatalf("GET = %d %s", r.status, r.body)
 	}
 	// The handler titles the book with the metadata it received.
-	if got, want := book(t, r).GetTitle(), "authorization=Bearer t0ken;tenant=acme"; got != want {
+	if got, want := book(t, r).GetTitle(), "authorization=Bearer t0ken;key-bin=hi;tenant=acme"; got != want {
 		t.Errorf("metadata the service received = %q, want %q (nothing else crosses)", got, want)
 	}
 	if got := r.header.Get("Grpc-Metadata-X-Book"); got != "metadata" {

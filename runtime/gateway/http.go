@@ -118,6 +118,11 @@ type statusWriter struct {
 	reached  *atomic.Bool // set once a service is called
 	takeover *takeover    // once taken, forward answers and the transcoder's writes are dropped
 	state    uint8
+	// whole is set for a request whose answer the transcoder writes whole
+	// (REST, Connect unary): its flush at the end is dropped, so that the
+	// server sends the answer in one write with its Content-Length rather
+	// than chunked, in two.
+	whole bool
 }
 
 const (
@@ -181,7 +186,7 @@ func (w *statusWriter) finish() {
 
 // Flush sends what is written so far: the transcoder needs it to stream.
 func (w *statusWriter) Flush() {
-	if w.takeover.taken.Load() {
+	if w.takeover.taken.Load() || w.whole {
 		return
 	}
 	w.finish()

@@ -96,10 +96,11 @@ func (t *table) route(r *http.Request) string {
 }
 
 // transcoderOptions are the options of both the gateway's transcoders.
-func (g *Gateway) transcoderOptions(unknown http.Handler) []vanguard.TranscoderOption {
+func (g *Gateway) transcoderOptions(unknown http.Handler, c *codecs) []vanguard.TranscoderOption {
 	return []vanguard.TranscoderOption{
 		vanguard.WithUnknownHandler(unknown),
-		vanguard.WithCodec(newJSONCodec),
+		vanguard.WithCodec(c.newJSON),
+		vanguard.WithCodec(c.newProto),
 		vanguard.WithDefaultServiceOptions(
 			vanguard.WithTargetProtocols(vanguard.ProtocolGRPC),
 			vanguard.WithTargetCodecs(vanguard.CodecProto),
@@ -242,14 +243,15 @@ func (g *Gateway) rebuild(old *table) error {
 	// A REST call of a server-streaming method matches no route of the
 	// first transcoder, which hands it to the stream transcoder.
 	unknown := http.Handler(http.HandlerFunc(g.unknown))
+	codecs := newCodecs()
 	if len(streamServices) > 0 {
-		st, err := vanguard.NewTranscoder(streamServices, g.transcoderOptions(unknown)...)
+		st, err := vanguard.NewTranscoder(streamServices, g.transcoderOptions(unknown, codecs)...)
 		if err != nil {
 			return err
 		}
 		unknown = st
 	}
-	t, err := vanguard.NewTranscoder(services, g.transcoderOptions(unknown)...)
+	t, err := vanguard.NewTranscoder(services, g.transcoderOptions(unknown, codecs)...)
 	if err != nil {
 		return err
 	}
@@ -290,6 +292,10 @@ type backendKey struct{}
 // methods of b.
 func (g *Gateway) backendHandler(b *backend) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if spec, ok := b.specs[r.URL.Path]; ok && spec.StreamType == rpc.Unary && r.Method == http.MethodPost {
+			g.serveUnary(w, r, b, spec)
+			return
+		}
 		g.grpc.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), backendKey{}, b)))
 	})
 }
@@ -313,13 +319,4 @@ func (g *Gateway) unknown(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeNotFound(w)
-}
-
-// newJSONCodec is the transcoder's JSON codec, which rejects a field the
-// message does not have rather than drop it: a misspelt field is a mistake
-// the caller should hear of.
-func newJSONCodec(types vanguard.TypeResolver) vanguard.Codec {
-	c := vanguard.NewJSONCodec(types)
-	c.UnmarshalOptions.DiscardUnknown = false
-	return c
 }

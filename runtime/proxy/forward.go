@@ -2,8 +2,6 @@ package proxy
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -29,7 +27,8 @@ func (p *Proxy) forward(_ any, ss grpc.ServerStream) error {
 	if !ok {
 		return status.Errorf(codes.Unimplemented, "no registered service serves %s", procedure)
 	}
-	opts := []client.CallOption{client.WithCodec(grpcwire.FrameCodec{})}
+	opts := make([]client.CallOption, 1, 4)
+	opts[0] = frames
 	if pairs := outgoing(ctx); len(pairs) > 0 {
 		opts = append(opts, client.WithHeaders(pairs...))
 	}
@@ -72,12 +71,15 @@ func (p *Proxy) forwardStream(ctx context.Context, ss grpc.ServerStream, r route
 	return grpcwire.PipeFrames(cancel, ss, cs, incoming)
 }
 
+// frames is the call option that passes messages on as they are encoded.
+var frames = client.WithCodec(grpcwire.FrameCodec{})
+
 // outgoing returns, as key/value pairs, the metadata the caller sent, less
 // the headers of HTTP/2 and gRPC themselves, to send on to the service.
 func outgoing(ctx context.Context) []string {
 	md, _ := grpcmetadata.FromIncomingContext(ctx)
 	var pairs []string
-	for _, key := range slices.Sorted(maps.Keys(md)) {
+	for key := range md {
 		if reserved(key) {
 			continue
 		}

@@ -87,8 +87,8 @@ func waitRegistered(t *testing.T, reg registry.Registry, name string) {
 
 // TestConnectClientThroughGateway calls echo, a micro service, with the
 // client protoc-gen-connect-go generates, through runtime/gateway: unary and
-// server streaming, in the Connect protocol and in gRPC-Web, with protobuf
-// and with JSON messages.
+// server streaming, in the Connect protocol, in gRPC-Web and in gRPC, with
+// protobuf and with JSON messages.
 func TestConnectClientThroughGateway(t *testing.T) {
 	t.Parallel()
 	reg := memory.New()
@@ -98,24 +98,32 @@ func TestConnectClientThroughGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(g)
+	// gRPC needs HTTP/2, which an httptest server speaks over TLS.
+	h2 := httptest.NewUnstartedServer(g)
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
 	t.Cleanup(func() {
 		srv.Close()
+		h2.Close()
 		_ = g.Close()
 	})
 
 	for _, tt := range []struct {
 		name string
+		srv  *httptest.Server
 		opts []connect.ClientOption
 	}{
-		{"connect proto", nil},
-		{"connect json", []connect.ClientOption{connect.WithProtoJSON()}},
-		{"grpc-web proto", []connect.ClientOption{connect.WithGRPCWeb()}},
-		{"grpc-web json", []connect.ClientOption{connect.WithGRPCWeb(), connect.WithProtoJSON()}},
+		{"connect proto", srv, nil},
+		{"connect json", srv, []connect.ClientOption{connect.WithProtoJSON()}},
+		{"grpc-web proto", srv, []connect.ClientOption{connect.WithGRPCWeb()}},
+		{"grpc-web json", srv, []connect.ClientOption{connect.WithGRPCWeb(), connect.WithProtoJSON()}},
+		{"grpc proto", h2, []connect.ClientOption{connect.WithGRPC()}},
+		{"grpc json", h2, []connect.ClientOption{connect.WithGRPC(), connect.WithProtoJSON()}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := testContext(t)
-			echoes := echov1connect.NewEchoServiceClient(srv.Client(), srv.URL, tt.opts...)
+			echoes := echov1connect.NewEchoServiceClient(tt.srv.Client(), tt.srv.URL, tt.opts...)
 
 			res, err := echoes.Echo(ctx, connect.NewRequest(&echov1.EchoRequest{Message: "hi", Payload: []byte{0, 1, 2}}))
 			if err != nil {
