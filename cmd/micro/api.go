@@ -36,7 +36,6 @@ func newAPICommand(env lookupEnv) *cobra.Command {
 		timeout   time.Duration
 		origins   []string
 		withWeb   bool
-		insecure  bool
 		serveMCP  bool
 	)
 	cmd := &cobra.Command{
@@ -53,8 +52,16 @@ With --mcp it also serves the methods as tools of the Model Context Protocol,
 over streamable HTTP at /mcp (see micro mcp).
 
 Of a request's headers only Authorization and Grpc-Metadata-* reach the
-service. There is no authentication yet: keep the gateway on a loopback
-address, or behind something that authenticates.
+service, which checks the token against the access its proto declares.
+With auth configured, --auth_key or MICRO_AUTH_KEY (a key file, as micro
+auth keygen makes) or --auth_jwks or MICRO_AUTH_JWKS (a JWKS URL), with
+--auth_issuer/MICRO_AUTH_ISSUER and --auth_audience/MICRO_AUTH_AUDIENCE, the
+gateway verifies the bearer token itself first, by the access each method
+declares in the registry: a request without a valid token for a method that
+is not public is answered 401 (with WWW-Authenticate), one without a needed
+scope 403, and neither reaches the service. Without auth, micro api refuses
+an address beyond this machine (0.0.0.0, ::, a LAN address, ":8080") unless
+--insecure_public is given.
 
 With OTEL_EXPORTER_OTLP_ENDPOINT (and the other standard OTEL_* variables)
 set, every request is traced and exported over OTLP, the parent of the call
@@ -65,6 +72,7 @@ it makes to the service.`,
   micro api --cors_origin https://app.example.com
   micro api --web
   curl localhost:8080/_web/api/services
+  MICRO_AUTH_KEY=dev.pem micro api --address 0.0.0.0:8080
   micro api --mcp`,
 		Args:        usageArgs(cobra.NoArgs),
 		Annotations: map[string]string{servesAnnotation: "true"},
@@ -76,19 +84,18 @@ it makes to the service.`,
 	flags.DurationVar(&timeout, "timeout", 30*time.Second, "the deadline of a call whose request names none (0 for none)")
 	flags.StringSliceVar(&origins, "cors_origin", nil, "a web origin allowed to call from a browser, or * for any (repeatable; default none)")
 	flags.BoolVar(&withWeb, "web", false, "serve the dashboard (as micro web does) at /_web/")
-	flags.BoolVar(&insecure, "insecure", false, "with --web, allow an address beyond this machine, though the dashboard has no authentication")
 	flags.BoolVar(&serveMCP, "mcp", false, "also serve the methods as MCP tools, over streamable HTTP at /mcp")
 	mcpOpts := addMCPFlags(cmd, "mcp_")
+	edge := addEdgeAuthFlags(cmd, env, "the gateway", true)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		host, _, err := net.SplitHostPort(address)
+		verifier, err := edge.verifier(cmd)
 		if err != nil {
-			return &usageError{fmt.Errorf("--address %q: %w", address, err)}
+			return err
 		}
-		if withWeb {
-			if err := checkLoopback(address, insecure); err != nil {
-				return err
-			}
+		if err := edge.checkExposure(address, verifier != nil); err != nil {
+			return err
 		}
+		host, _, _ := net.SplitHostPort(address) // checkExposure checked it
 		reg, err := where.open(cmd)
 		if err != nil {
 			return err
@@ -96,6 +103,9 @@ it makes to the service.`,
 		defer closeRegistry(reg)
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 		opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithBodyLimit(bodyLimit), gateway.WithTimeout(timeout)}
+		if verifier != nil {
+			opts = append(opts, gateway.WithAuth(verifier))
+		}
 		if len(origins) > 0 {
 			opts = append(opts, gateway.WithCORS(gateway.CORS{AllowedOrigins: origins}))
 		}
@@ -143,9 +153,7 @@ it makes to the service.`,
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", address, err)
 		}
-		if !isLoopback(host) {
-			logf(cmd.ErrOrStderr(), "micro: warning: serving on %s, beyond this machine, with no authentication: anyone who can reach it can call every service\n", lis.Addr())
-		}
+		warnExposure(cmd, host, lis.Addr(), verifier != nil)
 		logf(cmd.ErrOrStderr(), "micro api: serving %d routes and %d procedures on http://%s (GET /_routes lists them)\n",
 			len(g.Index().Routes), len(g.Index().Procedures), lis.Addr())
 		if withWeb {

@@ -30,8 +30,15 @@ tools work through it. Routes follow the registry: a service that starts,
 changes or stops is forwarded to, or not, without a restart. Failed calls
 are retried only for methods whose proto says they are idempotent.
 
-There is no authentication yet: keep the proxy on a loopback address, or
-behind something that authenticates.`,
+With auth configured (--auth_key or MICRO_AUTH_KEY, --auth_jwks or
+MICRO_AUTH_JWKS; see micro api), the proxy verifies each call's bearer
+token before forwarding it, by the access its method declares in the
+registry: a call without a valid token for a method that is not public
+fails with Unauthenticated, one without a needed scope with
+PermissionDenied, and neither reaches the service. Health checks and
+reflection stay open. Without auth, micro proxy refuses an address beyond
+this machine (0.0.0.0, ::, a LAN address, ":9090") unless --insecure_public
+is given.`,
 		Example: `  micro proxy
   grpcurl -plaintext localhost:9090 list
   micro proxy --address 127.0.0.1:9191`,
@@ -42,11 +49,16 @@ behind something that authenticates.`,
 	flags := cmd.Flags()
 	flags.StringVar(&address, "address", "127.0.0.1:9090", "the host:port to listen on")
 	flags.IntVar(&messageLimit, "message_limit", 4<<20, "the largest message a caller may send, in bytes")
+	edge := addEdgeAuthFlags(cmd, env, "the proxy", false)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		host, _, err := net.SplitHostPort(address)
+		verifier, err := edge.verifier(cmd)
 		if err != nil {
-			return &usageError{fmt.Errorf("--address %q: %w", address, err)}
+			return err
 		}
+		if err := edge.checkExposure(address, verifier != nil); err != nil {
+			return err
+		}
+		host, _, _ := net.SplitHostPort(address) // checkExposure checked it
 		reg, err := where.open(cmd)
 		if err != nil {
 			return err
@@ -54,7 +66,11 @@ behind something that authenticates.`,
 		defer closeRegistry(reg)
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-		p, err := proxy.New(ctx, reg, proxy.WithLogger(logger), proxy.WithMessageLimit(messageLimit))
+		opts := []proxy.Option{proxy.WithLogger(logger), proxy.WithMessageLimit(messageLimit)}
+		if verifier != nil {
+			opts = append(opts, proxy.WithAuth(verifier))
+		}
+		p, err := proxy.New(ctx, reg, opts...)
 		cancel()
 		if err != nil {
 			return err
@@ -64,9 +80,7 @@ behind something that authenticates.`,
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", address, err)
 		}
-		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			logf(cmd.ErrOrStderr(), "micro: warning: serving on %s, beyond this machine, with no authentication: anyone who can reach it can call every service\n", lis.Addr())
-		}
+		warnExposure(cmd, host, lis.Addr(), verifier != nil)
 		services := p.Services()
 		logf(cmd.ErrOrStderr(), "micro proxy: forwarding to %d services (%s) on grpc://%s\n", len(services), strings.Join(services, ", "), lis.Addr())
 		return serveUntilDone(cmd.Context(), grpcServer{p}, lis)

@@ -10,18 +10,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/protomicro/micro/runtime/gateway"
 	"github.com/protomicro/micro/runtime/web"
 )
 
-// errNotLoopback is why micro web and micro api --web refuse an address
-// beyond this machine: the dashboard has no authentication yet.
-const errNotLoopback = "the dashboard has no authentication: anyone who can reach %s could see every service and call any of its methods; serve it on a loopback address (127.0.0.1, localhost), or pass --insecure to accept that risk"
-
 func newWebCommand(env lookupEnv) *cobra.Command {
-	var (
-		address  string
-		insecure bool
-	)
+	var address string
 	cmd := &cobra.Command{
 		Use:   "web",
 		Short: "Serve the dashboard: every service, its health and schemas, and a form to call it",
@@ -33,9 +27,14 @@ response's status, headers, trailers, error details and timing; and a chart
 of the calls and errors of the last minutes. Calls go through a gateway of
 its own, as micro api serves them, under /rpc/.
 
-Everything is in the binary: no CDN, no network at run time. There is no
-authentication yet, so micro web refuses an address beyond this machine
-unless --insecure is given.`,
+Everything is in the binary: no CDN, no network at run time.
+
+With auth configured (--auth_key or MICRO_AUTH_KEY, a key file, or
+--auth_jwks or MICRO_AUTH_JWKS, a JWKS URL; see micro api), the calls made
+from the dashboard need a bearer token, verified at its gateway as a
+service would: give it as the call's authorization metadata. Without auth,
+micro web refuses an address beyond this machine (0.0.0.0, ::, a LAN
+address, ":8082") unless --insecure_public is given.`,
 		Example: `  micro web
   micro web --address 127.0.0.1:9000
   curl localhost:8082/api/services`,
@@ -45,9 +44,13 @@ unless --insecure is given.`,
 	where := addRegistryFlags(cmd, env)
 	flags := cmd.Flags()
 	flags.StringVar(&address, "address", "127.0.0.1:8082", "the host:port to listen on")
-	flags.BoolVar(&insecure, "insecure", false, "allow an address beyond this machine, though the dashboard has no authentication")
+	edge := addEdgeAuthFlags(cmd, env, "the dashboard", true)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := checkLoopback(address, insecure); err != nil {
+		verifier, err := edge.verifier(cmd)
+		if err != nil {
+			return err
+		}
+		if err := edge.checkExposure(address, verifier != nil); err != nil {
 			return err
 		}
 		reg, err := where.open(cmd)
@@ -57,7 +60,17 @@ unless --insecure is given.`,
 		defer closeRegistry(reg)
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-		d, err := web.New(ctx, reg, web.WithLogger(logger))
+		defer cancel()
+		opts := []web.Option{web.WithLogger(logger)}
+		if verifier != nil {
+			g, err := gateway.New(ctx, reg, gateway.WithLogger(logger), gateway.WithAuth(verifier))
+			if err != nil {
+				return err
+			}
+			defer func() { _ = g.Close() }()
+			opts = append(opts, web.WithGateway(g))
+		}
+		d, err := web.New(ctx, reg, opts...)
 		cancel()
 		if err != nil {
 			return err
@@ -67,27 +80,10 @@ unless --insecure is given.`,
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", address, err)
 		}
+		host, _, _ := net.SplitHostPort(address) // checkExposure checked it
+		warnExposure(cmd, host, lis.Addr(), verifier != nil)
 		logf(cmd.ErrOrStderr(), "micro web: serving the dashboard on http://%s\n", lis.Addr())
 		return serveUntilDone(cmd.Context(), &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}, lis)
 	}
 	return cmd
-}
-
-// checkLoopback returns a usage error if address is not a loopback one and
-// insecure is not set.
-func checkLoopback(address string, insecure bool) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return &usageError{fmt.Errorf("--address %q: %w", address, err)}
-	}
-	if insecure || isLoopback(host) {
-		return nil
-	}
-	return &usageError{fmt.Errorf("--address %q: "+errNotLoopback, address, address)}
-}
-
-// isLoopback reports whether host names this machine only.
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || ip != nil && ip.IsLoopback()
 }

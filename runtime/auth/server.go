@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/protomicro/micro/runtime/errors"
-	"github.com/protomicro/micro/runtime/metadata"
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
@@ -21,7 +20,7 @@ var DefaultPublicProcedures = []string{
 	"/grpc.reflection.v1alpha.ServerReflection/",
 }
 
-// Option configures [NewServerInterceptor].
+// Option configures [NewServerInterceptor] and [NewPolicy].
 type Option interface {
 	apply(*serverConfig)
 }
@@ -49,27 +48,42 @@ func WithPublicProcedures(prefixes ...string) Option {
 	return optionFunc(func(c *serverConfig) { c.public = prefixes })
 }
 
+// Policy is the access decision of [NewServerInterceptor], for what
+// enforces it in front of the services too: the gateway and the proxy
+// verify a request's token at the edge with the same rules, so that a
+// request the service would refuse is refused before it reaches the
+// service. A Policy is safe for concurrent use.
+type Policy struct {
+	verifier Verifier
+	config   *serverConfig
+}
+
+// NewPolicy returns the policy that decides calls with v and opts, as
+// [NewServerInterceptor] does.
+func NewPolicy(v Verifier, opts ...Option) *Policy {
+	c := &serverConfig{public: DefaultPublicProcedures}
+	for _, opt := range opts {
+		opt.apply(c)
+	}
+	return &Policy{verifier: v, config: c}
+}
+
 // NewServerInterceptor returns the server interceptor that enforces each
 // method's declared access with v, on unary and streaming calls alike (see
 // the package doc). It reads the token from the call's "authorization"
 // metadata, "Bearer <token>". Its errors say why a call was refused; they
 // never echo the token.
 func NewServerInterceptor(v Verifier, opts ...Option) rpc.Interceptor {
-	c := &serverConfig{public: DefaultPublicProcedures}
-	for _, opt := range opts {
-		opt.apply(c)
-	}
-	return &serverInterceptor{verifier: v, config: c}
+	return &serverInterceptor{policy: NewPolicy(v, opts...)}
 }
 
 type serverInterceptor struct {
-	verifier Verifier
-	config   *serverConfig
+	policy *Policy
 }
 
 func (s *serverInterceptor) WrapUnary(next rpc.UnaryFunc) rpc.UnaryFunc {
 	return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
-		ctx, err := s.check(ctx, req.Spec(), req.Header())
+		ctx, err := s.policy.Check(ctx, req.Spec(), req.Header().Get("authorization"))
 		if err != nil {
 			return nil, err
 		}
@@ -85,7 +99,7 @@ func (s *serverInterceptor) WrapStreamingClient(next rpc.StreamingClientFunc) rp
 
 func (s *serverInterceptor) WrapStreamingHandler(next rpc.StreamingHandlerFunc) rpc.StreamingHandlerFunc {
 	return func(ctx context.Context, conn rpc.HandlerConn) error {
-		checked, err := s.check(ctx, conn.Spec(), conn.Header())
+		checked, err := s.policy.Check(ctx, conn.Spec(), conn.Header().Get("authorization"))
 		if err != nil {
 			return err
 		}
@@ -104,25 +118,28 @@ type contextConn struct {
 
 func (c contextConn) Context() context.Context { return c.ctx }
 
-// check decides one call and returns the context its handler runs with: the
-// caller's claims, and the delegation marker when the method declares it.
-func (s *serverInterceptor) check(ctx context.Context, spec rpc.Spec, md metadata.Metadata) (context.Context, error) {
-	access := s.access(spec)
-	header := md.Get("authorization")
-	if header == "" {
+// Check decides one call of spec that presents authorization, the value of
+// its "authorization" metadata ("Bearer <token>", or "" for none), and
+// returns the context its handler runs with: the caller's claims
+// ([FromContext]), and the delegation marker when the method declares it.
+// A refused call's error has code Unauthenticated (no valid token) or
+// PermissionDenied (a scope missing); it never echoes the token.
+func (p *Policy) Check(ctx context.Context, spec rpc.Spec, authorization string) (context.Context, error) {
+	access := p.Access(spec)
+	if authorization == "" {
 		if access.Public {
 			return ctx, nil
 		}
 		return ctx, errors.Errorf(errors.CodeUnauthenticated, "%s needs a bearer token: %w", spec.Procedure, ErrNoToken)
 	}
-	token, ok := BearerToken(header)
+	token, ok := BearerToken(authorization)
 	if !ok {
 		if access.Public {
 			return ctx, nil
 		}
 		return ctx, errors.Errorf(errors.CodeUnauthenticated, "%s: the authorization header is not \"Bearer <token>\"", spec.Procedure)
 	}
-	claims, err := s.verifier.Verify(ctx, token)
+	claims, err := p.verifier.Verify(ctx, token)
 	if err != nil {
 		if access.Public { // a bad token on a public method is no token
 			return ctx, nil
@@ -141,18 +158,19 @@ func (s *serverInterceptor) check(ctx context.Context, spec rpc.Spec, md metadat
 	return ctx, nil
 }
 
-// access is what the call must satisfy: the method's declared access, else
-// public for the exempt procedures, else the default.
-func (s *serverInterceptor) access(spec rpc.Spec) rpc.Access {
+// Access returns what a call of spec must satisfy: the method's declared
+// access, else public for the procedures [WithPublicProcedures] exempts,
+// else the default ([WithDefaultAccess]).
+func (p *Policy) Access(spec rpc.Spec) rpc.Access {
 	if spec.Access != nil {
 		return *spec.Access
 	}
-	for _, prefix := range s.config.public {
+	for _, prefix := range p.config.public {
 		if strings.HasPrefix(spec.Procedure, prefix) {
 			return rpc.Access{Public: true}
 		}
 	}
-	return s.config.defaultAccess
+	return p.config.defaultAccess
 }
 
 type delegatedKey struct{}
@@ -168,5 +186,5 @@ func DelegatedToken(ctx context.Context) (string, bool) {
 
 // String describes the interceptor, for logs.
 func (s *serverInterceptor) String() string {
-	return fmt.Sprintf("auth(%T)", s.verifier)
+	return fmt.Sprintf("auth(%T)", s.policy.verifier)
 }

@@ -147,14 +147,15 @@ func (g *Gateway) resolve(ctx context.Context, name string, endpoints []*registr
 			b.services = append(b.services, sd)
 		}
 		spec := dynamic.Spec(m)
-		b.specs[spec.Procedure] = spec
 		rules := descriptorRules(m)
 		if len(endpoints) > 0 {
 			rules = nil
 			if i := slices.IndexFunc(endpoints, func(e *registry.Endpoint) bool { return e.Procedure == spec.Procedure }); i >= 0 {
 				rules = endpoints[i].HTTP
+				spec.Access = endpoints[i].Access // what WithAuth checks
 			}
 		}
+		b.specs[spec.Procedure] = spec
 		for _, rule := range rules {
 			route := Route{Method: rule.Method, Path: rule.Path, Body: rule.Body, ResponseBody: rule.ResponseBody, Service: name, Procedure: spec.Procedure}
 			if err := b.check(route, sd); err != nil {

@@ -42,8 +42,15 @@ func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
 		ctx, cancel = context.WithTimeout(ctx, g.config.timeout)
 		defer cancel()
 	}
+	pairs := outgoing(ctx)
+	if g.config.auth != nil {
+		if _, err := g.config.auth.Check(ctx, spec, authorization(pairs)); err != nil {
+			g.stats.add(b.name, err)
+			return statusError(err)
+		}
+	}
 	opts := []client.CallOption{client.WithCodec(grpcwire.FrameCodec{})}
-	if pairs := outgoing(ctx); len(pairs) > 0 {
+	if len(pairs) > 0 {
 		opts = append(opts, client.WithHeaders(pairs...))
 	}
 	var err error
@@ -135,6 +142,17 @@ func outgoing(ctx context.Context) []string {
 		}
 	}
 	return pairs
+}
+
+// authorization returns the authorization the service would read of the
+// metadata pairs (outgoing's): the first one.
+func authorization(pairs []string) string {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i] == "authorization" {
+			return pairs[i+1]
+		}
+	}
+	return ""
 }
 
 // incoming returns the headers or trailers a service answered with as the
