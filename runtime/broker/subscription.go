@@ -30,6 +30,7 @@ type Subscription struct {
 
 	backoffMin, backoffMax time.Duration
 	handler                rpc.UnaryFunc
+	spec                   rpc.Spec // of each delivery, as interceptors see it
 }
 
 // newSubscribeConfig is opts applied over the defaults for topic; a
@@ -77,6 +78,7 @@ func NewSubscription(topic string, h Handler, opts ...SubscribeOption) (*Subscri
 		DeadLetterTopic: c.deadLetterTopic,
 		backoffMin:      c.backoffMin,
 		backoffMax:      c.backoffMax,
+		spec:            rpc.Spec{Procedure: "event:" + topic, Access: c.access},
 	}
 	s.handler = rpc.ChainUnary(func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
 		e, ok := req.Any().(*Event)
@@ -166,7 +168,7 @@ func (s *Subscription) call(ctx context.Context, e *Event) (err error) {
 	}()
 	md := e.incomingMetadata()
 	ctx = metadata.NewIncomingContext(ctx, md)
-	_, err = s.handler(ctx, &eventRequest{spec: rpc.Spec{Procedure: "event:" + s.Topic}, header: md, event: e})
+	_, err = s.handler(ctx, &eventRequest{spec: s.spec, header: md, event: e})
 	return err
 }
 
