@@ -11,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/gateway"
+	"github.com/protomicro/micro/runtime/mcp"
 	"github.com/protomicro/micro/runtime/tracing/otlp"
 	"github.com/protomicro/micro/runtime/web"
 )
@@ -63,6 +65,13 @@ scope 403, and neither reaches the service. Without auth, micro api refuses
 an address beyond this machine (0.0.0.0, ::, a LAN address, ":8080") unless
 --insecure_public is given.
 
+With --tls_cert and --tls_key it serves HTTPS (HTTP/2 and HTTP/1.1), reading
+the files again when they change, so a renewed certificate is served
+without a restart; with --tls_ca too it requires client certificates that
+CA signed. The same files are how the gateway dials services that serve TLS
+(the CA as the roots, else the system's; the certificate as its own for
+mutual TLS), as a service's client does.
+
 With OTEL_EXPORTER_OTLP_ENDPOINT (and the other standard OTEL_* variables)
 set, every request is traced and exported over OTLP, the parent of the call
 it makes to the service.`,
@@ -73,6 +82,7 @@ it makes to the service.`,
   micro api --web
   curl localhost:8080/_web/api/services
   MICRO_AUTH_KEY=dev.pem micro api --address 0.0.0.0:8080
+  micro api --tls_cert cert.pem --tls_key key.pem
   micro api --mcp`,
 		Args:        usageArgs(cobra.NoArgs),
 		Annotations: map[string]string{servesAnnotation: "true"},
@@ -87,8 +97,13 @@ it makes to the service.`,
 	flags.BoolVar(&serveMCP, "mcp", false, "also serve the methods as MCP tools, over streamable HTTP at /mcp")
 	mcpOpts := addMCPFlags(cmd, "mcp_")
 	edge := addEdgeAuthFlags(cmd, env, "the gateway", true)
+	tlsFiles := addServeTLSFlags(cmd, env)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		verifier, err := edge.verifier(cmd)
+		if err != nil {
+			return err
+		}
+		serverTLS, nodeTLS, err := tlsFiles.configs(cmd)
 		if err != nil {
 			return err
 		}
@@ -102,7 +117,8 @@ it makes to the service.`,
 		}
 		defer closeRegistry(reg)
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-		opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithBodyLimit(bodyLimit), gateway.WithTimeout(timeout)}
+		opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithBodyLimit(bodyLimit), gateway.WithTimeout(timeout),
+			gateway.WithClientOptions(client.WithTLS(nodeTLS))}
 		if verifier != nil {
 			opts = append(opts, gateway.WithAuth(verifier))
 		}
@@ -129,9 +145,13 @@ it makes to the service.`,
 		if withWeb || serveMCP {
 			mux := http.NewServeMux()
 			mux.Handle("/", g)
+			// The dashboard's and the tools' client, which dials the nodes
+			// that serve TLS as the gateway's does.
+			c := client.New(client.WithRegistry(reg), client.WithDefaultTimeout(0), client.WithTLS(nodeTLS))
+			defer func() { _ = c.Close() }()
 			if withWeb {
 				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-				d, err := web.New(ctx, reg, web.WithGateway(g), web.WithLogger(logger), web.WithPrefix(webPrefix))
+				d, err := web.New(ctx, reg, web.WithGateway(g), web.WithClient(c), web.WithLogger(logger), web.WithPrefix(webPrefix))
 				cancel()
 				if err != nil {
 					return err
@@ -140,7 +160,7 @@ it makes to the service.`,
 				mux.Handle(webPrefix, d)
 			}
 			if serveMCP {
-				s, err := mcpOpts.server(cmd, reg, logger)
+				s, err := mcpOpts.server(cmd, reg, logger, mcp.WithClient(c))
 				if err != nil {
 					return err
 				}
@@ -149,18 +169,18 @@ it makes to the service.`,
 			}
 			handler = mux
 		}
-		lis, err := new(net.ListenConfig).Listen(cmd.Context(), "tcp", address)
+		lis, scheme, err := listenHTTP(cmd, address, serverTLS)
 		if err != nil {
-			return fmt.Errorf("listen on %s: %w", address, err)
+			return err
 		}
 		warnExposure(cmd, host, lis.Addr(), verifier != nil)
-		logf(cmd.ErrOrStderr(), "micro api: serving %d routes and %d procedures on http://%s (GET /_routes lists them)\n",
-			len(g.Index().Routes), len(g.Index().Procedures), lis.Addr())
+		logf(cmd.ErrOrStderr(), "micro api: serving %d routes and %d procedures on %s://%s (GET /_routes lists them)\n",
+			len(g.Index().Routes), len(g.Index().Procedures), scheme, lis.Addr())
 		if withWeb {
-			logf(cmd.ErrOrStderr(), "micro api: the dashboard is on http://%s%s\n", lis.Addr(), webPrefix)
+			logf(cmd.ErrOrStderr(), "micro api: the dashboard is on %s://%s%s\n", scheme, lis.Addr(), webPrefix)
 		}
 		if serveMCP {
-			logf(cmd.ErrOrStderr(), "micro api: serving MCP tools on http://%s/mcp\n", lis.Addr())
+			logf(cmd.ErrOrStderr(), "micro api: serving MCP tools on %s://%s/mcp\n", scheme, lis.Addr())
 		}
 		return serveUntilDone(cmd.Context(), &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}, lis)
 	}

@@ -28,10 +28,10 @@ func addMCPFlags(cmd *cobra.Command, prefix string) *mcpFlags {
 }
 
 // server starts an MCP server on reg, logging to logger.
-func (f *mcpFlags) server(cmd *cobra.Command, reg registry.Registry, logger *slog.Logger) (*mcp.Server, error) {
+func (f *mcpFlags) server(cmd *cobra.Command, reg registry.Registry, logger *slog.Logger, opts ...mcp.Option) (*mcp.Server, error) {
 	ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 	defer cancel()
-	return mcp.New(ctx, reg, mcp.WithLogger(logger), mcp.WithTimeout(f.timeout), mcp.WithResponseLimit(f.responseLimit))
+	return mcp.New(ctx, reg, append([]mcp.Option{mcp.WithLogger(logger), mcp.WithTimeout(f.timeout), mcp.WithResponseLimit(f.responseLimit)}, opts...)...)
 }
 
 func newMCPCommand(env lookupEnv) *cobra.Command {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/gateway"
 	"github.com/protomicro/micro/runtime/web"
 )
@@ -34,7 +34,11 @@ With auth configured (--auth_key or MICRO_AUTH_KEY, a key file, or
 from the dashboard need a bearer token, verified at its gateway as a
 service would: give it as the call's authorization metadata. Without auth,
 micro web refuses an address beyond this machine (0.0.0.0, ::, a LAN
-address, ":8082") unless --insecure_public is given.`,
+address, ":8082") unless --insecure_public is given.
+
+With --tls_cert and --tls_key it serves HTTPS, reading the files again when
+they change; the same files are how it dials services that serve TLS, as
+micro api does.`,
 		Example: `  micro web
   micro web --address 127.0.0.1:9000
   curl localhost:8082/api/services`,
@@ -45,8 +49,13 @@ address, ":8082") unless --insecure_public is given.`,
 	flags := cmd.Flags()
 	flags.StringVar(&address, "address", "127.0.0.1:8082", "the host:port to listen on")
 	edge := addEdgeAuthFlags(cmd, env, "the dashboard", true)
+	tlsFiles := addServeTLSFlags(cmd, env)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		verifier, err := edge.verifier(cmd)
+		if err != nil {
+			return err
+		}
+		serverTLS, nodeTLS, err := tlsFiles.configs(cmd)
 		if err != nil {
 			return err
 		}
@@ -61,9 +70,11 @@ address, ":8082") unless --insecure_public is given.`,
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 		defer cancel()
-		opts := []web.Option{web.WithLogger(logger)}
+		c := client.New(client.WithRegistry(reg), client.WithDefaultTimeout(0), client.WithTLS(nodeTLS))
+		defer func() { _ = c.Close() }()
+		opts := []web.Option{web.WithLogger(logger), web.WithClient(c)}
 		if verifier != nil {
-			g, err := gateway.New(ctx, reg, gateway.WithLogger(logger), gateway.WithAuth(verifier))
+			g, err := gateway.New(ctx, reg, gateway.WithClient(c), gateway.WithLogger(logger), gateway.WithAuth(verifier))
 			if err != nil {
 				return err
 			}
@@ -76,13 +87,13 @@ address, ":8082") unless --insecure_public is given.`,
 			return err
 		}
 		defer func() { _ = d.Close() }()
-		lis, err := new(net.ListenConfig).Listen(cmd.Context(), "tcp", address)
+		lis, scheme, err := listenHTTP(cmd, address, serverTLS)
 		if err != nil {
-			return fmt.Errorf("listen on %s: %w", address, err)
+			return err
 		}
 		host, _, _ := net.SplitHostPort(address) // checkExposure checked it
 		warnExposure(cmd, host, lis.Addr(), verifier != nil)
-		logf(cmd.ErrOrStderr(), "micro web: serving the dashboard on http://%s\n", lis.Addr())
+		logf(cmd.ErrOrStderr(), "micro web: serving the dashboard on %s://%s\n", scheme, lis.Addr())
 		return serveUntilDone(cmd.Context(), &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}, lis)
 	}
 	return cmd

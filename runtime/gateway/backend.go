@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protomicro/micro/runtime/dynamic"
+	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
 )
@@ -63,7 +64,7 @@ func (g *Gateway) refresh(ctx context.Context, names []string) (retry []string) 
 		var endpoints []*registry.Endpoint
 		for _, v := range versions {
 			for _, n := range v.Nodes {
-				nodes = append(nodes, n.Address)
+				nodes = append(nodes, client.NodeAddress(n))
 			}
 			for _, e := range v.Endpoints {
 				if !slices.ContainsFunc(endpoints, func(x *registry.Endpoint) bool { return x.Procedure == e.Procedure }) {

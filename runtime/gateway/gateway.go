@@ -59,7 +59,8 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, 
 	g.stats.now = time.Now
 	g.client = g.config.client
 	if g.client == nil {
-		g.client, g.ownClient = client.New(client.WithRegistry(reg), client.WithInterceptors(tracecontext.ClientInterceptor())), true
+		opts := append([]client.Option{client.WithRegistry(reg), client.WithInterceptors(tracecontext.ClientInterceptor())}, g.config.clientOptions...)
+		g.client, g.ownClient = client.New(opts...), true
 	}
 	g.grpc = grpc.NewServer(
 		grpc.UnknownServiceHandler(g.forward),

@@ -18,13 +18,14 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	client    client.Client
-	logger    *slog.Logger
-	bodyLimit int64
-	timeout   time.Duration
-	cors      *CORS
-	tracer    trace.TracerProvider
-	auth      *auth.Policy
+	client        client.Client
+	clientOptions []client.Option
+	logger        *slog.Logger
+	bodyLimit     int64
+	timeout       time.Duration
+	cors          *CORS
+	tracer        trace.TracerProvider
+	auth          *auth.Policy
 }
 
 func newConfig(opts []Option) *config {
@@ -46,6 +47,13 @@ func newConfig(opts []Option) *config {
 // too).
 func WithClient(c client.Client) Option {
 	return optionFunc(func(cfg *config) { cfg.client = c })
+}
+
+// WithClientOptions adds opts to those of the default client, the one the
+// gateway makes when [WithClient] gives none: client.WithTLS, for instance,
+// to call the services that serve TLS. By default there are none.
+func WithClientOptions(opts ...client.Option) Option {
+	return optionFunc(func(c *config) { c.clientOptions = append(c.clientOptions, opts...) })
 }
 
 // WithLogger sets where the gateway logs route changes, route conflicts and

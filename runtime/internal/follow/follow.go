@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/registry"
 )
 
@@ -122,7 +123,9 @@ func (f *Follower) loop(ctx context.Context, logger *slog.Logger, what string, u
 }
 
 // Lookup returns what the registry says of the service called name, over all
-// its versions: the addresses of its nodes, sorted and distinct, and its
+// its versions: the addresses of its nodes as a client dials them
+// ([client.NodeAddress]: "tls://host:port" for a node that serves TLS),
+// sorted and distinct, and its
 // endpoints, each procedure once, the first version's. A service with no
 // nodes left returns no error and no nodes.
 func Lookup(ctx context.Context, reg registry.Registry, name string) (nodes []string, endpoints []*registry.Endpoint, err error) {
@@ -135,7 +138,7 @@ func Lookup(ctx context.Context, reg registry.Registry, name string) (nodes []st
 	}
 	for _, v := range versions {
 		for _, n := range v.Nodes {
-			nodes = append(nodes, n.Address)
+			nodes = append(nodes, client.NodeAddress(n))
 		}
 		for _, e := range v.Endpoints {
 			if !slices.ContainsFunc(endpoints, func(x *registry.Endpoint) bool { return x.Procedure == e.Procedure }) {
