@@ -19,8 +19,8 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
 )
