@@ -151,7 +151,11 @@ it makes to the service.`,
 			defer func() { _ = c.Close() }()
 			if withWeb {
 				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-				d, err := web.New(ctx, reg, web.WithGateway(g), web.WithClient(c), web.WithLogger(logger), web.WithPrefix(webPrefix))
+				webOpts := []web.Option{web.WithGateway(g), web.WithClient(c), web.WithLogger(logger), web.WithPrefix(webPrefix)}
+				if verifier != nil {
+					webOpts = append(webOpts, web.WithAuth(verifier))
+				}
+				d, err := web.New(ctx, reg, webOpts...)
 				cancel()
 				if err != nil {
 					return err

@@ -45,9 +45,10 @@ func TestCheckExposure(t *testing.T) {
 	}
 }
 
-// TestAPIWithAuth runs micro api with MICRO_AUTH_KEY set and calls echo,
-// which has no auth of its own, through it: without a token the gateway
-// answers 401 itself, with a token of the key the call goes through.
+// TestAPIWithAuth runs micro api --web with MICRO_AUTH_KEY set and calls
+// echo, which has no auth of its own, through it: without a token the
+// gateway answers 401 itself, with a token of the key the call goes
+// through; and the dashboard shows nothing without a token.
 func TestAPIWithAuth(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -66,7 +67,7 @@ func TestAPIWithAuth(t *testing.T) {
 	var stdout, stderr testutil.Buffer
 	status := make(chan int, 1)
 	go func() {
-		status <- run(ctx, []string{"api", "--address", "127.0.0.1:0"}, env, strings.NewReader(""), &stdout, &stderr)
+		status <- run(ctx, []string{"api", "--web", "--address", "127.0.0.1:0"}, env, strings.NewReader(""), &stdout, &stderr)
 	}()
 	address := ""
 	testutil.WaitFor(t, "micro api to serve", func() bool {
@@ -98,6 +99,23 @@ func TestAPIWithAuth(t *testing.T) {
 	}
 	if code, _ := call(keys.Token(t)); code != http.StatusOK {
 		t.Errorf("POST Echo with a token through micro api with auth = %d, want 200", code)
+	}
+	for token, want := range map[string]int{"": http.StatusUnauthorized, keys.Token(t): http.StatusOK} {
+		req, err := http.NewRequestWithContext(testutil.Context(t), "GET", "http://"+address+webPrefix+"api/services", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("GET %sapi/services with token %v = %d, want %d", webPrefix, token != "", res.StatusCode, want)
+		}
 	}
 	interrupt()
 	select {

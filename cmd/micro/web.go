@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/protomicro/micro/runtime/client"
-	"github.com/protomicro/micro/runtime/gateway"
 	"github.com/protomicro/micro/runtime/web"
 )
 
@@ -30,9 +29,11 @@ its own, as micro api serves them, under /rpc/.
 Everything is in the binary: no CDN, no network at run time.
 
 With auth configured (--auth_key or MICRO_AUTH_KEY, a key file, or
---auth_jwks or MICRO_AUTH_JWKS, a JWKS URL; see micro api), the calls made
-from the dashboard need a bearer token, verified at its gateway as a
-service would: give it as the call's authorization metadata. Without auth,
+--auth_jwks or MICRO_AUTH_JWKS, a JWKS URL; see micro api), the dashboard
+asks for a bearer token (such as micro auth token signs) before it shows
+anything, keeps it in an HttpOnly cookie, and calls with it; its gateway
+verifies each call's token by the method's declared access, as a service
+would. Without auth,
 micro web refuses an address beyond this machine (0.0.0.0, ::, a LAN
 address, ":8082") unless --insecure_public is given.
 
@@ -74,12 +75,7 @@ micro api does.`,
 		defer func() { _ = c.Close() }()
 		opts := []web.Option{web.WithLogger(logger), web.WithClient(c)}
 		if verifier != nil {
-			g, err := gateway.New(ctx, reg, gateway.WithClient(c), gateway.WithLogger(logger), gateway.WithAuth(verifier))
-			if err != nil {
-				return err
-			}
-			defer func() { _ = g.Close() }()
-			opts = append(opts, web.WithGateway(g))
+			opts = append(opts, web.WithAuth(verifier))
 		}
 		d, err := web.New(ctx, reg, opts...)
 		cancel()
