@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/proxy"
 )
 
@@ -38,7 +39,11 @@ fails with Unauthenticated, one without a needed scope with
 PermissionDenied, and neither reaches the service. Health checks and
 reflection stay open. Without auth, micro proxy refuses an address beyond
 this machine (0.0.0.0, ::, a LAN address, ":9090") unless --insecure_public
-is given.`,
+is given.
+
+It dials the services that serve TLS verifying them against --tls_ca (else
+the system's roots), presenting --tls_cert and --tls_key when they ask for a
+client certificate; it serves its own callers in plain text.`,
 		Example: `  micro proxy
   grpcurl -plaintext localhost:9090 list
   micro proxy --address 127.0.0.1:9191`,
@@ -50,8 +55,14 @@ is given.`,
 	flags.StringVar(&address, "address", "127.0.0.1:9090", "the host:port to listen on")
 	flags.IntVar(&messageLimit, "message_limit", 4<<20, "the largest message a caller may send, in bytes")
 	edge := addEdgeAuthFlags(cmd, env, "the proxy", false)
+	nodeFiles := addTLSFlags(cmd, env, "the client certificate to present to nodes that speak TLS and ask for one (mutual TLS)",
+		"the CA to verify nodes that speak TLS against, instead of the system's roots")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		verifier, err := edge.verifier(cmd)
+		if err != nil {
+			return err
+		}
+		nodeTLS, err := nodeFiles.nodeConfig(cmd)
 		if err != nil {
 			return err
 		}
@@ -66,7 +77,9 @@ is given.`,
 		defer closeRegistry(reg)
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-		opts := []proxy.Option{proxy.WithLogger(logger), proxy.WithMessageLimit(messageLimit)}
+		c := client.New(client.WithRegistry(reg), client.WithDefaultTimeout(0), client.WithLogger(logger), client.WithTLS(nodeTLS))
+		defer func() { _ = c.Close() }()
+		opts := []proxy.Option{proxy.WithClient(c), proxy.WithLogger(logger), proxy.WithMessageLimit(messageLimit)}
 		if verifier != nil {
 			opts = append(opts, proxy.WithAuth(verifier))
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/micro"
 	"github.com/protomicro/micro/runtime/registry/local"
 	"github.com/protomicro/micro/testdata/authtest"
@@ -148,5 +149,36 @@ func TestAPIServesTLS(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("micro api did not return after the interrupt")
+	}
+}
+
+// TestProxyDialsTLS runs micro proxy with --tls_ca in front of a service
+// that serves TLS, and calls the service through it in plain text.
+func TestProxyDialsTLS(t *testing.T) {
+	t.Parallel()
+	ca := testutil.NewCA(t)
+	env := tlsWorld(t, ca)
+	ctx, interrupt := context.WithCancel(t.Context())
+	defer interrupt()
+	var stdout, stderr testutil.Buffer
+	status := make(chan int, 1)
+	go func() {
+		status <- run(ctx, []string{"proxy", "--address", "127.0.0.1:0", "--tls_ca", ca.CAFile}, mapEnv(env), strings.NewReader(""), &stdout, &stderr)
+	}()
+	address := ""
+	testutil.WaitFor(t, "micro proxy to serve", func() bool {
+		_, rest, ok := strings.Cut(stderr.String(), " on grpc://")
+		address, _, _ = strings.Cut(rest, "\n")
+		return ok && strings.HasSuffix(rest, "\n")
+	})
+	c := client.New(client.WithAddress(address))
+	defer func() { _ = c.Close() }()
+	res, err := streaming.NewEchoClient("secure", c).Echo(testutil.Context(t), &streaming.EchoRequest{Message: "to a TLS service"})
+	if err != nil || res.GetMessage() != "to a TLS service" {
+		t.Errorf("Echo through micro proxy --tls_ca = %v, %v, want the message back", res, err)
+	}
+	interrupt()
+	if got := <-status; got != 130 {
+		t.Errorf("micro proxy, interrupted = %d, want 130", got)
 	}
 }
