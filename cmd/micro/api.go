@@ -81,8 +81,7 @@ it makes to the service.`,
   micro api --cors_origin https://app.example.com
   micro api --web
   curl localhost:8080/_web/api/services
-  MICRO_AUTH_KEY=dev.pem micro api --address 0.0.0.0:8080
-  micro api --tls_cert cert.pem --tls_key key.pem
+  micro api --address 0.0.0.0:8080 --auth_key "$(micro auth keygen --key dev.pem)"
   micro api --mcp`,
 		Args:        usageArgs(cobra.NoArgs),
 		Annotations: map[string]string{servesAnnotation: "true"},
@@ -186,9 +185,15 @@ it makes to the service.`,
 		if serveMCP {
 			logf(cmd.ErrOrStderr(), "micro api: serving MCP tools on %s://%s/mcp\n", scheme, lis.Addr())
 		}
-		return serveUntilDone(cmd.Context(), &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}, lis)
+		return serveUntilDone(cmd.Context(), httpServer(handler, logger), lis)
 	}
 	return cmd
+}
+
+// httpServer returns the server of an HTTP command, which logs what goes
+// wrong with a connection (a refused TLS handshake) to logger as warnings.
+func httpServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 }
 
 // servable is what serveUntilDone serves: an [http.Server], or the gRPC

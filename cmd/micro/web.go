@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -90,7 +89,7 @@ micro api does.`,
 		host, _, _ := net.SplitHostPort(address) // checkExposure checked it
 		warnExposure(cmd, host, lis.Addr(), verifier != nil)
 		logf(cmd.ErrOrStderr(), "micro web: serving the dashboard on %s://%s\n", scheme, lis.Addr())
-		return serveUntilDone(cmd.Context(), &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}, lis)
+		return serveUntilDone(cmd.Context(), httpServer(d, logger), lis)
 	}
 	return cmd
 }
