@@ -98,7 +98,7 @@ it makes to the service.`,
 	edge := addEdgeAuthFlags(cmd, env, "the gateway", true)
 	tlsFiles := addServeTLSFlags(cmd, env)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		verifier, err := edge.verifier(cmd)
+		verifier, err := edge.check(cmd, address)
 		if err != nil {
 			return err
 		}
@@ -106,10 +106,6 @@ it makes to the service.`,
 		if err != nil {
 			return err
 		}
-		if err := edge.checkExposure(address, verifier != nil); err != nil {
-			return err
-		}
-		host, _, _ := net.SplitHostPort(address) // checkExposure checked it
 		reg, err := where.open(cmd)
 		if err != nil {
 			return err
@@ -176,7 +172,7 @@ it makes to the service.`,
 		if err != nil {
 			return err
 		}
-		warnExposure(cmd, host, lis.Addr(), verifier != nil)
+		warnExposure(cmd, address, lis.Addr(), verifier != nil)
 		logf(cmd.ErrOrStderr(), "micro api: serving %d routes and %d procedures on %s://%s (GET /_routes lists them)\n",
 			len(g.Index().Routes), len(g.Index().Procedures), scheme, lis.Addr())
 		if withWeb {

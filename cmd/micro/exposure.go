@@ -67,6 +67,20 @@ func (f *edgeAuthFlags) verifier(cmd *cobra.Command) (*jwt.Verifier, error) {
 	return v, nil
 }
 
+// check returns the verifier the flags configure (nil for none), or an
+// error when they configure a bad one or, without one, address is beyond
+// this machine (see checkExposure).
+func (f *edgeAuthFlags) check(cmd *cobra.Command, address string) (*jwt.Verifier, error) {
+	v, err := f.verifier(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.checkExposure(address, v != nil); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // checkExposure returns a usage error when address is beyond this machine
 // (any address but a loopback one: 0.0.0.0, ::, a LAN address, or none,
 // as in ":8080") and withAuth is false, unless --insecure_public is given.
@@ -90,9 +104,10 @@ func isLoopback(host string) bool {
 }
 
 // warnExposure says, on standard error, how the command serving on addr
-// (whose --address host is host) guards it: with auth, or, beyond this
-// machine, not at all (--insecure_public).
-func warnExposure(cmd *cobra.Command, host string, addr net.Addr, withAuth bool) {
+// (its --address, which check accepted, is address) guards it: with auth,
+// or, beyond this machine, not at all (--insecure_public).
+func warnExposure(cmd *cobra.Command, address string, addr net.Addr, withAuth bool) {
+	host, _, _ := net.SplitHostPort(address)
 	switch {
 	case withAuth:
 		logf(cmd.ErrOrStderr(), "%s: verifying bearer tokens by each method's declared access\n", cmd.CommandPath())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -62,68 +63,80 @@ func TestAPIWithAuth(t *testing.T) {
 		}
 		return w.env(key)
 	}
-	ctx, interrupt := context.WithCancel(t.Context())
-	defer interrupt()
-	var stdout, stderr testutil.Buffer
-	status := make(chan int, 1)
-	go func() {
-		status <- run(ctx, []string{"api", "--web", "--address", "127.0.0.1:0"}, env, strings.NewReader(""), &stdout, &stderr)
-	}()
-	address := ""
-	testutil.WaitFor(t, "micro api to serve", func() bool {
-		_, rest, ok := strings.Cut(stderr.String(), " on http://")
-		address, _, _ = strings.Cut(rest, " ")
-		return ok && strings.Contains(rest, "\n")
-	})
+	address, stderr, stop := startServing(t, env, "api", "--web", "--address", "127.0.0.1:0")
+	defer stop()
 	if !strings.Contains(stderr.String(), "verifying bearer tokens") {
 		t.Errorf("micro api with MICRO_AUTH_KEY wrote %q, want it to say it verifies tokens", stderr.String())
 	}
-	call := func(token string) (int, string) {
-		req, err := http.NewRequestWithContext(testutil.Context(t), "POST", "http://"+address+"/streaming.v1.Echo/Echo", strings.NewReader(`{"message":"hi"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = res.Body.Close()
-		return res.StatusCode, res.Header.Get("WWW-Authenticate")
-	}
-	if code, challenge := call(""); code != http.StatusUnauthorized || !strings.HasPrefix(challenge, "Bearer") {
+	echo := "http://" + address + "/streaming.v1.Echo/Echo"
+	if code, challenge := httpStatus(t, http.DefaultClient, "POST", echo, "", `{"message":"hi"}`); code != http.StatusUnauthorized || !strings.HasPrefix(challenge, "Bearer") {
 		t.Errorf("POST Echo without a token through micro api with auth = %d, WWW-Authenticate %q; want 401 with a Bearer challenge", code, challenge)
 	}
-	if code, _ := call(keys.Token(t)); code != http.StatusOK {
+	if code, _ := httpStatus(t, http.DefaultClient, "POST", echo, keys.Token(t), `{"message":"hi"}`); code != http.StatusOK {
 		t.Errorf("POST Echo with a token through micro api with auth = %d, want 200", code)
 	}
 	for token, want := range map[string]int{"": http.StatusUnauthorized, keys.Token(t): http.StatusOK} {
-		req, err := http.NewRequestWithContext(testutil.Context(t), "GET", "http://"+address+webPrefix+"api/services", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = res.Body.Close()
-		if res.StatusCode != want {
-			t.Errorf("GET %sapi/services with token %v = %d, want %d", webPrefix, token != "", res.StatusCode, want)
+		if code, _ := httpStatus(t, http.DefaultClient, "GET", "http://"+address+webPrefix+"api/services", token, ""); code != want {
+			t.Errorf("GET %sapi/services with token %v = %d, want %d", webPrefix, token != "", code, want)
 		}
 	}
-	interrupt()
-	select {
-	case got := <-status:
-		if got != 130 {
-			t.Errorf("micro api, interrupted = %d, want 130", got)
+}
+
+// startServing runs micro with args and env until the test ends, waits
+// until it says it serves, and returns the address it serves on and a
+// stop that interrupts it and checks that it exits 130.
+func startServing(t *testing.T, env lookupEnv, args ...string) (address string, stderr *testutil.Buffer, stop func()) {
+	t.Helper()
+	ctx, interrupt := context.WithCancel(t.Context())
+	t.Cleanup(interrupt)
+	var stdout testutil.Buffer
+	stderr = new(testutil.Buffer)
+	status := make(chan int, 1)
+	go func() { status <- run(ctx, args, env, strings.NewReader(""), &stdout, stderr) }()
+	testutil.WaitFor(t, "micro "+strings.Join(args, " ")+" to serve", func() bool {
+		m := servingOn.FindStringSubmatch(stderr.String())
+		if m != nil {
+			address = m[1]
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("micro api did not return after the interrupt")
+		return m != nil
+	})
+	return address, stderr, func() {
+		t.Helper()
+		interrupt()
+		select {
+		case got := <-status:
+			if got != 130 {
+				t.Errorf("micro %s, interrupted = %d, want 130\nstderr: %s", strings.Join(args, " "), got, stderr.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("micro %s did not return after the interrupt", strings.Join(args, " "))
+		}
 	}
+}
+
+// httpStatus sends a request with body (none when empty) and, unless
+// token is empty, Authorization: Bearer token, and returns the answer's
+// status and WWW-Authenticate.
+func httpStatus(t *testing.T, c *http.Client, method, url, token, body string) (int, string) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(testutil.Context(t), method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	return res.StatusCode, res.Header.Get("WWW-Authenticate")
 }

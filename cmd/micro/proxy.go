@@ -58,7 +58,7 @@ client certificate; it serves its own callers in plain text.`,
 	nodeFiles := addTLSFlags(cmd, env, "the client certificate to present to nodes that speak TLS and ask for one (mutual TLS)",
 		"the CA to verify nodes that speak TLS against, instead of the system's roots")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		verifier, err := edge.verifier(cmd)
+		verifier, err := edge.check(cmd, address)
 		if err != nil {
 			return err
 		}
@@ -66,10 +66,6 @@ client certificate; it serves its own callers in plain text.`,
 		if err != nil {
 			return err
 		}
-		if err := edge.checkExposure(address, verifier != nil); err != nil {
-			return err
-		}
-		host, _, _ := net.SplitHostPort(address) // checkExposure checked it
 		reg, err := where.open(cmd)
 		if err != nil {
 			return err
@@ -93,7 +89,7 @@ client certificate; it serves its own callers in plain text.`,
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", address, err)
 		}
-		warnExposure(cmd, host, lis.Addr(), verifier != nil)
+		warnExposure(cmd, address, lis.Addr(), verifier != nil)
 		services := p.Services()
 		logf(cmd.ErrOrStderr(), "micro proxy: forwarding to %d services (%s) on grpc://%s\n", len(services), strings.Join(services, ", "), lis.Addr())
 		return serveUntilDone(cmd.Context(), grpcServer{p}, lis)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -71,20 +70,12 @@ func TestAPIServesTLS(t *testing.T) {
 	env := tlsWorld(t, ca)
 	ca.Issue(t, "api", "api.pem", "api-key.pem")
 	ca.Issue(t, "browser", "client.pem", "client-key.pem")
-	ctx, interrupt := context.WithCancel(t.Context())
-	defer interrupt()
-	var stdout, stderr testutil.Buffer
-	status := make(chan int, 1)
-	go func() {
-		status <- run(ctx, []string{"api", "--address", "127.0.0.1:0", "--tls_cert", ca.Path("api.pem"), "--tls_key", ca.Path("api-key.pem"), "--tls_ca", ca.CAFile},
-			mapEnv(env), strings.NewReader(""), &stdout, &stderr)
-	}()
-	address := ""
-	testutil.WaitFor(t, "micro api to serve HTTPS", func() bool {
-		_, rest, ok := strings.Cut(stderr.String(), " on https://")
-		address, _, _ = strings.Cut(rest, " ")
-		return ok && strings.Contains(rest, "\n")
-	})
+	address, stderr, stop := startServing(t, mapEnv(env), "api", "--address", "127.0.0.1:0",
+		"--tls_cert", ca.Path("api.pem"), "--tls_key", ca.Path("api-key.pem"), "--tls_ca", ca.CAFile)
+	defer stop()
+	if !strings.Contains(stderr.String(), " on https://") {
+		t.Errorf("micro api --tls_cert wrote %q, want it to say it serves https", stderr.String())
+	}
 
 	clientCert, err := tls.LoadX509KeyPair(ca.Path("client.pem"), ca.Path("client-key.pem"))
 	if err != nil {
@@ -141,15 +132,6 @@ func TestAPIServesTLS(t *testing.T) {
 	if res, body, err := call(next.CAFile, true, true); err != nil || res.StatusCode != http.StatusOK {
 		t.Errorf("POST Echo trusting the next CA after the rotation = %v, %q, %v; want 200: the files are read again", res, body, err)
 	}
-	interrupt()
-	select {
-	case got := <-status:
-		if got != 130 {
-			t.Errorf("micro api, interrupted = %d, want 130", got)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("micro api did not return after the interrupt")
-	}
 }
 
 // TestProxyDialsTLS runs micro proxy with --tls_ca in front of a service
@@ -158,27 +140,12 @@ func TestProxyDialsTLS(t *testing.T) {
 	t.Parallel()
 	ca := testutil.NewCA(t)
 	env := tlsWorld(t, ca)
-	ctx, interrupt := context.WithCancel(t.Context())
-	defer interrupt()
-	var stdout, stderr testutil.Buffer
-	status := make(chan int, 1)
-	go func() {
-		status <- run(ctx, []string{"proxy", "--address", "127.0.0.1:0", "--tls_ca", ca.CAFile}, mapEnv(env), strings.NewReader(""), &stdout, &stderr)
-	}()
-	address := ""
-	testutil.WaitFor(t, "micro proxy to serve", func() bool {
-		_, rest, ok := strings.Cut(stderr.String(), " on grpc://")
-		address, _, _ = strings.Cut(rest, "\n")
-		return ok && strings.HasSuffix(rest, "\n")
-	})
+	address, _, stop := startServing(t, mapEnv(env), "proxy", "--address", "127.0.0.1:0", "--tls_ca", ca.CAFile)
+	defer stop()
 	c := client.New(client.WithAddress(address))
 	defer func() { _ = c.Close() }()
 	res, err := streaming.NewEchoClient("secure", c).Echo(testutil.Context(t), &streaming.EchoRequest{Message: "to a TLS service"})
 	if err != nil || res.GetMessage() != "to a TLS service" {
 		t.Errorf("Echo through micro proxy --tls_ca = %v, %v, want the message back", res, err)
-	}
-	interrupt()
-	if got := <-status; got != 130 {
-		t.Errorf("micro proxy, interrupted = %d, want 130", got)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,15 +50,12 @@ micro api does.`,
 	edge := addEdgeAuthFlags(cmd, env, "the dashboard", true)
 	tlsFiles := addServeTLSFlags(cmd, env)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		verifier, err := edge.verifier(cmd)
+		verifier, err := edge.check(cmd, address)
 		if err != nil {
 			return err
 		}
 		serverTLS, nodeTLS, err := tlsFiles.configs(cmd)
 		if err != nil {
-			return err
-		}
-		if err := edge.checkExposure(address, verifier != nil); err != nil {
 			return err
 		}
 		reg, err := where.open(cmd)
@@ -86,8 +82,7 @@ micro api does.`,
 		if err != nil {
 			return err
 		}
-		host, _, _ := net.SplitHostPort(address) // checkExposure checked it
-		warnExposure(cmd, host, lis.Addr(), verifier != nil)
+		warnExposure(cmd, address, lis.Addr(), verifier != nil)
 		logf(cmd.ErrOrStderr(), "micro web: serving the dashboard on %s://%s\n", scheme, lis.Addr())
 		return serveUntilDone(cmd.Context(), httpServer(d, logger), lis)
 	}
