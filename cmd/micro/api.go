@@ -12,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/gateway"
+	"github.com/protomicro/micro/runtime/mcp"
 	"github.com/protomicro/micro/runtime/metrics"
 	"github.com/protomicro/micro/runtime/micro"
 	"github.com/protomicro/micro/runtime/tracing/otlp"
@@ -39,7 +41,6 @@ func newAPICommand(env lookupEnv) *cobra.Command {
 		timeout   time.Duration
 		origins   []string
 		withWeb   bool
-		insecure  bool
 		serveMCP  bool
 		admin     string
 		pprof     bool
@@ -65,8 +66,23 @@ without a token and every tool to one with a token, which the service then
 judges.
 
 Of a request's headers only Authorization and Grpc-Metadata-* reach the
-service. There is no authentication yet: keep the gateway on a loopback
-address, or behind something that authenticates.
+service, which checks the token against the access its proto declares.
+With auth configured, --auth_key or MICRO_AUTH_KEY (a key file, as micro
+auth keygen makes) or --auth_jwks or MICRO_AUTH_JWKS (a JWKS URL), with
+--auth_issuer/MICRO_AUTH_ISSUER and --auth_audience/MICRO_AUTH_AUDIENCE, the
+gateway verifies the bearer token itself first, by the access each method
+declares in the registry: a request without a valid token for a method that
+is not public is answered 401 (with WWW-Authenticate), one without a needed
+scope 403, and neither reaches the service. Without auth, micro api refuses
+an address beyond this machine (0.0.0.0, ::, a LAN address, ":8080") unless
+--insecure_public is given.
+
+With --tls_cert and --tls_key it serves HTTPS (HTTP/2 and HTTP/1.1), reading
+the files again when they change, so a renewed certificate is served
+without a restart; with --tls_ca too it requires client certificates that
+CA signed. The same files are how the gateway dials services that serve TLS
+(the CA as the roots, else the system's; the certificate as its own for
+mutual TLS), as a service's client does.
 
 With OTEL_EXPORTER_OTLP_ENDPOINT (and the other standard OTEL_* variables)
 set, every request is traced and exported over OTLP, the parent of the call
@@ -85,6 +101,7 @@ lookups and watch events (micro_registry_lookups_total, ...).`,
   micro api --cors_origin https://app.example.com
   micro api --web
   curl localhost:8080/_web/api/services
+  micro api --address 0.0.0.0:8080 --auth_key "$(micro auth keygen --key dev.pem)"
   micro api --mcp
   micro api --admin_address 127.0.0.1:9091
   curl localhost:9091/metrics`,
@@ -98,20 +115,20 @@ lookups and watch events (micro_registry_lookups_total, ...).`,
 	flags.DurationVar(&timeout, "timeout", 30*time.Second, "the deadline of a call whose request names none (0 for none)")
 	flags.StringSliceVar(&origins, "cors_origin", nil, "a web origin allowed to call from a browser, or * for any (repeatable; default none)")
 	flags.BoolVar(&withWeb, "web", false, "serve the dashboard (as micro web does) at /_web/")
-	flags.BoolVar(&insecure, "insecure", false, "with --web, allow an address beyond this machine, though the dashboard has no authentication")
 	flags.BoolVar(&serveMCP, "mcp", false, "also serve the methods as MCP tools, over streamable HTTP at /mcp")
 	flags.StringVar(&admin, "admin_address", "", "the host:port of the admin listener: /metrics, /healthz, /readyz (default none)")
 	flags.BoolVar(&pprof, "admin_pprof", false, "with --admin_address, serve Go's profiles at /debug/pprof/ there too")
 	mcpOpts := addMCPFlags(cmd, "mcp_")
+	edge := addEdgeAuthFlags(cmd, env, "the gateway", true)
+	tlsFiles := addServeTLSFlags(cmd, env)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		host, _, err := net.SplitHostPort(address)
+		verifier, err := edge.check(cmd, address)
 		if err != nil {
-			return &usageError{fmt.Errorf("--address %q: %w", address, err)}
+			return err
 		}
-		if withWeb {
-			if err := checkLoopback(address, insecure); err != nil {
-				return err
-			}
+		serverTLS, nodeTLS, err := tlsFiles.configs(cmd)
+		if err != nil {
+			return err
 		}
 		reg, err := where.open(cmd)
 		if err != nil {
@@ -119,7 +136,11 @@ lookups and watch events (micro_registry_lookups_total, ...).`,
 		}
 		defer closeRegistry(reg)
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-		opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithBodyLimit(bodyLimit), gateway.WithTimeout(timeout)}
+		opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithBodyLimit(bodyLimit), gateway.WithTimeout(timeout),
+			gateway.WithClientOptions(client.WithTLS(nodeTLS))}
+		if verifier != nil {
+			opts = append(opts, gateway.WithAuth(verifier))
+		}
 		var m *metrics.Metrics
 		routes := reg
 		if admin != "" {
@@ -153,9 +174,17 @@ lookups and watch events (micro_registry_lookups_total, ...).`,
 		if withWeb || serveMCP {
 			mux := http.NewServeMux()
 			mux.Handle("/", g)
+			// The dashboard's and the tools' client, which dials the nodes
+			// that serve TLS as the gateway's does.
+			c := client.New(client.WithRegistry(reg), client.WithDefaultTimeout(0), client.WithTLS(nodeTLS))
+			defer func() { _ = c.Close() }()
 			if withWeb {
 				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-				d, err := web.New(ctx, routes, web.WithGateway(g), web.WithLogger(logger), web.WithPrefix(webPrefix))
+				webOpts := []web.Option{web.WithGateway(g), web.WithClient(c), web.WithLogger(logger), web.WithPrefix(webPrefix)}
+				if verifier != nil {
+					webOpts = append(webOpts, web.WithAuth(verifier))
+				}
+				d, err := web.New(ctx, routes, webOpts...)
 				cancel()
 				if err != nil {
 					return err
@@ -164,7 +193,11 @@ lookups and watch events (micro_registry_lookups_total, ...).`,
 				mux.Handle(webPrefix, d)
 			}
 			if serveMCP {
-				s, err := mcpOpts.server(cmd, env, routes, logger)
+				mcpExtra := []mcp.Option{mcp.WithClient(c)}
+				if verifier != nil { // the gateway's, from --auth_* or MICRO_AUTH_*
+					mcpExtra = append(mcpExtra, mcp.WithAuth(verifier))
+				}
+				s, err := mcpOpts.server(cmd, env, routes, logger, mcpExtra...)
 				if err != nil {
 					return err
 				}
@@ -173,9 +206,9 @@ lookups and watch events (micro_registry_lookups_total, ...).`,
 			}
 			handler = mux
 		}
-		lis, err := new(net.ListenConfig).Listen(cmd.Context(), "tcp", address)
+		lis, scheme, err := listenHTTP(cmd, address, serverTLS)
 		if err != nil {
-			return fmt.Errorf("listen on %s: %w", address, err)
+			return err
 		}
 		var ready atomic.Bool // serving, and not stopping
 		if m != nil {
@@ -187,20 +220,18 @@ lookups and watch events (micro_registry_lookups_total, ...).`,
 			}
 			defer stop()
 		}
-		if !isLoopback(host) {
-			logf(cmd.ErrOrStderr(), "micro: warning: serving on %s, beyond this machine, with no authentication: anyone who can reach it can call every service\n", lis.Addr())
-		}
-		logf(cmd.ErrOrStderr(), "micro api: serving %d routes and %d procedures on http://%s (GET /_routes lists them)\n",
-			len(g.Index().Routes), len(g.Index().Procedures), lis.Addr())
+		warnExposure(cmd, address, lis.Addr(), verifier != nil)
+		logf(cmd.ErrOrStderr(), "micro api: serving %d routes and %d procedures on %s://%s (GET /_routes lists them)\n",
+			len(g.Index().Routes), len(g.Index().Procedures), scheme, lis.Addr())
 		if withWeb {
-			logf(cmd.ErrOrStderr(), "micro api: the dashboard is on http://%s%s\n", lis.Addr(), webPrefix)
+			logf(cmd.ErrOrStderr(), "micro api: the dashboard is on %s://%s%s\n", scheme, lis.Addr(), webPrefix)
 		}
 		if serveMCP {
-			logf(cmd.ErrOrStderr(), "micro api: serving MCP tools on http://%s/mcp\n", lis.Addr())
+			logf(cmd.ErrOrStderr(), "micro api: serving MCP tools on %s://%s/mcp\n", scheme, lis.Addr())
 		}
 		ready.Store(true)
 		context.AfterFunc(cmd.Context(), func() { ready.Store(false) })
-		return serveUntilDone(cmd.Context(), &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}, lis)
+		return serveUntilDone(cmd.Context(), httpServer(handler, logger), lis)
 	}
 	return cmd
 }
@@ -225,6 +256,12 @@ func serveAdmin(cmd *cobra.Command, address string, handler http.Handler) (stop 
 			logf(cmd.ErrOrStderr(), "micro api: the admin listener failed: %v\n", err)
 		}
 	}, nil
+}
+
+// httpServer returns the server of an HTTP command, which logs what goes
+// wrong with a connection (a refused TLS handshake) to logger as warnings.
+func httpServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 }
 
 // servable is what serveUntilDone serves: an [http.Server], or the gRPC

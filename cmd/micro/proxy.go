@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/proxy"
 )
 
@@ -30,8 +31,19 @@ tools work through it. Routes follow the registry: a service that starts,
 changes or stops is forwarded to, or not, without a restart. Failed calls
 are retried only for methods whose proto says they are idempotent.
 
-There is no authentication yet: keep the proxy on a loopback address, or
-behind something that authenticates.`,
+With auth configured (--auth_key or MICRO_AUTH_KEY, --auth_jwks or
+MICRO_AUTH_JWKS; see micro api), the proxy verifies each call's bearer
+token before forwarding it, by the access its method declares in the
+registry: a call without a valid token for a method that is not public
+fails with Unauthenticated, one without a needed scope with
+PermissionDenied, and neither reaches the service. Health checks and
+reflection stay open. Without auth, micro proxy refuses an address beyond
+this machine (0.0.0.0, ::, a LAN address, ":9090") unless --insecure_public
+is given.
+
+It dials the services that serve TLS verifying them against --tls_ca (else
+the system's roots), presenting --tls_cert and --tls_key when they ask for a
+client certificate; it serves its own callers in plain text.`,
 		Example: `  micro proxy
   grpcurl -plaintext localhost:9090 list
   micro proxy --address 127.0.0.1:9191`,
@@ -42,10 +54,17 @@ behind something that authenticates.`,
 	flags := cmd.Flags()
 	flags.StringVar(&address, "address", "127.0.0.1:9090", "the host:port to listen on")
 	flags.IntVar(&messageLimit, "message_limit", 4<<20, "the largest message a caller may send, in bytes")
+	edge := addEdgeAuthFlags(cmd, env, "the proxy", false)
+	nodeFiles := addTLSFlags(cmd, env, "the client certificate to present to nodes that speak TLS and ask for one (mutual TLS)",
+		"the CA to verify nodes that speak TLS against, instead of the system's roots")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		host, _, err := net.SplitHostPort(address)
+		verifier, err := edge.check(cmd, address)
 		if err != nil {
-			return &usageError{fmt.Errorf("--address %q: %w", address, err)}
+			return err
+		}
+		nodeTLS, err := nodeFiles.nodeConfig(cmd)
+		if err != nil {
+			return err
 		}
 		reg, err := where.open(cmd)
 		if err != nil {
@@ -54,7 +73,13 @@ behind something that authenticates.`,
 		defer closeRegistry(reg)
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-		p, err := proxy.New(ctx, reg, proxy.WithLogger(logger), proxy.WithMessageLimit(messageLimit))
+		c := client.New(client.WithRegistry(reg), client.WithDefaultTimeout(0), client.WithLogger(logger), client.WithTLS(nodeTLS))
+		defer func() { _ = c.Close() }()
+		opts := []proxy.Option{proxy.WithClient(c), proxy.WithLogger(logger), proxy.WithMessageLimit(messageLimit)}
+		if verifier != nil {
+			opts = append(opts, proxy.WithAuth(verifier))
+		}
+		p, err := proxy.New(ctx, reg, opts...)
 		cancel()
 		if err != nil {
 			return err
@@ -64,9 +89,7 @@ behind something that authenticates.`,
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", address, err)
 		}
-		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			logf(cmd.ErrOrStderr(), "micro: warning: serving on %s, beyond this machine, with no authentication: anyone who can reach it can call every service\n", lis.Addr())
-		}
+		warnExposure(cmd, address, lis.Addr(), verifier != nil)
 		services := p.Services()
 		logf(cmd.ErrOrStderr(), "micro proxy: forwarding to %d services (%s) on grpc://%s\n", len(services), strings.Join(services, ", "), lis.Addr())
 		return serveUntilDone(cmd.Context(), grpcServer{p}, lis)

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"fmt"
 	"maps"
 	"slices"
@@ -17,7 +16,6 @@ import (
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/registry"
-	"github.com/protomicro/micro/runtime/tlsfiles"
 )
 
 // targetFlags are the flags of the commands that talk to the nodes of one
@@ -27,6 +25,7 @@ type targetFlags struct {
 	addresses []string
 	timeout   time.Duration
 	token     string
+	tls       *tlsFlags
 }
 
 // addTargetFlags adds the registry flags, --address and --timeout, whose
@@ -39,31 +38,25 @@ func addTargetFlags(cmd *cobra.Command, env lookupEnv, timeout time.Duration, ti
 	cmd.Flags().Var((*duration)(&f.timeout), "timeout", timeoutUsage+" (0 for no limit)")
 	cmd.Flags().StringVar(&f.token, "token", "",
 		"the bearer token to call with, sent as authorization on every call, schema reads too (default $MICRO_TOKEN)")
+	f.tls = addTLSFlags(cmd, env, "the client certificate to present to nodes that speak TLS and ask for one (mutual TLS)",
+		"the CA to verify nodes that speak TLS against, instead of the system's roots")
 	return f
 }
 
 // newClient returns the client micro calls the nodes with: by address,
 // without a default timeout (--timeout bounds each command's context),
 // with --token or $MICRO_TOKEN as the caller's bearer token, and dialing
-// the nodes that speak TLS with $MICRO_TLS_CA as the roots (else the
-// system's) and
-// $MICRO_TLS_CERT and $MICRO_TLS_KEY, when set, as the client certificate
-// for mutual TLS.
+// the nodes that speak TLS with --tls_ca or $MICRO_TLS_CA as the roots
+// (else the system's) and --tls_cert and --tls_key ($MICRO_TLS_CERT and
+// $MICRO_TLS_KEY), when set, as the client certificate for mutual TLS.
 func (f *targetFlags) newClient(cmd *cobra.Command) (client.Client, error) {
 	opts := []client.Option{client.WithDefaultTimeout(0)}
 	if token := f.registry.setting(cmd, "token", f.token, "MICRO_TOKEN"); token != "" {
 		opts = append(opts, client.WithInterceptors(auth.NewClientInterceptor(auth.StaticToken(token))))
 	}
-	var files tlsfiles.Files
-	for variable, value := range map[string]*string{"MICRO_TLS_CA": &files.CA, "MICRO_TLS_CERT": &files.Cert, "MICRO_TLS_KEY": &files.Key} {
-		*value, _ = f.registry.env(variable)
-	}
-	var cfg *tls.Config // the system's roots
-	if !files.IsZero() {
-		var err error
-		if cfg, err = tlsfiles.ClientConfig(files); err != nil {
-			return nil, err
-		}
+	cfg, err := f.tls.nodeConfig(cmd)
+	if err != nil {
+		return nil, err
 	}
 	return client.New(append(opts, client.WithTLS(cfg))...), nil
 }
@@ -154,10 +147,7 @@ type node struct {
 // dialAddress is the node's address as the client dials it:
 // "tls://host:port" when it is registered as speaking TLS.
 func (n node) dialAddress() string {
-	if n.metadata[client.TLSMetadata] == "true" {
-		return "tls://" + n.address
-	}
-	return n.address
+	return client.NodeAddress(&registry.Node{Address: n.address, Metadata: n.metadata})
 }
 
 // newTarget returns the service called name from its registered versions,

@@ -2,26 +2,17 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/web"
 )
 
-// errNotLoopback is why micro web and micro api --web refuse an address
-// beyond this machine: the dashboard has no authentication yet.
-const errNotLoopback = "the dashboard has no authentication: anyone who can reach %s could see every service and call any of its methods; serve it on a loopback address (127.0.0.1, localhost), or pass --insecure to accept that risk"
-
 func newWebCommand(env lookupEnv) *cobra.Command {
-	var (
-		address  string
-		insecure bool
-	)
+	var address string
 	cmd := &cobra.Command{
 		Use:   "web",
 		Short: "Serve the dashboard: every service, its health and schemas, and a form to call it",
@@ -33,9 +24,20 @@ response's status, headers, trailers, error details and timing; and a chart
 of the calls and errors of the last minutes. Calls go through a gateway of
 its own, as micro api serves them, under /rpc/.
 
-Everything is in the binary: no CDN, no network at run time. There is no
-authentication yet, so micro web refuses an address beyond this machine
-unless --insecure is given.`,
+Everything is in the binary: no CDN, no network at run time.
+
+With auth configured (--auth_key or MICRO_AUTH_KEY, a key file, or
+--auth_jwks or MICRO_AUTH_JWKS, a JWKS URL; see micro api), the dashboard
+asks for a bearer token (such as micro auth token signs) before it shows
+anything, keeps it in an HttpOnly cookie, and calls with it; its gateway
+verifies each call's token by the method's declared access, as a service
+would. Without auth,
+micro web refuses an address beyond this machine (0.0.0.0, ::, a LAN
+address, ":8082") unless --insecure_public is given.
+
+With --tls_cert and --tls_key it serves HTTPS, reading the files again when
+they change; the same files are how it dials services that serve TLS, as
+micro api does.`,
 		Example: `  micro web
   micro web --address 127.0.0.1:9000
   curl localhost:8082/api/services`,
@@ -45,9 +47,15 @@ unless --insecure is given.`,
 	where := addRegistryFlags(cmd, env)
 	flags := cmd.Flags()
 	flags.StringVar(&address, "address", "127.0.0.1:8082", "the host:port to listen on")
-	flags.BoolVar(&insecure, "insecure", false, "allow an address beyond this machine, though the dashboard has no authentication")
+	edge := addEdgeAuthFlags(cmd, env, "the dashboard", true)
+	tlsFiles := addServeTLSFlags(cmd, env)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := checkLoopback(address, insecure); err != nil {
+		verifier, err := edge.check(cmd, address)
+		if err != nil {
+			return err
+		}
+		serverTLS, nodeTLS, err := tlsFiles.configs(cmd)
+		if err != nil {
 			return err
 		}
 		reg, err := where.open(cmd)
@@ -57,37 +65,26 @@ unless --insecure is given.`,
 		defer closeRegistry(reg)
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-		d, err := web.New(ctx, reg, web.WithLogger(logger))
+		defer cancel()
+		c := client.New(client.WithRegistry(reg), client.WithDefaultTimeout(0), client.WithTLS(nodeTLS))
+		defer func() { _ = c.Close() }()
+		opts := []web.Option{web.WithLogger(logger), web.WithClient(c)}
+		if verifier != nil {
+			opts = append(opts, web.WithAuth(verifier))
+		}
+		d, err := web.New(ctx, reg, opts...)
 		cancel()
 		if err != nil {
 			return err
 		}
 		defer func() { _ = d.Close() }()
-		lis, err := new(net.ListenConfig).Listen(cmd.Context(), "tcp", address)
+		lis, scheme, err := listenHTTP(cmd, address, serverTLS)
 		if err != nil {
-			return fmt.Errorf("listen on %s: %w", address, err)
+			return err
 		}
-		logf(cmd.ErrOrStderr(), "micro web: serving the dashboard on http://%s\n", lis.Addr())
-		return serveUntilDone(cmd.Context(), &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}, lis)
+		warnExposure(cmd, address, lis.Addr(), verifier != nil)
+		logf(cmd.ErrOrStderr(), "micro web: serving the dashboard on %s://%s\n", scheme, lis.Addr())
+		return serveUntilDone(cmd.Context(), httpServer(d, logger), lis)
 	}
 	return cmd
-}
-
-// checkLoopback returns a usage error if address is not a loopback one and
-// insecure is not set.
-func checkLoopback(address string, insecure bool) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return &usageError{fmt.Errorf("--address %q: %w", address, err)}
-	}
-	if insecure || isLoopback(host) {
-		return nil
-	}
-	return &usageError{fmt.Errorf("--address %q: "+errNotLoopback, address, address)}
-}
-
-// isLoopback reports whether host names this machine only.
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || ip != nil && ip.IsLoopback()
 }

@@ -37,14 +37,14 @@ func TestPolicy(t *testing.T) {
 		claims *Claims
 		want   errors.Code
 	}{
-		{"public, no token", NewPolicy(), rpc.Spec{Procedure: "/a.A/M", Access: &rpc.Access{Public: true}}, nil, errors.CodeOK},
-		{"health, no token", NewPolicy(), rpc.Spec{Procedure: "/grpc.health.v1.Health/Check"}, nil, errors.CodeOK},
-		{"health not exempt", NewPolicy(WithPublicProcedures()), rpc.Spec{Procedure: "/grpc.health.v1.Health/Check"}, nil, errors.CodeUnauthenticated},
-		{"default, no token", NewPolicy(), rpc.Spec{Procedure: "/a.A/M"}, nil, errors.CodeUnauthenticated},
-		{"default, a token", NewPolicy(), rpc.Spec{Procedure: "/a.A/M"}, &Claims{}, errors.CodeOK},
-		{"default made public", NewPolicy(WithDefaultAccess(rpc.Access{Public: true})), rpc.Spec{Procedure: "/a.A/M"}, nil, errors.CodeOK},
-		{"a scope missing", NewPolicy(), rpc.Spec{Procedure: "/a.A/M", Access: scoped}, reader, errors.CodePermissionDenied},
-		{"every scope", NewPolicy(), rpc.Spec{Procedure: "/a.A/M", Access: scoped}, &Claims{Scopes: scoped.Scopes}, errors.CodeOK},
+		{"public, no token", NewPolicy(nil), rpc.Spec{Procedure: "/a.A/M", Access: &rpc.Access{Public: true}}, nil, errors.CodeOK},
+		{"health, no token", NewPolicy(nil), rpc.Spec{Procedure: "/grpc.health.v1.Health/Check"}, nil, errors.CodeOK},
+		{"health not exempt", NewPolicy(nil, WithPublicProcedures()), rpc.Spec{Procedure: "/grpc.health.v1.Health/Check"}, nil, errors.CodeUnauthenticated},
+		{"default, no token", NewPolicy(nil), rpc.Spec{Procedure: "/a.A/M"}, nil, errors.CodeUnauthenticated},
+		{"default, a token", NewPolicy(nil), rpc.Spec{Procedure: "/a.A/M"}, &Claims{}, errors.CodeOK},
+		{"default made public", NewPolicy(nil, WithDefaultAccess(rpc.Access{Public: true})), rpc.Spec{Procedure: "/a.A/M"}, nil, errors.CodeOK},
+		{"a scope missing", NewPolicy(nil), rpc.Spec{Procedure: "/a.A/M", Access: scoped}, reader, errors.CodePermissionDenied},
+		{"every scope", NewPolicy(nil), rpc.Spec{Procedure: "/a.A/M", Access: scoped}, &Claims{Scopes: scoped.Scopes}, errors.CodeOK},
 	} {
 		if got := errors.CodeOf(tt.policy.Allow(tt.spec, tt.claims)); got != tt.want {
 			t.Errorf("%s: Allow = %v, want %v", tt.name, got, tt.want)

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/protomicro/micro/runtime/errors"
-	"github.com/protomicro/micro/runtime/metadata"
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
@@ -21,7 +20,7 @@ var DefaultPublicProcedures = []string{
 	"/grpc.reflection.v1alpha.ServerReflection/",
 }
 
-// Option configures [NewServerInterceptor].
+// Option configures [NewServerInterceptor] and [NewPolicy].
 type Option interface {
 	apply(*serverConfig)
 }
@@ -49,34 +48,116 @@ func WithPublicProcedures(prefixes ...string) Option {
 	return optionFunc(func(c *serverConfig) { c.public = prefixes })
 }
 
+// Policy is the access decision of [NewServerInterceptor], for what
+// enforces it in front of the services too: the gateway and the proxy
+// verify a request's token at the edge with the same rules, so that a
+// request the service would refuse is refused before it reaches the
+// service. A Policy is safe for concurrent use.
+type Policy struct {
+	verifier Verifier
+	config   *serverConfig
+}
+
+// NewPolicy returns the policy that decides calls with v and opts, as
+// [NewServerInterceptor] does. v may be nil for a policy that only judges
+// claims verified elsewhere ([Policy.Allow]); [Policy.Check] then takes
+// every token for one that did not verify.
+func NewPolicy(v Verifier, opts ...Option) *Policy {
+	c := &serverConfig{public: DefaultPublicProcedures}
+	for _, opt := range opts {
+		opt.apply(c)
+	}
+	return &Policy{verifier: v, config: c}
+}
+
 // NewServerInterceptor returns the server interceptor that enforces each
 // method's declared access with v, on unary and streaming calls alike (see
 // the package doc). It reads the token from the call's "authorization"
 // metadata, "Bearer <token>". Its errors say why a call was refused; they
 // never echo the token.
 func NewServerInterceptor(v Verifier, opts ...Option) rpc.Interceptor {
-	return &serverInterceptor{verifier: v, policy: NewPolicy(opts...)}
+	return &serverInterceptor{policy: NewPolicy(v, opts...)}
 }
 
-// Policy is the decision [NewServerInterceptor] makes for every call, for
-// programs that judge a call before they make it: the MCP gateway lists a
-// caller only the tools it may call. It is safe for concurrent use.
-type Policy struct {
-	config serverConfig
+type serverInterceptor struct {
+	policy *Policy
 }
 
-// NewPolicy returns the policy of a server interceptor made with opts.
-func NewPolicy(opts ...Option) *Policy {
-	p := &Policy{config: serverConfig{public: DefaultPublicProcedures}}
-	for _, opt := range opts {
-		opt.apply(&p.config)
+func (s *serverInterceptor) WrapUnary(next rpc.UnaryFunc) rpc.UnaryFunc {
+	return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
+		ctx, err := s.policy.Check(ctx, req.Spec(), req.Header().Get("authorization"))
+		if err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
 	}
-	return p
+}
+
+// WrapStreamingClient leaves outgoing streams alone: the server interceptor
+// guards what a server answers.
+func (s *serverInterceptor) WrapStreamingClient(next rpc.StreamingClientFunc) rpc.StreamingClientFunc {
+	return next
+}
+
+func (s *serverInterceptor) WrapStreamingHandler(next rpc.StreamingHandlerFunc) rpc.StreamingHandlerFunc {
+	return func(ctx context.Context, conn rpc.HandlerConn) error {
+		checked, err := s.policy.Check(ctx, conn.Spec(), conn.Header().Get("authorization"))
+		if err != nil {
+			return err
+		}
+		if checked != ctx {
+			conn = contextConn{HandlerConn: conn, ctx: checked}
+		}
+		return next(checked, conn)
+	}
+}
+
+// contextConn is a stream whose context carries the caller's claims.
+type contextConn struct {
+	rpc.HandlerConn
+	ctx context.Context
+}
+
+func (c contextConn) Context() context.Context { return c.ctx }
+
+// Check decides one call of spec that presents authorization, the value of
+// its "authorization" metadata ("Bearer <token>", or "" for none), and
+// returns the context its handler runs with: the caller's claims
+// ([FromContext]), and the delegation marker when the method declares it.
+// A refused call's error has code Unauthenticated (no valid token) or
+// PermissionDenied (a scope missing); it never echoes the token.
+func (p *Policy) Check(ctx context.Context, spec rpc.Spec, authorization string) (context.Context, error) {
+	access := p.Access(spec)
+	if authorization == "" {
+		return ctx, allow(spec.Procedure, access, nil)
+	}
+	token, ok := BearerToken(authorization)
+	if !ok {
+		if access.Public {
+			return ctx, nil
+		}
+		return ctx, errors.Errorf(errors.CodeUnauthenticated, "%s: the authorization header is not \"Bearer <token>\"", spec.Procedure)
+	}
+	claims, err := p.verify(ctx, token)
+	if err != nil {
+		if access.Public { // a bad token on a public method is no token
+			return ctx, nil
+		}
+		return ctx, errors.Errorf(errors.CodeUnauthenticated, "%s: token rejected: %w", spec.Procedure, err)
+	}
+	if err := allow(spec.Procedure, access, claims); err != nil {
+		return ctx, err
+	}
+	ctx = NewContext(ctx, claims)
+	if access.Delegate {
+		ctx = context.WithValue(ctx, delegatedKey{}, token)
+	}
+	return ctx, nil
 }
 
 // Access returns what a call of spec must satisfy: the method's declared
-// access (spec.Access), else public for the procedures of
-// [WithPublicProcedures], else the default of [WithDefaultAccess].
+// access, else public for the procedures [WithPublicProcedures] exempts,
+// else the default ([WithDefaultAccess]).
 func (p *Policy) Access(spec rpc.Spec) rpc.Access {
 	if spec.Access != nil {
 		return *spec.Access
@@ -89,11 +170,20 @@ func (p *Policy) Access(spec rpc.Spec) rpc.Access {
 	return p.config.defaultAccess
 }
 
-// Allow returns nil when a caller whose verified token says claims may
-// call spec's procedure, and otherwise the error the server interceptor
+func (p *Policy) verify(ctx context.Context, token string) (*Claims, error) {
+	if p.verifier == nil {
+		return nil, fmt.Errorf("no verifier is configured")
+	}
+	return p.verifier.Verify(ctx, token)
+}
+
+// Allow decides a call of spec by a caller whose token has already been
+// verified to claims (nil for no token, or one that did not verify), for
+// programs that judge calls before they make them: the MCP gateway lists a
+// caller only the tools it may call. It returns nil, or the error [Check]
 // refuses the call with: Unauthenticated wrapping [ErrNoToken] when claims
-// is nil (no token, or one that did not verify) and the access is not
-// public, PermissionDenied naming the first scope the claims lack.
+// is nil and the access is not public, PermissionDenied naming the first
+// scope the claims lack.
 func (p *Policy) Allow(spec rpc.Spec, claims *Claims) error {
 	return allow(spec.Procedure, p.Access(spec), claims)
 }
@@ -113,80 +203,6 @@ func allow(procedure string, access rpc.Access, claims *Claims) error {
 	return nil
 }
 
-type serverInterceptor struct {
-	verifier Verifier
-	policy   *Policy
-}
-
-func (s *serverInterceptor) WrapUnary(next rpc.UnaryFunc) rpc.UnaryFunc {
-	return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
-		ctx, err := s.check(ctx, req.Spec(), req.Header())
-		if err != nil {
-			return nil, err
-		}
-		return next(ctx, req)
-	}
-}
-
-// WrapStreamingClient leaves outgoing streams alone: the server interceptor
-// guards what a server answers.
-func (s *serverInterceptor) WrapStreamingClient(next rpc.StreamingClientFunc) rpc.StreamingClientFunc {
-	return next
-}
-
-func (s *serverInterceptor) WrapStreamingHandler(next rpc.StreamingHandlerFunc) rpc.StreamingHandlerFunc {
-	return func(ctx context.Context, conn rpc.HandlerConn) error {
-		checked, err := s.check(ctx, conn.Spec(), conn.Header())
-		if err != nil {
-			return err
-		}
-		if checked != ctx {
-			conn = contextConn{HandlerConn: conn, ctx: checked}
-		}
-		return next(checked, conn)
-	}
-}
-
-// contextConn is a stream whose context carries the caller's claims.
-type contextConn struct {
-	rpc.HandlerConn
-	ctx context.Context
-}
-
-func (c contextConn) Context() context.Context { return c.ctx }
-
-// check decides one call and returns the context its handler runs with: the
-// caller's claims, and the delegation marker when the method declares it.
-func (s *serverInterceptor) check(ctx context.Context, spec rpc.Spec, md metadata.Metadata) (context.Context, error) {
-	access := s.policy.Access(spec)
-	header := md.Get("authorization")
-	if header == "" {
-		return ctx, allow(spec.Procedure, access, nil)
-	}
-	token, ok := BearerToken(header)
-	if !ok {
-		if access.Public {
-			return ctx, nil
-		}
-		return ctx, errors.Errorf(errors.CodeUnauthenticated, "%s: the authorization header is not \"Bearer <token>\"", spec.Procedure)
-	}
-	claims, err := s.verifier.Verify(ctx, token)
-	if err != nil {
-		if access.Public { // a bad token on a public method is no token
-			return ctx, nil
-		}
-		return ctx, errors.Errorf(errors.CodeUnauthenticated, "%s: token rejected: %w", spec.Procedure, err)
-	}
-	if err := allow(spec.Procedure, access, claims); err != nil {
-		return ctx, err
-	}
-	ctx = NewContext(ctx, claims)
-	if access.Delegate {
-		ctx = context.WithValue(ctx, delegatedKey{}, token)
-	}
-	return ctx, nil
-}
-
 type delegatedKey struct{}
 
 // DelegatedToken returns the caller's bearer token when ctx is the context
@@ -200,5 +216,5 @@ func DelegatedToken(ctx context.Context) (string, bool) {
 
 // String describes the interceptor, for logs.
 func (s *serverInterceptor) String() string {
-	return fmt.Sprintf("auth(%T)", s.verifier)
+	return fmt.Sprintf("auth(%T)", s.policy.verifier)
 }

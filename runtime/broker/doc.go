@@ -39,6 +39,12 @@
 // has failed that delivery; an event that cannot be decoded is dead-lettered
 // without reaching the handler.
 //
+// An event may carry its publisher's credential in the
+// [ExtensionAuthorization] extension, "Bearer <token>": a service with a
+// token source sets it, and a service with auth verifies it before its
+// handlers run, dead-lettering an event whose token is not valid, or that
+// has none when the subscription says [RequireToken] (see micro.WithAuth).
+//
 // Subscribers in one queue group ([WithGroup]) share the events of a topic,
 // each event going to one of them; every group gets every event. By default
 // a subscription's group is the program's name, so the nodes of a service

@@ -30,6 +30,15 @@ const (
 	ExtensionOriginTopic = "origintopic"
 )
 
+// ExtensionAuthorization is the extension attribute (the ce-authorization
+// header on the wire) that carries the publisher's credential, "Bearer
+// <token>", as the authorization metadata of a call does. A service with a
+// token source (micro.WithTokenSource) sets it on the events it publishes;
+// a service with auth (micro.WithAuth) verifies it before its handlers run
+// and hands them the claims (see [RequireToken]). Handlers and interceptors
+// read it as the "authorization" incoming metadata.
+const ExtensionAuthorization = "authorization"
+
 // specVersion is the CloudEvents version events follow.
 const specVersion = "1.0"
 

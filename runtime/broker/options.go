@@ -24,7 +24,8 @@ type subscribeConfig struct {
 	deadLetterTopic string
 	interceptors    []rpc.Interceptor
 	observers       []func(Delivery)
-	eventType       string // the message type of a typed Subscribe
+	eventType       string      // the message type of a typed Subscribe
+	access          *rpc.Access // from RequireToken
 }
 
 // ofType records the message type a typed [Subscribe] decodes, for the
@@ -102,6 +103,21 @@ func WithObserver(observe func(Delivery)) SubscribeOption {
 		if observe != nil {
 			c.observers = append(c.observers, observe)
 		}
+	})
+}
+
+// RequireToken has the subscription's handler get only the events that
+// carry a valid token ([ExtensionAuthorization]) granting every one of
+// scopes, when the service verifies tokens (micro.WithAuth): any other
+// event goes to the dead-letter topic at once, with why as the reason. By
+// default a token is optional: an event without one is handled as any
+// other, and one with a token is handled only if the token is valid (the
+// handler reads its claims with auth.FromContext). The requirement reaches
+// interceptors as the delivery's [rpc.Spec.Access]: nil by default, else
+// not public, with scopes.
+func RequireToken(scopes ...string) SubscribeOption {
+	return subscribeOptionFunc(func(c *subscribeConfig) {
+		c.access = &rpc.Access{Scopes: append([]string(nil), scopes...)}
 	})
 }
 

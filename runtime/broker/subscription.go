@@ -31,6 +31,7 @@ type Subscription struct {
 	backoffMin, backoffMax time.Duration
 	handler                rpc.UnaryFunc
 	observers              []func(Delivery)
+	spec                   rpc.Spec // of each delivery, as interceptors see it
 }
 
 // newSubscribeConfig is opts applied over the defaults for topic; a
@@ -79,6 +80,7 @@ func NewSubscription(topic string, h Handler, opts ...SubscribeOption) (*Subscri
 		backoffMin:      c.backoffMin,
 		backoffMax:      c.backoffMax,
 		observers:       c.observers,
+		spec:            rpc.Spec{Procedure: "event:" + topic, Access: c.access},
 	}
 	s.handler = rpc.ChainUnary(func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
 		e, ok := req.Any().(*Event)
@@ -212,7 +214,7 @@ func (s *Subscription) call(ctx context.Context, e *Event) (err error) {
 	}()
 	md := e.incomingMetadata()
 	ctx = metadata.NewIncomingContext(ctx, md)
-	_, err = s.handler(ctx, &eventRequest{spec: rpc.Spec{Procedure: "event:" + s.Topic}, header: md, event: e})
+	_, err = s.handler(ctx, &eventRequest{spec: s.spec, header: md, event: e})
 	return err
 }
 

@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/resolver"
+
+	"github.com/protomicro/micro/runtime/registry"
 )
 
 // TLSMetadata is the node metadata key whose value "true" says that a node
@@ -52,6 +54,16 @@ func address(addr string, secure bool) resolver.Address {
 		host = addr
 	}
 	return resolver.Address{Addr: addr, ServerName: host, Attributes: attributes.New(tlsAttribute{}, true)}
+}
+
+// NodeAddress returns the address to call the node n at, given to
+// [WithAddress] or as a node to dynamic.Resolve: "tls://host:port" when its
+// registration says it serves TLS ([TLSMetadata]), else its address.
+func NodeAddress(n *registry.Node) string {
+	if n.Metadata[TLSMetadata] == "true" {
+		return tlsScheme + n.Address
+	}
+	return n.Address
 }
 
 // staticAddress parses an address of WithAddress, "host:port" or

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/registry"
 	"github.com/protomicro/micro/runtime/rpc"
@@ -63,7 +64,7 @@ func (g *Gateway) refresh(ctx context.Context, names []string) (retry []string) 
 		var endpoints []*registry.Endpoint
 		for _, v := range versions {
 			for _, n := range v.Nodes {
-				nodes = append(nodes, n.Address)
+				nodes = append(nodes, client.NodeAddress(n))
 			}
 			for _, e := range v.Endpoints {
 				if !slices.ContainsFunc(endpoints, func(x *registry.Endpoint) bool { return x.Procedure == e.Procedure }) {
@@ -147,14 +148,15 @@ func (g *Gateway) resolve(ctx context.Context, name string, endpoints []*registr
 			b.services = append(b.services, sd)
 		}
 		spec := dynamic.Spec(m)
-		b.specs[spec.Procedure] = spec
 		rules := descriptorRules(m)
 		if len(endpoints) > 0 {
 			rules = nil
 			if i := slices.IndexFunc(endpoints, func(e *registry.Endpoint) bool { return e.Procedure == spec.Procedure }); i >= 0 {
 				rules = endpoints[i].HTTP
+				spec.Access = endpoints[i].Access // what WithAuth checks
 			}
 		}
+		b.specs[spec.Procedure] = spec
 		for _, rule := range rules {
 			route := Route{Method: rule.Method, Path: rule.Path, Body: rule.Body, ResponseBody: rule.ResponseBody, Service: name, Procedure: spec.Procedure}
 			if err := b.check(route, sd); err != nil {

@@ -87,8 +87,15 @@
 // one hop; the service checks it against the access its proto declares (see
 // package auth). A call the service refuses as Unauthenticated is answered
 // 401 with WWW-Authenticate: Bearer, one refused as PermissionDenied 403,
-// each with the service's error (and its details) in the body. The gateway
-// itself authenticates no one: a service without auth is open through it.
+// each with the service's error (and its details) in the body.
+//
+// By default the gateway itself authenticates no one: a service without
+// auth is open through it. With [WithAuth] it also verifies the token at
+// the edge, by the access each method declares in the registry and with
+// the same rules as the services (package auth's [auth.Policy]): a request
+// the policy refuses is answered 401 or 403 as above without reaching the
+// service, and a method that declares no access gets the policy's default
+// (authenticated), whether or not its service enforces auth.
 //
 // # Metrics
 //

@@ -45,8 +45,13 @@ func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
 		ctx, cancel = context.WithTimeout(ctx, g.config.timeout)
 		defer cancel()
 	}
+	pairs := outgoing(ctx)
+	if err := g.authorize(ctx, spec, pairs); err != nil {
+		g.stats.add(b.name, err)
+		return statusError(err)
+	}
 	opts := []client.CallOption{frames}
-	if pairs := outgoing(ctx); len(pairs) > 0 {
+	if len(pairs) > 0 {
 		opts = append(opts, client.WithHeaders(pairs...))
 	}
 	var err error
@@ -138,6 +143,27 @@ func outgoing(ctx context.Context) []string {
 		}
 	}
 	return pairs
+}
+
+// authorization returns the authorization the service would read of the
+// metadata pairs (outgoing's): the first one.
+// authorize decides a call of spec whose outgoing metadata is pairs at the
+// edge, with the policy of [WithAuth]: nil without one.
+func (g *Gateway) authorize(ctx context.Context, spec rpc.Spec, pairs []string) error {
+	if g.config.auth == nil {
+		return nil
+	}
+	_, err := g.config.auth.Check(ctx, spec, authorization(pairs))
+	return err
+}
+
+func authorization(pairs []string) string {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i] == "authorization" {
+			return pairs[i+1]
+		}
+	}
+	return ""
 }
 
 // incoming returns the headers or trailers a service answered with as the

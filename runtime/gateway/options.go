@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/protomicro/micro/runtime/auth"
 	"github.com/protomicro/micro/runtime/client"
 )
 
@@ -24,6 +25,7 @@ type config struct {
 	timeout       time.Duration
 	cors          *CORS
 	tracer        trace.TracerProvider
+	auth          *auth.Policy
 }
 
 func newConfig(opts []Option) *config {
@@ -49,8 +51,9 @@ func WithClient(c client.Client) Option {
 
 // WithClientOptions adds opts to those of the client the gateway makes when
 // [WithClient] gives none, after its own (the registry, and sending the
-// trace context): to count its calls (metrics.Metrics.ClientOptions), for
-// instance. By default there are none.
+// trace context): client.WithTLS to call the services that serve TLS, or
+// metrics.Metrics.ClientOptions to count the calls, for instance. By
+// default there are none.
 func WithClientOptions(opts ...client.Option) Option {
 	return optionFunc(func(c *config) { c.clientOptions = append(c.clientOptions, opts...) })
 }
@@ -107,4 +110,16 @@ func WithCORS(policy CORS) Option {
 // (traceparent, tracestate, baggage) on to the service.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) { c.tracer = tp })
+}
+
+// WithAuth verifies each request's bearer token at the edge, by the access
+// its method declares in the registry (registry.Endpoint.Access) and with
+// the same rules as a service's [auth.NewServerInterceptor] given v and
+// opts: a request without a valid token for a method that is not public is
+// answered 401 with WWW-Authenticate, one whose token lacks a scope the
+// method needs 403, and neither reaches the service. The service still
+// checks what it is sent. The default is no check at the edge: the
+// services decide alone.
+func WithAuth(v auth.Verifier, opts ...auth.Option) Option {
+	return optionFunc(func(c *config) { c.auth = auth.NewPolicy(v, opts...) })
 }

@@ -60,7 +60,11 @@ func (g *Gateway) serveUnary(w http.ResponseWriter, r *http.Request, b *backend,
 		return
 	}
 	var header, trailer metadata.Metadata
-	req, err := readUnaryRequest(r.Body, g.config.bodyLimit)
+	var req grpcwire.Frame
+	err = g.authorize(ctx, spec, pairs)
+	if err == nil {
+		req, err = readUnaryRequest(r.Body, g.config.bodyLimit)
+	}
 	wrote := false
 	if err == nil {
 		markReached(ctx)

@@ -38,7 +38,7 @@ func newConfig(opts []Option) *config {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	if c.policy == nil {
-		c.policy = auth.NewPolicy()
+		c.policy = auth.NewPolicy(nil)
 	}
 	return c
 }
@@ -91,7 +91,7 @@ func WithFilter(f Filter) Option {
 func WithAuth(v auth.Verifier, opts ...auth.Option) Option {
 	return optionFunc(func(c *config) {
 		c.verifier = v
-		c.policy = auth.NewPolicy(opts...)
+		c.policy = auth.NewPolicy(v, opts...)
 	})
 }
 

@@ -199,11 +199,12 @@ func (s *Server) update(ctx context.Context, names []string) (retry []string) {
 	return retry
 }
 
-// addresses returns the addresses of nodes.
+// addresses returns the addresses of nodes as a client dials them
+// ("tls://host:port" for a node that serves TLS).
 func addresses(nodes []*registry.Node) []string {
 	out := make([]string, len(nodes))
 	for i, n := range nodes {
-		out[i] = n.Address
+		out[i] = client.NodeAddress(n)
 	}
 	return out
 }

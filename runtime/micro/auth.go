@@ -1,10 +1,13 @@
 package micro
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/protomicro/micro/runtime/auth"
+	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/client"
+	"github.com/protomicro/micro/runtime/rpc"
 	"github.com/protomicro/micro/runtime/server"
 )
 
@@ -21,7 +24,11 @@ var (
 // methods that declare none (authenticated) and the procedures that are
 // public (health and reflection). The service's client then forwards a
 // caller's token on the calls a handler makes only when the handler's
-// method declares delegate. Default: no auth; a service started with
+// method declares delegate. The service's event handlers get the claims of
+// the token an event carries ([broker.ExtensionAuthorization]); an event
+// whose token is not valid, or without one when the subscription says
+// [broker.RequireToken], goes to the dead-letter topic with why as the
+// reason, unhandled. Default: no auth; a service started with
 // MICRO_AUTH_KEY or MICRO_AUTH_JWKS set but no WithAuth fails to start.
 // To verify JWTs as those variables say:
 //
@@ -36,8 +43,10 @@ func WithAuth(v auth.Verifier, opts ...auth.Option) Option {
 }
 
 // WithTokenSource presents ts's token as the service's own on the calls its
-// client makes (unless a handler's method delegates the caller's). Default:
-// none.
+// client makes (unless a handler's method delegates the caller's), and on
+// the events it publishes through its broker, in the event's
+// [broker.ExtensionAuthorization] extension (unless the event carries one
+// already). A caller's token never goes on an event. Default: none.
 func WithTokenSource(ts auth.TokenSource) Option {
 	return optionFunc(func(c *config) { c.tokenSource = ts })
 }
@@ -66,6 +75,8 @@ func (c *config) checkAuthSettings() error {
 // authServerClientOptions returns the server and client options of the
 // service's auth.
 func (c *config) authServerClientOptions() ([]server.Option, []client.Option, error) {
+	// The event side is wired in NewService: eventInterceptor and
+	// tokenBroker.
 	if err := c.checkAuthSettings(); err != nil {
 		return nil, nil, err
 	}
@@ -78,4 +89,81 @@ func (c *config) authServerClientOptions() ([]server.Option, []client.Option, er
 		clientOptions = append(clientOptions, client.WithInterceptors(auth.NewClientInterceptor(c.tokenSource)))
 	}
 	return serverOptions, clientOptions, nil
+}
+
+// eventInterceptor verifies the tokens events carry, for a service's
+// subscriptions, with the policy of its calls: a delivery whose
+// [broker.ExtensionAuthorization] is not a valid token granting the
+// subscription's scopes, or that carries none when the subscription
+// requires one ([broker.RequireToken]), is dropped to the dead-letter topic;
+// one with a valid token runs with its claims ([auth.FromContext]).
+type eventInterceptor struct {
+	policy *auth.Policy
+}
+
+func (i eventInterceptor) WrapUnary(next rpc.UnaryFunc) rpc.UnaryFunc {
+	return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
+		spec := req.Spec()
+		authorization := req.Header().Get(broker.ExtensionAuthorization)
+		if authorization == "" && spec.Access == nil {
+			return next(ctx, req) // no token, and none required
+		}
+		// A token carried is checked even where none is required: an event
+		// is not handled with a credential that does not hold.
+		access := rpc.Access{}
+		if spec.Access != nil {
+			access.Scopes = spec.Access.Scopes
+		}
+		spec.Access = &access
+		ctx, err := i.policy.Check(ctx, spec, authorization)
+		if err != nil {
+			return nil, broker.Drop(err)
+		}
+		return next(ctx, req)
+	}
+}
+
+// WrapStreamingClient leaves streams alone: events are unary deliveries.
+func (i eventInterceptor) WrapStreamingClient(next rpc.StreamingClientFunc) rpc.StreamingClientFunc {
+	return next
+}
+
+// WrapStreamingHandler leaves streams alone: events are unary deliveries.
+func (i eventInterceptor) WrapStreamingHandler(next rpc.StreamingHandlerFunc) rpc.StreamingHandlerFunc {
+	return next
+}
+
+// tokenBroker puts the service's own token on the events it publishes.
+type tokenBroker struct {
+	broker.Broker
+	source auth.TokenSource
+}
+
+func (b tokenBroker) Publish(ctx context.Context, topic string, e *broker.Event) error {
+	if e.Extensions[broker.ExtensionAuthorization] != "" {
+		return b.Broker.Publish(ctx, topic, e)
+	}
+	token, err := b.source.Token(ctx)
+	if err != nil {
+		return fmt.Errorf("publish on %q: get the service's token: %w", topic, err)
+	}
+	e = e.Clone()
+	if e.Extensions == nil {
+		e.Extensions = make(map[string]string, 1)
+	}
+	e.Extensions[broker.ExtensionAuthorization] = "Bearer " + token
+	return b.Broker.Publish(ctx, topic, e)
+}
+
+// eventAuth returns the interceptor of the service's event handlers and
+// the broker it publishes through, as its auth settings make them.
+func (c *config) eventAuth(b broker.Broker) ([]rpc.Interceptor, broker.Broker) {
+	var interceptors []rpc.Interceptor
+	if c.verifier != nil {
+		interceptors = append(interceptors, eventInterceptor{policy: auth.NewPolicy(c.verifier, c.authOptions...)})
+	}
+	if c.tokenSource != nil {
+		b = tokenBroker{Broker: b, source: c.tokenSource}
+	}
+	return interceptors, b
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	stdsync "sync"
 	"sync/atomic"
@@ -231,6 +232,8 @@ func NewService(name string, opts ...Option) (*Service, error) {
 	}
 	// Inside metrics and tracing, which then see refused calls too, and
 	// outside the program's own interceptors, which see the claims.
+	eventAuth, eventBroker := c.eventAuth(eventBroker)
+	eventInterceptors = slices.Insert(eventInterceptors, 1, eventAuth...) // after logging
 	authServer, authClient, err := c.authServerClientOptions()
 	if err == nil {
 		var tlsServer []server.Option

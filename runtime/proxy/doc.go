@@ -45,6 +45,12 @@
 // call starts, and keeps until their endpoints change; grpcurl and other
 // reflection clients can list, describe and call through it.
 //
-// The proxy does not authenticate callers yet: serve it on loopback, or
-// behind something that does.
+// # Auth
+//
+// By default the proxy authenticates no one: it passes the caller's
+// authorization metadata on, and each service checks it. With [WithAuth] it
+// also verifies the token before forwarding, by the access each method
+// declares in the registry and with the same rules as the services
+// (package auth's [auth.Policy]): a call refused there never reaches the
+// service.
 package proxy

@@ -27,6 +27,15 @@ func (p *Proxy) forward(_ any, ss grpc.ServerStream) error {
 	if !ok {
 		return status.Errorf(codes.Unimplemented, "no registered service serves %s", procedure)
 	}
+	if p.config.auth != nil {
+		var authorization string
+		if values := grpcmetadata.ValueFromIncomingContext(ctx, "authorization"); len(values) > 0 {
+			authorization = values[0] // the one the service reads
+		}
+		if _, err := p.config.auth.Check(ctx, r.spec, authorization); err != nil {
+			return statusError(err)
+		}
+	}
 	opts := make([]client.CallOption, 1, 4)
 	opts[0] = frames
 	if pairs := outgoing(ctx); len(pairs) > 0 {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"log/slog"
 
+	"github.com/protomicro/micro/runtime/auth"
 	"github.com/protomicro/micro/runtime/client"
 )
 
@@ -17,6 +18,7 @@ type config struct {
 	client       client.Client
 	logger       *slog.Logger
 	messageLimit int
+	auth         *auth.Policy
 }
 
 func newConfig(opts []Option) *config {
@@ -55,4 +57,16 @@ func WithMessageLimit(n int) Option {
 			c.messageLimit = n
 		}
 	})
+}
+
+// WithAuth verifies each call's bearer token (its "authorization"
+// metadata) before forwarding it, by the access its method declares in the
+// registry (registry.Endpoint.Access) and with the same rules as a
+// service's [auth.NewServerInterceptor] given v and opts: a call the
+// policy refuses fails with Unauthenticated or PermissionDenied without
+// reaching the service, which still checks what it is sent. Health checks
+// and reflection, which the proxy answers itself, stay open. The default
+// is no check: the services decide alone.
+func WithAuth(v auth.Verifier, opts ...auth.Option) Option {
+	return optionFunc(func(c *config) { c.auth = auth.NewPolicy(v, opts...) })
 }

@@ -278,7 +278,7 @@ func newTable(services map[string][]*registry.Service) *table {
 					t.conflicts = append(t.conflicts, conflict{procedure: e.Procedure, service: owner.service, other: name})
 					continue
 				}
-				t.procedures[e.Procedure] = route{service: name, spec: rpc.Spec{Procedure: e.Procedure, StreamType: e.StreamType, Idempotency: e.Idempotency}}
+				t.procedures[e.Procedure] = route{service: name, spec: rpc.Spec{Procedure: e.Procedure, StreamType: e.StreamType, Idempotency: e.Idempotency, Access: e.Access}}
 				if proto, _ := rpc.SplitProcedure(e.Procedure); proto != "" {
 					if _, ok := t.protos[proto]; !ok {
 						t.protos[proto] = name

@@ -55,9 +55,9 @@ func startProxy(t *testing.T, reg registry.Registry) (*proxy.Proxy, string) {
 	return startProxyB(t, reg)
 }
 
-func startProxyB(t testing.TB, reg registry.Registry) (*proxy.Proxy, string) {
+func startProxyB(t testing.TB, reg registry.Registry, opts ...proxy.Option) (*proxy.Proxy, string) {
 	t.Helper()
-	p, err := proxy.New(testutil.Context(t), reg, proxy.WithLogger(quiet))
+	p, err := proxy.New(testutil.Context(t), reg, append([]proxy.Option{proxy.WithLogger(quiet)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,17 @@ func (f Files) IsZero() bool { return f == Files{} }
 // and f.Key and, when f.CA is set, requiring client certificates signed by
 // it. The files are read now, and again on a handshake after they change.
 func ServerConfig(f Files) (*tls.Config, error) {
+	return serverConfig(f, []string{"h2"})
+}
+
+// HTTPServerConfig is [ServerConfig] for an HTTP server: it offers HTTP/2
+// and HTTP/1.1 (ALPN "h2" and "http/1.1"), where ServerConfig, for gRPC,
+// offers HTTP/2 alone.
+func HTTPServerConfig(f Files) (*tls.Config, error) {
+	return serverConfig(f, []string{"h2", "http/1.1"})
+}
+
+func serverConfig(f Files, protos []string) (*tls.Config, error) {
 	if f.Cert == "" || f.Key == "" {
 		return nil, fmt.Errorf("TLS server: need both a certificate and a key file (have %q and %q)", f.Cert, f.Key)
 	}
@@ -48,7 +59,7 @@ func ServerConfig(f Files) (*tls.Config, error) {
 		MinVersion: tls.VersionTLS12,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			s := r.current()
-			c := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*s.cert}, NextProtos: []string{"h2"}}
+			c := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*s.cert}, NextProtos: protos}
 			if s.pool != nil {
 				c.ClientCAs = s.pool
 				c.ClientAuth = tls.RequireAndVerifyClientCert

@@ -29,6 +29,11 @@
 // only ever sets text, never markup. The pages forbid inline scripts by
 // their Content-Security-Policy.
 //
-// The dashboard does not authenticate its users: anyone who can reach it
-// can call every service. Serve it on a loopback address.
+// By default the dashboard does not authenticate its users: anyone who can
+// reach it can call every service, so serve it on a loopback address. With
+// [WithAuth] it serves nothing but a sign-in form (and its static files)
+// without a bearer token its verifier accepts, given in Authorization or
+// through the form, which keeps it in an HttpOnly, SameSite=Strict cookie;
+// calls from a signed-in browser carry the token, and the dashboard's own
+// gateway checks it against each method's declared access.
 package web

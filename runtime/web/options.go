@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/protomicro/micro/runtime/auth"
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/gateway"
 )
@@ -22,6 +23,8 @@ type config struct {
 	logger         *slog.Logger
 	prefix         string
 	healthInterval time.Duration
+	verifier       auth.Verifier
+	authOptions    []auth.Option
 }
 
 func newConfig(opts []Option) *config {
@@ -77,4 +80,17 @@ func WithHealthInterval(d time.Duration) Option {
 			c.healthInterval = d
 		}
 	})
+}
+
+// WithAuth puts the dashboard behind a sign-in: every request but those
+// for its static files needs a bearer token v accepts, in Authorization or
+// in the cookie the sign-in form sets (HttpOnly, SameSite=Strict, kept
+// until the token expires); a page asked for without one is answered 401
+// with the form, anything else 401 with JSON. Calls made from a signed-in
+// browser carry its token. The gateway the dashboard makes for itself
+// verifies tokens at the edge with v and opts (gateway.WithAuth); a
+// gateway given with [WithGateway] checks as it was made. By default the
+// dashboard has no sign-in: serve it on a loopback address.
+func WithAuth(v auth.Verifier, opts ...auth.Option) Option {
+	return optionFunc(func(c *config) { c.verifier, c.authOptions = v, opts })
 }

@@ -135,7 +135,7 @@ func (c *schemas) get(ctx context.Context, name string, versions []*registry.Ser
 		var nodes []string
 		for _, v := range versions {
 			for _, n := range v.Nodes {
-				nodes = append(nodes, n.Address)
+				nodes = append(nodes, client.NodeAddress(n))
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)

@@ -181,8 +181,9 @@ func (s *state) checkHealth(ctx context.Context, all bool) {
 	for _, versions := range s.services {
 		for _, v := range versions {
 			for _, n := range v.Nodes {
-				if _, asked := s.health[n.Address]; all || !asked {
-					addresses = append(addresses, n.Address)
+				address := client.NodeAddress(n) // "tls://..." for a node that serves TLS
+				if _, asked := s.health[address]; all || !asked {
+					addresses = append(addresses, address)
 				}
 			}
 		}
@@ -255,7 +256,7 @@ func (s *state) view(name string) ServiceView {
 		nodes := slices.Clone(version.Nodes)
 		slices.SortFunc(nodes, func(a, b *registry.Node) int { return strings.Compare(a.ID, b.ID) })
 		for _, n := range nodes {
-			h, ok := s.health[n.Address]
+			h, ok := s.health[client.NodeAddress(n)]
 			if !ok {
 				h.status = "CHECKING"
 			}

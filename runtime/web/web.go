@@ -58,7 +58,11 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Dashboard
 	}
 	d.gateway = d.config.gateway
 	if d.gateway == nil {
-		g, err := gateway.New(ctx, reg, gateway.WithClient(d.client), gateway.WithLogger(d.config.logger))
+		opts := []gateway.Option{gateway.WithClient(d.client), gateway.WithLogger(d.config.logger)}
+		if d.config.verifier != nil {
+			opts = append(opts, gateway.WithAuth(d.config.verifier, d.config.authOptions...))
+		}
+		g, err := gateway.New(ctx, reg, opts...)
 		if err != nil {
 			d.closeOwned()
 			return nil, err
@@ -91,8 +95,11 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Dashboard
 	mux.HandleFunc("GET /events", d.events)
 	mux.Handle("/rpc/", http.StripPrefix("/rpc", d.gateway))
 	d.handler = mux
+	if d.config.verifier != nil {
+		d.handler = d.guard(mux)
+	}
 	if d.config.prefix != "/" {
-		d.handler = http.StripPrefix(strings.TrimSuffix(d.config.prefix, "/"), mux)
+		d.handler = http.StripPrefix(strings.TrimSuffix(d.config.prefix, "/"), d.handler)
 	}
 	return d, nil
 }

@@ -12,12 +12,12 @@ import (
 	"github.com/protomicro/micro/bench/internal/target"
 )
 
-// BenchmarkUnary makes unary calls to the gateway and proxy targets, and to
+// BenchmarkEdgeUnary makes unary calls to the gateway and proxy targets, and to
 // micro directly, with 16 callers, server and client in this process: for
 // profiles (-cpuprofile) and allocation counts of what the REST gateways and
 // the proxy cost, not for the ratios, which cmd/microbench measures with
 // the two sides in separate processes.
-func BenchmarkUnary(b *testing.B) {
+func BenchmarkEdgeUnary(b *testing.B) {
 	for _, tt := range []target.Target{target.Micro(), target.MicroAPI(), target.GRPCGateway(), target.MicroProxy()} {
 		for _, size := range []int{64, 16 << 10} {
 			b.Run(tt.Name+"/"+sizeName(size), func(b *testing.B) {
