@@ -56,7 +56,7 @@ type Broker struct {
 	prefetch   int
 	maxPayload int64
 
-	core       bool // core NATS instead of JetStream (WithCore)
+	core bool // core NATS instead of JetStream (WithCore)
 
 	ctx      context.Context // of the handlers; canceled when a drain runs out of time
 	cancel   context.CancelFunc
