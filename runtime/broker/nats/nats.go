@@ -332,26 +332,31 @@ func (b *Broker) handle(s *broker.Subscription, consumer string, msg jetstream.M
 
 // keepAlive tells the server, every half ack wait, that msg's handler is
 // still running, so that a long handler is not raced by a redelivery; the
-// function it returns stops it.
+// function it returns stops it. It is a timer, not a goroutine: most
+// handlers finish long before it first fires.
 func (b *Broker) keepAlive(msg jetstream.Msg) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		ticker := time.NewTicker(b.ackWait / 2)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ticker.C:
-				_ = msg.InProgress()
-			}
+	every := b.ackWait / 2
+	var (
+		mu      sync.Mutex
+		stopped bool
+		timer   *time.Timer
+	)
+	mu.Lock()
+	defer mu.Unlock()
+	timer = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
-	}()
+		_ = msg.InProgress()
+		timer.Reset(every)
+	})
 	return func() {
-		close(done)
-		<-finished
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		timer.Stop()
 	}
 }
 
