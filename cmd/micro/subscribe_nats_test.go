@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -34,16 +35,20 @@ func TestSubscribeNATS(t *testing.T) {
 		done <- run(ctx, append([]string{"subscribe", "--count", "1", "notes"}, brokerArgs...), noEnv, nil, &stdout, &stderr)
 	}()
 	// The subscription gets the events published once it has begun: publish
-	// until one arrives.
+	// until one arrives, each event with an ID of its own (JetStream keeps
+	// one event of those published with an ID).
 	var status int
+	ids := map[string]bool{}
 	for published := false; !published; {
+		id := fmt.Sprintf("n%d", len(ids)+1)
+		ids[id] = true
 		var out, errOut bytes.Buffer
-		args := append([]string{"publish", "--source", "test", "--id", "n1", "--type", "google.protobuf.StringValue", "notes", `"hello"`}, brokerArgs...)
+		args := append([]string{"publish", "--source", "test", "--id", id, "--type", "google.protobuf.StringValue", "notes", `"hello"`}, brokerArgs...)
 		if code := run(ctx, args, noEnv, nil, &out, &errOut); code != 0 {
 			t.Fatalf("micro publish exited with %d: %s", code, errOut.String())
 		}
-		if got := strings.TrimSpace(out.String()); got != "n1" {
-			t.Errorf("micro publish printed %q, want the event's ID n1", got)
+		if got := strings.TrimSpace(out.String()); got != id {
+			t.Errorf("micro publish printed %q, want the event's ID %s", got, id)
 		}
 		select {
 		case status = <-done:
@@ -67,7 +72,7 @@ func TestSubscribeNATS(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &event); err != nil {
 		t.Fatalf("micro subscribe printed %q: %v", lines[0], err)
 	}
-	if event.ID != "n1" || event.Source != "test" || event.Type != "google.protobuf.StringValue" || event.Specversion != "1.0" ||
+	if !ids[event.ID] || event.Source != "test" || event.Type != "google.protobuf.StringValue" || event.Specversion != "1.0" ||
 		event.Datacontenttype != "application/protobuf" || event.Data != "hello" {
 		t.Errorf("micro subscribe printed %s, want the event published, its message decoded", lines[0])
 	}

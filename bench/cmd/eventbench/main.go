@@ -7,9 +7,12 @@
 //	cd bench && go run ./cmd/eventbench          # make bench-events: about 2 minutes
 //	BENCH_QUICK=1 go run ./cmd/eventbench        # about 30 seconds
 //
-// Each measurement runs 16 publishers for a while, each publishing an event
-// and waiting until the subscriber's handler has it before publishing the
-// next; an event not handled within 5s counts as lost. Events are 64 B and
+// Each measurement runs 16 publishers for a while, in two modes: closed
+// loop, each publishing an event and waiting until the subscriber's handler
+// has it before publishing the next (an event not handled within 5s counts
+// as lost), for latency; and flood, each publishing as fast as Publish
+// returns, then waiting for the handler to catch up (events never handled
+// count as lost), for throughput. Events are 64 B and
 // 16 KiB payloads of a google.protobuf.BytesValue. Publishers, subscriber
 // and the embedded nats-server (JetStream on a temporary directory) share
 // this process, as the targets compared do. It prints the results as
@@ -131,14 +134,16 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		e := &env{natsURL: ns.ClientURL(), dir: filepath.Join(cdir, "broker")}
-		for _, size := range sizes {
-			fmt.Fprintf(os.Stderr, "%s, %s events: %s and %s\n", c.title, sizeName(size), c.micro.name, c.peer.name)
-			r, err := measureComparison(ctx, cfg, e, c, size)
-			if err != nil {
-				ns.Shutdown()
-				return fmt.Errorf("%s, %s: %w", c.title, sizeName(size), err)
+		for _, mode := range []string{closedLoop, flood} {
+			for _, size := range sizes {
+				fmt.Fprintf(os.Stderr, "%s, %s events, %s: %s and %s\n", c.title, sizeName(size), mode, c.micro.name, c.peer.name)
+				r, err := measureComparison(ctx, cfg, e, c, size, mode)
+				if err != nil {
+					ns.Shutdown()
+					return fmt.Errorf("%s, %s, %s: %w", c.title, sizeName(size), mode, err)
+				}
+				report.results = append(report.results, r)
 			}
-			report.results = append(report.results, r)
 		}
 		ns.Shutdown()
 		ns.WaitForShutdown()

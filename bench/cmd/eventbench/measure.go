@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/protomicro/micro/bench/internal/measure"
@@ -30,18 +33,25 @@ type measurement struct {
 	lost   int
 }
 
-// comparisonResult is micro and its peer on one payload size.
+// The two ways of loading a target.
+const (
+	closedLoop = "closed loop" // each publisher waits for its event to be handled before the next
+	flood      = "flood"       // publishers publish as fast as Publish returns
+)
+
+// comparisonResult is micro and its peer on one payload size and mode.
 type comparisonResult struct {
 	cmp         comparison
 	size        int
+	mode        string
 	micro, peer measurement
 	reference   *measurement
 }
 
 // measureComparison runs the rounds of c at size, alternating which target
 // goes first.
-func measureComparison(ctx context.Context, cfg config, e *env, c comparison, size int) (comparisonResult, error) {
-	r := comparisonResult{cmp: c, size: size}
+func measureComparison(ctx context.Context, cfg config, e *env, c comparison, size int, mode string) (comparisonResult, error) {
+	r := comparisonResult{cmp: c, size: size, mode: mode}
 	r.micro.target, r.peer.target = c.micro.name, c.peer.name
 	var microRates, peerRates, referenceRates []float64
 	if c.reference != nil {
@@ -62,8 +72,12 @@ func measureComparison(ctx context.Context, cfg config, e *env, c comparison, si
 			slices.Reverse(rates)
 		}
 		for i, t := range targets {
-			topic := fmt.Sprintf("bench.s%d.r%d.t%d", size, round, i)
-			rate, hist, lost, err := measureOnce(ctx, cfg, e, t, topic, size)
+			topic := fmt.Sprintf("bench.s%d.r%d.t%d.%s", size, round, i, strings.ReplaceAll(mode, " ", "-"))
+			measure := measureOnce
+			if mode == flood {
+				measure = measureFlood
+			}
+			rate, hist, lost, err := measure(ctx, cfg, e, t, topic, size)
 			if err != nil {
 				return r, fmt.Errorf("%s: %w", t.name, err)
 			}
@@ -182,4 +196,88 @@ func await(ctx context.Context, c <-chan uint64, seq uint64, timer *time.Timer) 
 			return false
 		}
 	}
+}
+
+// maxFloodBytes bounds the payloads a flood publishes, so that a target
+// that queues in memory (go-micro's broker) does not exhaust it.
+const maxFloodBytes = 64 << 20
+
+// measureFlood subscribes t to topic and has the publishers publish as fast
+// as Publish returns for the duration (or up to maxFloodBytes), then waits
+// for the handler to catch up: the rate of events handled from the first
+// publish to the last event handled, their latencies from publish to
+// handled (queueing included), and how many were never handled (none
+// arriving for lostAfter).
+func measureFlood(ctx context.Context, cfg config, e *env, t target, topic string, size int) (float64, *measure.Histogram, int, error) {
+	var (
+		mu      sync.Mutex
+		hist    measure.Histogram
+		handled int
+		last    time.Time
+	)
+	onHandled := func(payload []byte) {
+		if len(payload) < 20 {
+			return
+		}
+		now := time.Now()
+		sent := time.Unix(0, int64(binary.LittleEndian.Uint64(payload[12:])))
+		mu.Lock()
+		hist.Record(now.Sub(sent))
+		handled++
+		last = now
+		mu.Unlock()
+	}
+	publish, stop, err := t.start(ctx, e, topic, onHandled)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	defer stop()
+	var published atomic.Int64
+	limit := int64(max(maxFloodBytes/size, publishers))
+	begin := time.Now()
+	end := begin.Add(cfg.duration)
+	errs := make([]error, publishers)
+	var wg sync.WaitGroup
+	for w := range publishers {
+		wg.Go(func() {
+			payload := make([]byte, size)
+			for ctx.Err() == nil && time.Now().Before(end) && published.Add(1) <= limit {
+				binary.LittleEndian.PutUint64(payload[12:], uint64(time.Now().UnixNano()))
+				if err := publish(ctx, payload); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, nil, 0, err
+	}
+	total := int(min(published.Load(), limit))
+	ticker := time.NewTicker(10 * time.Millisecond)
+	defer ticker.Stop()
+	progress, progressAt := -1, time.Now()
+	for {
+		mu.Lock()
+		n := handled
+		mu.Unlock()
+		if n >= total || time.Since(progressAt) > lostAfter {
+			break
+		}
+		if n != progress {
+			progress, progressAt = n, time.Now()
+		}
+		select {
+		case <-ticker.C:
+		case <-ctx.Done():
+			return 0, nil, 0, ctx.Err()
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if handled == 0 {
+		return 0, &hist, total, nil
+	}
+	return float64(handled) / last.Sub(begin).Seconds(), &hist, max(total-handled, 0), nil
 }

@@ -32,12 +32,13 @@ func micros(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/floa
 // markdown is a table per comparison and size.
 func (r *report) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d publishers, each publishing an event and waiting for the handler to get it before the next; "+
-		"%d round(s) of %s after %s of warm-up; events/s of the median round, latency percentiles over all rounds, "+
-		"from Publish called to the handler running.\n\n",
-		publishers, r.config.rounds, r.config.duration, r.config.warmup)
+	fmt.Fprintf(&b, "%d publishers. Closed loop: each publishes an event and waits for the handler to get it before the next, "+
+		"after %s of warm-up. Flood: each publishes as fast as Publish returns (up to %d MiB of payloads in all), then the handler catches up. "+
+		"%d round(s) of %s; events/s of the median round (flood: handled from the first publish to the last handled), "+
+		"latency percentiles over all rounds, from Publish called to the handler running.\n\n",
+		publishers, r.config.warmup, maxFloodBytes>>20, r.config.rounds, r.config.duration)
 	for _, c := range r.results {
-		fmt.Fprintf(&b, "### %s, %s events\n\n", c.cmp.title, sizeName(c.size))
+		fmt.Fprintf(&b, "### %s, %s events, %s\n\n", c.cmp.title, sizeName(c.size), c.mode)
 		fmt.Fprintf(&b, "| target | events/s | p50 µs | p99 µs | lost | events/s vs %s |\n|---|--:|--:|--:|--:|--:|\n", c.peer.target)
 		rows := []measurement{c.micro, c.peer}
 		if c.reference != nil {
@@ -76,7 +77,7 @@ func (r *report) summary() string {
 		if ratio < c.cmp.goal {
 			verdict = "NOT met"
 		}
-		fmt.Fprintf(&b, "- %s, %s: %s at %.2fx %s's events/s (goal >= %gx): %s", c.cmp.title, sizeName(c.size), c.micro.target, ratio, c.peer.target, c.cmp.goal, verdict)
+		fmt.Fprintf(&b, "- %s, %s, %s: %s at %.2fx %s's events/s (goal >= %gx): %s", c.cmp.title, sizeName(c.size), c.mode, c.micro.target, ratio, c.peer.target, c.cmp.goal, verdict)
 		if c.reference != nil {
 			fmt.Fprintf(&b, "; %.2fx %s's", c.micro.rate/c.reference.rate, c.reference.target)
 		}
