@@ -31,6 +31,18 @@ type measurement struct {
 	rate   float64 // events handled per second, of the median round
 	hist   measure.Histogram
 	lost   int
+	cpu    time.Duration // of this process (publishers, subscriber, server) per event handled, over all rounds
+	events int           // handled, over all rounds, warm-up included
+	used   time.Duration // CPU over all rounds
+}
+
+// sample is what one measurement found.
+type sample struct {
+	rate   float64
+	hist   *measure.Histogram
+	lost   int
+	events int           // handled, warm-up included
+	cpu    time.Duration // used meanwhile
 }
 
 // The two ways of loading a target.
@@ -77,13 +89,18 @@ func measureComparison(ctx context.Context, cfg config, e *env, c comparison, si
 			if mode == flood {
 				measure = measureFlood
 			}
-			rate, hist, lost, err := measure(ctx, cfg, e, t, topic, size)
+			got, err := measure(ctx, cfg, e, t, topic, size)
 			if err != nil {
 				return r, fmt.Errorf("%s: %w", t.name, err)
 			}
-			*rates[i] = append(*rates[i], rate)
-			order[i].hist.Merge(hist)
-			order[i].lost += lost
+			*rates[i] = append(*rates[i], got.rate)
+			order[i].hist.Merge(got.hist)
+			order[i].lost += got.lost
+			order[i].events += got.events
+			order[i].used += got.cpu
+			if order[i].events > 0 {
+				order[i].cpu = order[i].used / time.Duration(order[i].events)
+			}
 		}
 	}
 	r.micro.rate, r.peer.rate = median(microRates), median(peerRates)
@@ -102,7 +119,7 @@ func median(v []float64) float64 {
 // measureOnce subscribes t to topic and runs the publishers for the warmup
 // and then the measurement: the rate of events handled, their latencies
 // from publish to handled, and how many were lost.
-func measureOnce(ctx context.Context, cfg config, e *env, t target, topic string, size int) (float64, *measure.Histogram, int, error) {
+func measureOnce(ctx context.Context, cfg config, e *env, t target, topic string, size int) (sample, error) {
 	waiters := make([]chan uint64, publishers)
 	for i := range waiters {
 		waiters[i] = make(chan uint64, 16)
@@ -122,14 +139,19 @@ func measureOnce(ctx context.Context, cfg config, e *env, t target, topic string
 	}
 	publish, stop, err := t.start(ctx, e, topic, handled)
 	if err != nil {
-		return 0, nil, 0, err
+		return sample{}, err
 	}
 	defer stop()
+	before, err := measure.ReadUsage()
+	if err != nil {
+		return sample{}, err
+	}
 	start := time.Now()
 	measureFrom, end := start.Add(cfg.warmup), start.Add(cfg.warmup+cfg.duration)
 	type outcome struct {
 		hist    measure.Histogram
 		handled int
+		all     int // warm-up included
 		lost    int
 		err     error
 	}
@@ -157,6 +179,7 @@ func measureOnce(ctx context.Context, cfg config, e *env, t target, topic string
 					o.lost++
 					continue
 				}
+				o.all++
 				if begin.After(measureFrom) {
 					o.hist.Record(time.Since(begin))
 					o.handled++
@@ -165,20 +188,26 @@ func measureOnce(ctx context.Context, cfg config, e *env, t target, topic string
 		})
 	}
 	wg.Wait()
-	var hist measure.Histogram
-	handledCount, lost := 0, 0
+	after, err := measure.ReadUsage()
+	if err != nil {
+		return sample{}, err
+	}
+	got := sample{hist: new(measure.Histogram), cpu: after.Sub(before).CPU}
+	handledCount := 0
 	for _, o := range outcomes {
 		if o.err != nil {
-			return 0, nil, 0, o.err
+			return sample{}, o.err
 		}
-		hist.Merge(&o.hist)
+		got.hist.Merge(&o.hist)
 		handledCount += o.handled
-		lost += o.lost
+		got.events += o.all
+		got.lost += o.lost
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, nil, 0, err
+		return sample{}, err
 	}
-	return float64(handledCount) / cfg.duration.Seconds(), &hist, lost, nil
+	got.rate = float64(handledCount) / cfg.duration.Seconds()
+	return got, nil
 }
 
 // await waits for seq on c, skipping earlier sequences (events counted lost
@@ -208,7 +237,7 @@ const maxFloodBytes = 64 << 20
 // publish to the last event handled, their latencies from publish to
 // handled (queueing included), and how many were never handled (none
 // arriving for lostAfter).
-func measureFlood(ctx context.Context, cfg config, e *env, t target, topic string, size int) (float64, *measure.Histogram, int, error) {
+func measureFlood(ctx context.Context, cfg config, e *env, t target, topic string, size int) (sample, error) {
 	var (
 		mu      sync.Mutex
 		hist    measure.Histogram
@@ -229,9 +258,13 @@ func measureFlood(ctx context.Context, cfg config, e *env, t target, topic strin
 	}
 	publish, stop, err := t.start(ctx, e, topic, onHandled)
 	if err != nil {
-		return 0, nil, 0, err
+		return sample{}, err
 	}
 	defer stop()
+	before, err := measure.ReadUsage()
+	if err != nil {
+		return sample{}, err
+	}
 	var published atomic.Int64
 	limit := int64(max(maxFloodBytes/size, publishers))
 	begin := time.Now()
@@ -252,7 +285,7 @@ func measureFlood(ctx context.Context, cfg config, e *env, t target, topic strin
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return 0, nil, 0, err
+		return sample{}, err
 	}
 	total := int(min(published.Load(), limit))
 	ticker := time.NewTicker(10 * time.Millisecond)
@@ -271,13 +304,18 @@ func measureFlood(ctx context.Context, cfg config, e *env, t target, topic strin
 		select {
 		case <-ticker.C:
 		case <-ctx.Done():
-			return 0, nil, 0, ctx.Err()
+			return sample{}, ctx.Err()
 		}
+	}
+	after, err := measure.ReadUsage()
+	if err != nil {
+		return sample{}, err
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if handled == 0 {
-		return 0, &hist, total, nil
+	got := sample{hist: &hist, lost: max(total-handled, 0), events: handled, cpu: after.Sub(before).CPU}
+	if handled > 0 {
+		got.rate = float64(handled) / last.Sub(begin).Seconds()
 	}
-	return float64(handled) / last.Sub(begin).Seconds(), &hist, max(total-handled, 0), nil
+	return got, nil
 }

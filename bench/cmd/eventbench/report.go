@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/protomicro/micro/bench/internal/harness"
 )
 
 // report is every comparison's results.
@@ -35,18 +37,19 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "%d publishers. Closed loop: each publishes an event and waits for the handler to get it before the next, "+
 		"after %s of warm-up. Flood: each publishes as fast as Publish returns (up to %d MiB of payloads in all), then the handler catches up. "+
 		"%d round(s) of %s; events/s of the median round (flood: handled from the first publish to the last handled), "+
-		"latency percentiles over all rounds, from Publish called to the handler running.\n\n",
+		"latency percentiles over all rounds, from Publish called to the handler running; CPU per event is this whole process's "+
+		"(publishers, subscriber and nats-server), over all rounds.\n\n",
 		publishers, r.config.warmup, maxFloodBytes>>20, r.config.rounds, r.config.duration)
 	for _, c := range r.results {
 		fmt.Fprintf(&b, "### %s, %s events, %s\n\n", c.cmp.title, sizeName(c.size), c.mode)
-		fmt.Fprintf(&b, "| target | events/s | p50 µs | p99 µs | lost | events/s vs %s |\n|---|--:|--:|--:|--:|--:|\n", c.peer.target)
+		fmt.Fprintf(&b, "| target | events/s | p50 µs | p99 µs | lost | CPU µs per event | events/s vs %s |\n|---|--:|--:|--:|--:|--:|--:|\n", c.peer.target)
 		rows := []measurement{c.micro, c.peer}
 		if c.reference != nil {
 			rows = append(rows, *c.reference)
 		}
 		for _, m := range rows {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %.2fx |\n", m.target, thousands(m.rate),
-				micros(m.hist.Quantile(0.5)), micros(m.hist.Quantile(0.99)), m.lost, m.rate/c.peer.rate)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %.1f | %.2fx |\n", m.target, harness.Thousands(m.rate),
+				micros(m.hist.Quantile(0.5)), micros(m.hist.Quantile(0.99)), m.lost, float64(m.cpu)/float64(time.Microsecond), m.rate/c.peer.rate)
 		}
 		b.WriteString("\n")
 	}
@@ -84,18 +87,6 @@ func (r *report) summary() string {
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-func thousands(v float64) string {
-	s := fmt.Sprintf("%.0f", v)
-	var out []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
 }
 
 // writeFile replaces the events block of the markdown file at path with

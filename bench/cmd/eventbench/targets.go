@@ -88,10 +88,7 @@ func microLocal() target {
 // do (ce-specversion, ce-id, ce-source, ce-type, ce-time, content-type),
 // which its handler reads.
 func plainJetStream(headers bool) target {
-	name, about := "nats.go jetstream", "nats.go's jetstream package directly: file stream, Nats-Msg-Id, durable consumer, explicit ack after the handler"
-	if headers {
-		name, about = name+" + CloudEvents headers", "the same, each message with the CloudEvents headers micro sends, read by the handler"
-	}
+	name, about := plainName("nats.go jetstream", "nats.go's jetstream package directly: file stream, Nats-Msg-Id, durable consumer, explicit ack after the handler", headers)
 	return target{name: name, about: about,
 		start: func(ctx context.Context, env *env, topic string, handled func([]byte)) (func(context.Context, []byte) error, func(), error) {
 			nc, err := natsgo.Connect(env.natsURL)
@@ -158,10 +155,7 @@ func plainJetStream(headers bool) target {
 // plainCore is nats.go's core publish and queue subscription; with headers,
 // each message also carries the CloudEvents headers, as plainJetStream's.
 func plainCore(headers bool) target {
-	name, about := "nats.go core", "nats.go's core Publish and QueueSubscribe directly"
-	if headers {
-		name, about = name+" + CloudEvents headers", "the same, each message with the CloudEvents headers micro sends, read by the handler"
-	}
+	name, about := plainName("nats.go core", "nats.go's core Publish and QueueSubscribe directly", headers)
 	return target{name: name, about: about,
 		start: func(ctx context.Context, env *env, topic string, handled func([]byte)) (func(context.Context, []byte) error, func(), error) {
 			nc, err := natsgo.Connect(env.natsURL)
@@ -240,6 +234,15 @@ func goMicro() target {
 			}
 			return publish, stop, nil
 		}}
+}
+
+// plainName is the name and description of a plain nats.go target, with
+// the CloudEvents headers or not.
+func plainName(name, about string, headers bool) (string, string) {
+	if headers {
+		return name + " + CloudEvents headers", "the same, each message with the CloudEvents headers micro sends, read by the handler"
+	}
+	return name, about
 }
 
 // setCloudEvents sets on h the CloudEvents headers of an event with id, as
