@@ -12,7 +12,7 @@ import (
 // test binary is instead one node of the service TestAcrossProcesses runs.
 func TestMain(m *testing.M) {
 	if os.Getenv(nodeEnv) != "" {
-		os.Exit(runNode())
+		os.Exit(runNode()) //nolint:forbidigo // a node process of TestAcrossProcesses: its exit status is its answer
 	}
 	goleak.VerifyTestMain(m)
 }

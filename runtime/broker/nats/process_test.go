@@ -106,7 +106,7 @@ func runNode() int {
 	if err := broker.Subscribe(svc.Broker(), processTopic, handle, broker.WithBackoff(20*time.Millisecond, 100*time.Millisecond)); err != nil {
 		return fail(err)
 	}
-	fmt.Println("ready")
+	fmt.Println("ready") //nolint:forbidigo // the node tells the test it is subscribed on its standard output
 	if err := svc.Run(ctx); err != nil {
 		return fail(err)
 	}
