@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
@@ -101,13 +102,14 @@ func plainJetStream(headers bool) target {
 				return nil, nil, err
 			}
 			subject := "plain." + topic
+			durable := strings.ReplaceAll(topic, ".", "_") // one consumer per measurement, as micro's are
 			stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: "PLAIN", Subjects: []string{"plain.>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute})
 			if err != nil {
 				nc.Close()
 				return nil, nil, err
 			}
 			consumer, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-				Durable: "bench", FilterSubject: subject, AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy,
+				Durable: durable, FilterSubject: subject, AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy,
 			})
 			if err != nil {
 				nc.Close()
@@ -131,7 +133,7 @@ func plainJetStream(headers bool) target {
 			stop := func() {
 				cc.Stop()
 				<-cc.Closed()
-				_ = stream.DeleteConsumer(context.Background(), "bench")
+				_ = stream.DeleteConsumer(context.Background(), durable)
 				nc.Close()
 			}
 			publish := func(ctx context.Context, payload []byte) error {
