@@ -90,8 +90,12 @@ tidy: ## Fail if go mod tidy changes go.mod or go.sum, here or in bench/
 	@git diff --exit-code go.mod go.sum bench/go.mod bench/go.sum
 
 .PHONY: bench
-bench: bench-discovery bench-sync-config ## Compare micro with grpc-go, connect-go and go-micro, and rewrite bench/BENCHMARKS.md (BENCH_QUICK=1: a short run that writes nothing)
+bench: bench-discovery bench-sync-config bench-events ## Compare micro with grpc-go, connect-go and go-micro, and rewrite bench/BENCHMARKS.md (BENCH_QUICK=1: a short run that writes nothing)
 	$(BENCH) go run ./cmd/microbench
+
+.PHONY: bench-events
+bench-events: ## Measure events from publish to handled, 64 B and 16 KiB: micro on NATS JetStream and core NATS against nats.go (targets >= 0.8x, >= 0.9x), the local broker against go-micro's HTTP broker (>= 5x); rewrites the events block of bench/BENCHMARKS.md (BENCH_QUICK=1: a short run that writes nothing)
+	$(BENCH) if [ -n "$${BENCH_QUICK:-}" ]; then go run ./cmd/eventbench; else go run ./cmd/eventbench -out .; fi
 
 .PHONY: bench-discovery
 bench-discovery: ## Measure lookups through discovery against fixed addresses, registries holding 1,000 services x 5 nodes, and micro new to a first call

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protomicro/micro/runtime/broker"
+	"github.com/protomicro/micro/runtime/broker/nats"
 	"github.com/protomicro/micro/runtime/dynamic"
 	"github.com/protomicro/micro/runtime/micro"
 )
@@ -34,13 +35,22 @@ func addBrokerFlags(cmd *cobra.Command, env lookupEnv) *brokerFlags {
 	f := &brokerFlags{registry: addRegistryFlags(cmd, env)}
 	flags := cmd.Flags()
 	flags.StringVar(&f.name, "broker", "",
-		fmt.Sprintf("the broker events go through: %s (default $MICRO_BROKER, else local)", strings.Join(micro.BrokerNames(), ", ")))
+		fmt.Sprintf("the broker events go through: %s (default $MICRO_BROKER, else local)", strings.Join(brokerNames(), ", ")))
 	flags.StringVar(&f.address, "broker_address", "",
-		"the broker's address: a directory for local (default $MICRO_BROKER_ADDRESS, else the broker's own)")
+		"the broker's address: a directory for local, NATS server URLs for nats (default $MICRO_BROKER_ADDRESS, else the broker's own)")
 	flags.StringVar(&f.service, "service", "", "read message types from this registered service (default: the first registered service that has the type)")
-	_ = cmd.RegisterFlagCompletionFunc("broker", cobra.FixedCompletions(micro.BrokerNames(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("broker", cobra.FixedCompletions(brokerNames(), cobra.ShellCompDirectiveNoFileComp))
 	return f
 }
+
+// brokerKinds are the brokers the micro command has beyond local and
+// memory: NATS, so that micro publish and micro subscribe reach the events
+// of services that use it. Services link it only when they name it (see
+// micro.WithBrokers); the micro command is a tool for all of them.
+var brokerKinds = []micro.BrokerKind{{Name: "nats", Open: nats.Open}}
+
+// brokerNames are the names --broker takes.
+func brokerNames() []string { return micro.BrokerNames(brokerKinds...) }
 
 // open opens the broker the flags or the environment name, local by
 // default. The caller closes it.
@@ -50,12 +60,10 @@ func (f *brokerFlags) open(cmd *cobra.Command) (broker.Broker, error) {
 		name = "local"
 	}
 	address := f.registry.setting(cmd, "broker_address", f.address, "MICRO_BROKER_ADDRESS")
-	if !slices.Contains(micro.BrokerNames(), name) {
-		// NATS stays out of the micro command, as out of any program that
-		// does not ask for it (see micro.WithBrokers).
-		return nil, &usageError{fmt.Errorf("unknown broker %q: the micro command has %s", name, strings.Join(micro.BrokerNames(), " and "))}
+	if !slices.Contains(brokerNames(), name) {
+		return nil, &usageError{fmt.Errorf("unknown broker %q: want one of %s", name, strings.Join(brokerNames(), ", "))}
 	}
-	b, err := micro.NewBroker(name, address)
+	b, err := micro.NewBroker(name, address, brokerKinds...)
 	if err != nil {
 		return nil, fmt.Errorf("open the %s broker: %w", name, err)
 	}

@@ -91,9 +91,9 @@ func (e *Event) Validate() error {
 	case e.Type == "":
 		return fmt.Errorf("event %q has no type", e.ID)
 	}
-	for name, value := range map[string]string{"id": e.ID, "source": e.Source, "type": e.Type} {
-		if strings.ContainsAny(value, "\r\n") {
-			return fmt.Errorf("event %q: %s contains a line break", e.ID, name)
+	for _, a := range [...]struct{ name, value string }{{"id", e.ID}, {"source", e.Source}, {"type", e.Type}} {
+		if strings.ContainsAny(a.value, "\r\n") {
+			return fmt.Errorf("event %q: %s contains a line break", e.ID, a.name)
 		}
 	}
 	switch e.DataContentType {
@@ -259,15 +259,11 @@ func DeadLetterHeader(header map[string][]string, topic, reason string, deliveri
 // their own names ("traceparent"), as an RPC carries them, so that one
 // tracing or auth interceptor reads events and calls alike.
 func (e *Event) incomingMetadata() metadata.Metadata {
-	md := make(metadata.Metadata, 6+len(e.Extensions))
-	for key, values := range e.Header() {
-		if name, ok := strings.CutPrefix(key, "ce-"); ok {
-			if _, ext := e.Extensions[name]; ext {
-				md[name] = values
-				continue
-			}
-		}
-		md[key] = values
+	md := e.Header() // fresh: rename the extensions in place
+	for name := range e.Extensions {
+		key := "ce-" + name
+		md[name] = md[key]
+		delete(md, key)
 	}
 	return md
 }

@@ -44,20 +44,31 @@ func TestServiceWithoutProtovalidate(t *testing.T) {
 	}
 }
 
-// TestServiceDependencies checks that a service, and the micro command,
-// link no NATS client unless they name it: runtime/micro builds in only the
-// local and memory brokers, and a program adds nats with micro.WithBrokers.
+// TestServiceDependencies checks that a service links no NATS client unless
+// it names it: runtime/micro builds in only the local and memory brokers, and
+// a program adds nats with micro.WithBrokers. The micro command does, so that
+// micro publish and micro subscribe reach services on NATS.
 func TestServiceDependencies(t *testing.T) {
 	t.Parallel()
-	for _, pkg := range []string{"github.com/protomicro/micro/runtime/micro", "github.com/protomicro/micro/cmd/micro"} {
-		deps := testutil.Go(t, "", nil, "list", "-deps", pkg)
-		for _, dep := range strings.Fields(deps) {
-			if strings.HasPrefix(dep, "github.com/nats-io/") {
-				t.Errorf("%s depends on %s; only a program that adds the nats broker may link it", pkg, dep)
+	for _, c := range []struct {
+		pkg  string
+		nats bool
+	}{
+		{"github.com/protomicro/micro/runtime/micro", false},
+		{"github.com/protomicro/micro/cmd/micro", true},
+	} {
+		deps := testutil.Go(t, "", nil, "list", "-deps", c.pkg)
+		if !c.nats {
+			for _, dep := range strings.Fields(deps) {
+				if strings.HasPrefix(dep, "github.com/nats-io/") {
+					t.Errorf("%s depends on %s; only a program that adds the nats broker may link it", c.pkg, dep)
+				}
 			}
+		} else if !strings.Contains(deps, "github.com/protomicro/micro/runtime/broker/nats\n") {
+			t.Errorf("go list -deps %s printed no runtime/broker/nats; does micro publish --broker nats still work?", c.pkg)
 		}
 		if !strings.Contains(deps, "github.com/protomicro/micro/runtime/broker/local\n") {
-			t.Errorf("go list -deps %s printed no runtime/broker/local; is the local broker still the default?", pkg)
+			t.Errorf("go list -deps %s printed no runtime/broker/local; is the local broker still the default?", c.pkg)
 		}
 	}
 }

@@ -135,6 +135,10 @@ func ratio(v float64) string {
 	return fmt.Sprintf("%.2fx", v)
 }
 
+// Thousands formats v rounded, with commas between thousands, as the
+// reports' tables do.
+func Thousands(v float64) string { return thousands(v) }
+
 // thousands formats v rounded, with commas between thousands.
 func thousands(v float64) string {
 	s := fmt.Sprintf("%.0f", math.Round(v))

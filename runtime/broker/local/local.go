@@ -10,8 +10,10 @@
 // handle and how many times that event has been delivered. The offset moves
 // only after the handler has returned nil (or the event has been
 // dead-lettered), and the delivery count is written before the handler
-// runs. Subscriptions poll the log for new events (every 20ms by default,
-// [WithPollInterval]).
+// runs. Subscriptions learn of new events from the operating system's file
+// notifications (inotify, kqueue), and poll the log too (every 20ms by
+// default, [WithPollInterval]) in case a notification is missed or the
+// system has none.
 //
 // One subscription of a group at a time, in whatever process, holds the
 // group's lease (a flock on <group>.lease) and handles all of its events, in
@@ -64,6 +66,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
+
 	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/internal/flock"
 	"github.com/protomicro/micro/runtime/internal/userdir"
@@ -83,6 +87,13 @@ type Broker struct {
 
 	mu     sync.Mutex
 	closed bool
+
+	// watcher tells of writes to the topics' logs, so that subscriptions
+	// need not wait for their next poll; nil if the system could not make
+	// one, and then they poll.
+	watcher *fsnotify.Watcher
+	wmu     sync.Mutex
+	changed map[string]chan struct{} // by topic: closed at the next write to its log
 }
 
 var _ broker.Broker = (*Broker)(nil)
@@ -112,14 +123,73 @@ func New(opts ...Option) (*Broker, error) {
 		return nil, fmt.Errorf("local broker: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Broker{
+	b := &Broker{
 		dir:          o.dir,
 		poll:         o.poll,
 		maxEventSize: o.maxEventSize,
 		ctx:          ctx,
 		cancel:       cancel,
 		stop:         make(chan struct{}),
-	}, nil
+		changed:      make(map[string]chan struct{}),
+	}
+	if w, err := fsnotify.NewWatcher(); err == nil {
+		b.watcher = w
+		b.wg.Add(1)
+		go b.watch()
+	}
+	return b, nil
+}
+
+// watch wakes the subscriptions of a topic when its log is written, until
+// the watcher is closed.
+func (b *Broker) watch() {
+	defer b.wg.Done()
+	for {
+		select {
+		case ev, ok := <-b.watcher.Events:
+			if !ok {
+				return
+			}
+			if filepath.Base(ev.Name) == "log" {
+				b.wake(filepath.Base(filepath.Dir(ev.Name)))
+			}
+		case _, ok := <-b.watcher.Errors:
+			if !ok {
+				return
+			}
+			// Events may have been missed: wake everyone to look.
+			b.wmu.Lock()
+			for topic, c := range b.changed {
+				close(c)
+				delete(b.changed, topic)
+			}
+			b.wmu.Unlock()
+		}
+	}
+}
+
+// wake closes the channel of topic's next change.
+func (b *Broker) wake(topic string) {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	if c, ok := b.changed[topic]; ok {
+		close(c)
+		delete(b.changed, topic)
+	}
+}
+
+// nextChange returns a channel closed at the next write to topic's log that
+// the watcher sees; taken before looking at the log, so that a write just
+// after is not missed.
+func (b *Broker) nextChange(topic string) <-chan struct{} {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	c, ok := b.changed[topic]
+	if !ok {
+		c = make(chan struct{})
+		b.changed[topic] = c
+	}
+	return c
 }
 
 // String returns "local".
@@ -223,6 +293,13 @@ func (b *Broker) Subscribe(topic string, h broker.Handler, opts ...broker.Subscr
 	if b.closed {
 		return broker.ErrClosed
 	}
+	if err := os.MkdirAll(filepath.Join(b.dir, topic), 0o700); err != nil {
+		return fmt.Errorf("subscribe to %q: %w", topic, err)
+	}
+	if b.watcher != nil {
+		// A failure only means polling.
+		_ = b.watcher.Add(filepath.Join(b.dir, topic))
+	}
 	end, err := size(b.logPath(topic))
 	if err != nil {
 		return fmt.Errorf("subscribe to %q: %w", topic, err)
@@ -251,6 +328,7 @@ type cursor struct {
 	offsetPath string // "" for a broadcast subscription
 	leasePath  string
 	lease      *os.File
+	file       *os.File // the offset file, open while the lease is held
 
 	offset     int64 // of the next event to handle
 	deliveries int   // of that event so far
@@ -276,7 +354,7 @@ func (c *cursor) writeTemp() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = fmt.Fprintf(f, "%d %d\n", c.offset, c.deliveries)
+	_, err = f.Write(c.record())
 	if closeErr := f.Close(); err == nil {
 		err = closeErr
 	}
@@ -285,6 +363,12 @@ func (c *cursor) writeTemp() (string, error) {
 		return "", err
 	}
 	return f.Name(), nil
+}
+
+// record is c's place as the offset file holds it: fixed-width, so that
+// each save overwrites the whole of the last one.
+func (c *cursor) record() []byte {
+	return fmt.Appendf(nil, "%020d %010d\n", c.offset, c.deliveries)
 }
 
 // load reads the group's place; the lease is held.
@@ -309,11 +393,17 @@ func (c *cursor) load() error {
 	return nil
 }
 
-// save records c's place, atomically, for whoever holds the lease next. A
-// broadcast subscription's place is in memory only.
+// save records c's place for whoever holds the lease next: in one write at
+// the start of the offset file, which a crash of the process cannot tear (a
+// file of an older version, written with variable widths, is replaced
+// whole). A broadcast subscription's place is in memory only.
 func (c *cursor) save() error {
 	if c.offsetPath == "" {
 		return nil
+	}
+	if c.file != nil {
+		_, err := c.file.WriteAt(c.record(), 0)
+		return err
 	}
 	tmp, err := c.writeTemp()
 	if err != nil {
@@ -334,16 +424,23 @@ func (b *Broker) run(s *broker.Subscription, c *cursor) {
 		if !b.takeLease(c) {
 			return
 		}
-		defer func() { _ = c.lease.Close() }() // releases the lease
+		defer func() {
+			if c.file != nil {
+				_ = c.file.Close()
+				c.file = nil
+			}
+			_ = c.lease.Close() // releases the lease
+		}()
 	}
 	path := b.logPath(s.Topic)
 	for {
+		changed := b.nextChange(s.Topic)
 		end, err := size(path)
 		if err == nil && end < c.offset {
 			c.offset, c.deliveries = 0, 0 // the log was removed and begun again
 		}
 		if err != nil || end == c.offset {
-			if !b.sleep(b.poll) {
+			if !b.waitChange(changed) {
 				return
 			}
 			continue
@@ -361,6 +458,9 @@ func (b *Broker) takeLease(c *cursor) bool {
 		if f, err := os.OpenFile(c.leasePath, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
 			if ok, _ := flock.TryLock(f, false); ok && c.load() == nil {
 				c.lease = f
+				if c.save() == nil { // whole, at the fixed width
+					c.file, _ = os.OpenFile(c.offsetPath, os.O_RDWR, 0)
+				}
 				return true
 			}
 			_ = f.Close()
@@ -370,6 +470,21 @@ func (b *Broker) takeLease(c *cursor) bool {
 		if !b.sleep(b.poll) {
 			return false
 		}
+	}
+}
+
+// waitChange waits for changed to be closed, or for the poll interval, and
+// reports true, or false if the broker closes first.
+func (b *Broker) waitChange(changed <-chan struct{}) bool {
+	timer := time.NewTimer(b.poll)
+	defer timer.Stop()
+	select {
+	case <-changed:
+		return true
+	case <-timer.C:
+		return true
+	case <-b.stop:
+		return false
 	}
 }
 
@@ -476,6 +591,9 @@ func (b *Broker) Close(ctx context.Context) error {
 	if !b.closed {
 		b.closed = true
 		close(b.stop)
+		if b.watcher != nil {
+			_ = b.watcher.Close() // ends watch
+		}
 	}
 	b.mu.Unlock()
 	done := make(chan struct{})

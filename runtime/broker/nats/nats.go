@@ -25,6 +25,9 @@
 // ce-source, ce-type, ce-time, ce-specversion, content-type and
 // ce-<extension> headers and the encoded message as the payload, so any NATS
 // client reads it.
+//
+// [WithCore] uses core NATS instead, with no stream: at most once, for events
+// that may be lost, with the same subjects and headers.
 package nats
 
 import (
@@ -53,6 +56,8 @@ type Broker struct {
 	prefetch   int
 	maxPayload int64
 
+	core bool // core NATS instead of JetStream (WithCore)
+
 	ctx      context.Context // of the handlers; canceled when a drain runs out of time
 	cancel   context.CancelFunc
 	inflight sync.WaitGroup // handlers running
@@ -60,6 +65,8 @@ type Broker struct {
 	mu        sync.Mutex
 	closed    bool
 	consumers []jetstream.ConsumeContext
+	subs      []*nats.Subscription     // with WithCore
+	timers    map[*time.Timer]struct{} // retries waiting, with WithCore
 }
 
 var _ broker.Broker = (*Broker)(nil)
@@ -87,14 +94,20 @@ func New(opts ...Option) (*Broker, error) {
 	if !strings.HasSuffix(o.prefix, ".") {
 		o.prefix += "."
 	}
-	b := &Broker{nc: o.conn, stream: o.stream, prefix: o.prefix, ackWait: o.ackWait, prefetch: max(o.prefetch, 1)}
+	b := &Broker{nc: o.conn, stream: o.stream, prefix: o.prefix, ackWait: o.ackWait, prefetch: max(o.prefetch, 1), core: o.core}
 	address := o.url
 	if b.nc == nil {
-		nc, err := nats.Connect(o.url,
+		connectOpts := []nats.Option{
 			nats.Name("micro broker"),
 			nats.Timeout(o.connectTimeout),
 			nats.MaxReconnects(-1),
-		)
+		}
+		if o.core {
+			// Nothing confirms a core publish: fail it while disconnected
+			// rather than hold it in a buffer that may never be sent.
+			connectOpts = append(connectOpts, nats.ReconnectBufSize(-1))
+		}
+		nc, err := nats.Connect(o.url, connectOpts...)
 		if err != nil {
 			return nil, fmt.Errorf("nats broker at %s: %w", o.url, err)
 		}
@@ -107,6 +120,12 @@ func New(opts ...Option) (*Broker, error) {
 			b.nc.Close()
 		}
 		return nil, fmt.Errorf("nats broker at %s: %w", address, err)
+	}
+	b.maxPayload = b.nc.MaxPayload()
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	if o.core {
+		b.timers = make(map[*time.Timer]struct{})
+		return b, nil
 	}
 	js, err := jetstream.New(b.nc)
 	if err != nil {
@@ -125,8 +144,6 @@ func New(opts ...Option) (*Broker, error) {
 	}); err != nil {
 		return fail(fmt.Errorf("create stream %q: %w", o.stream, err))
 	}
-	b.maxPayload = b.nc.MaxPayload()
-	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b, nil
 }
 
@@ -170,6 +187,12 @@ func (b *Broker) publish(ctx context.Context, topic, msgID string, header map[st
 	if size := messageSize(msg); size > b.maxPayload {
 		return fmt.Errorf("event %q of %d bytes with its headers exceeds the NATS server's max_payload of %d bytes: %w", msgID, size, b.maxPayload, broker.ErrTooLarge)
 	}
+	if b.core {
+		if err := b.nc.PublishMsg(msg); err != nil {
+			return fmt.Errorf("publish event %q to %s: %w", msgID, msg.Subject, err)
+		}
+		return nil
+	}
 	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID)); err != nil {
 		return fmt.Errorf("publish event %q to %s: %w", msgID, msg.Subject, err)
 	}
@@ -198,6 +221,9 @@ func (b *Broker) Subscribe(topic string, h broker.Handler, opts ...broker.Subscr
 	}
 	if b.isClosed() {
 		return broker.ErrClosed
+	}
+	if b.core {
+		return b.subscribeCore(s)
 	}
 	cfg := jetstream.ConsumerConfig{
 		FilterSubject: b.prefix + topic,
@@ -306,26 +332,31 @@ func (b *Broker) handle(s *broker.Subscription, consumer string, msg jetstream.M
 
 // keepAlive tells the server, every half ack wait, that msg's handler is
 // still running, so that a long handler is not raced by a redelivery; the
-// function it returns stops it.
+// function it returns stops it. It is a timer, not a goroutine: most
+// handlers finish long before it first fires.
 func (b *Broker) keepAlive(msg jetstream.Msg) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		ticker := time.NewTicker(b.ackWait / 2)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ticker.C:
-				_ = msg.InProgress()
-			}
+	every := b.ackWait / 2
+	var (
+		mu      sync.Mutex
+		stopped bool
+		timer   *time.Timer
+	)
+	mu.Lock()
+	defer mu.Unlock()
+	timer = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
-	}()
+		_ = msg.InProgress()
+		timer.Reset(every)
+	})
 	return func() {
-		close(done)
-		<-finished
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		timer.Stop()
 	}
 }
 
@@ -351,7 +382,16 @@ func (b *Broker) Close(ctx context.Context) error {
 	b.closed = true
 	consumers := b.consumers
 	b.consumers = nil
+	subs := b.subs
+	b.subs = nil
+	for timer := range b.timers {
+		timer.Stop()
+	}
+	clear(b.timers)
 	b.mu.Unlock()
+	for _, sub := range subs {
+		_ = sub.Unsubscribe() // at most once: what the client buffered is dropped
+	}
 	for _, cc := range consumers {
 		if b.nc.IsConnected() {
 			cc.Drain() // hands what is buffered to handle, which gives it back

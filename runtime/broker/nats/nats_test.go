@@ -73,6 +73,15 @@ func TestConformance(t *testing.T) {
 		brokertest.WithMaxEventSize(1<<20), brokertest.Durable())
 }
 
+// TestConformanceCore runs the suite on core NATS, on a server without
+// JetStream: at most once, so not durable.
+func TestConformanceCore(t *testing.T) {
+	t.Parallel()
+	url := runServer(t, &server.Options{Host: "127.0.0.1", Port: -1}).ClientURL()
+	brokertest.Run(t, func(t *testing.T) broker.Broker { return newBroker(t, url, nats.WithCore()) },
+		brokertest.WithMaxEventSize(1<<20))
+}
+
 // receive waits for a value from c, failing the test after 30 seconds.
 func receive[T any](t *testing.T, c <-chan T, what string) T {
 	t.Helper()
@@ -218,6 +227,23 @@ func TestPublishUnconfirmed(t *testing.T) {
 	if errors.Is(err, broker.ErrTooLarge) {
 		t.Errorf("Publish error = %v, want a connection error", err)
 	}
+}
+
+// On core NATS, a publish while the connection is down fails rather than
+// waiting in a buffer.
+func TestCorePublishDisconnected(t *testing.T) {
+	t.Parallel()
+	ns := runServer(t, &server.Options{Host: "127.0.0.1", Port: -1})
+	b := newBroker(t, ns.ClientURL(), nats.WithCore())
+	ctx := testContext(t)
+	if err := broker.Publish(ctx, b, "core", wrapperspb.String("before")); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	testutil.WaitFor(t, "Publish to fail with the server down", func() bool {
+		return broker.Publish(ctx, b, "core", wrapperspb.String("after")) != nil
+	})
 }
 
 // A handler that runs longer than the ack wait is not raced by a

@@ -20,6 +20,7 @@ type options struct {
 	prefetch       int
 	maxAge         time.Duration
 	connectTimeout time.Duration
+	core           bool
 }
 
 type optionFunc func(*options)
@@ -80,4 +81,21 @@ func WithMaxAge(d time.Duration) Option {
 // default is 5s.
 func WithConnectTimeout(d time.Duration) Option {
 	return optionFunc(func(o *options) { o.connectTimeout = d })
+}
+
+// WithCore uses core NATS instead of JetStream: events are published on the
+// same subjects, with the same CloudEvents headers, but nothing stores them.
+// Delivery is at most once: an event published while no subscriber of a
+// group is connected is lost, and so is one whose handler's process crashes,
+// or that waits for a retry, or is buffered, when its broker closes. A
+// failing handler is retried in its own process, with the subscription's
+// backoff and maximum deliveries, and dead letters are published on the
+// dead-letter topic's subject as other events are; there is no
+// deduplication by ID, and no stream is needed, so a server without
+// JetStream will do. Publish returns once the event is written to the
+// connection, and fails while the connection is down rather than buffering
+// it. For events that may be lost (cache invalidation, live updates) and
+// latency that JetStream's store would add.
+func WithCore() Option {
+	return optionFunc(func(o *options) { o.core = true })
 }
