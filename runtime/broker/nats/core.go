@@ -56,7 +56,7 @@ func (b *Broker) handleCore(s *broker.Subscription, header nats.Header, data []b
 
 	var v broker.Verdict
 	if e, err := broker.ParseEvent(header, data); err != nil {
-		v = broker.Reject(err)
+		v = s.Reject(err, delivery)
 	} else {
 		v = s.Handle(b.ctx, e, delivery)
 	}
