@@ -48,7 +48,10 @@ func (r *Report) WriteMarkdownFile(path string) error {
 	if !found || !foundEnd {
 		return fmt.Errorf("%s has no results block (%q ... %q) to replace", path, beginResults, endResults)
 	}
-	return os.WriteFile(path, append(append(before, block...), after...), 0o644)
+	// before and after share old's array: build the file anew, or a block
+	// longer than the one it replaces would overwrite the text after it.
+	out := make([]byte, 0, len(before)+len(block)+len(after))
+	return os.WriteFile(path, append(append(append(out, before...), block...), after...), 0o644)
 }
 
 // WriteJSONLinesFile writes the report's JSON lines to the file at path.

@@ -181,3 +181,36 @@ func TestWriteMarkdownFile(t *testing.T) {
 		t.Errorf("WriteMarkdownFile changed the text around the results:\n%s\nwant\n%s", second, edited)
 	}
 }
+
+// TestWriteMarkdownFileLongerBlock replaces a results block shorter than the
+// new one, as the first run after a new benchmark does: the text after it
+// must survive whole (it was once overwritten in place by the new block).
+func TestWriteMarkdownFileLongerBlock(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	var report harness.Report
+	if err := report.WriteMarkdownFile(path); err != nil {
+		t.Fatal(err)
+	}
+	first, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin, _, _ := strings.Cut(string(first), "\n") // "# Benchmarks"
+	_, block, _ := strings.Cut(string(first), begin+"\n\n")
+	short := strings.SplitN(block, "\n", 2)[0] + "\n\n<!-- end results -->\n" // the begin marker, an empty block
+	after := "\n## Reading the results\n\n" + strings.Repeat("Prose kept across runs. ", 200) + "\n"
+	if err := os.WriteFile(path, []byte(begin+"\n\n"+short+after), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteMarkdownFile(path); err != nil {
+		t.Fatal(err)
+	}
+	second, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := string(first) + after; string(second) != want {
+		t.Errorf("WriteMarkdownFile wrote\n%s\nwant\n%s", second, want)
+	}
+}
