@@ -135,3 +135,33 @@ func TestCacheJWKSRotation(t *testing.T) {
 		t.Error("Verify(a remembered token whose key left the set, after the refresh) = nil, want an error")
 	}
 }
+
+// BenchmarkVerify times verifying a token presented on every call, with the
+// cache of verified tokens and without.
+//
+//	go test -run '^$' -bench Verify -benchmem ./runtime/auth/jwt
+func BenchmarkVerify(b *testing.B) {
+	key, path := newKeyFile(b)
+	token, err := Sign(key, Token{Subject: "ada", Scopes: []string{"orders:read"}, TTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		opts []Option
+	}{{"cached", nil}, {"uncached", []Option{WithCache(0, 0)}}} {
+		b.Run(tt.name, func(b *testing.B) {
+			v, err := New(append([]Option{WithKeyFile(path)}, tt.opts...)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, token); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
