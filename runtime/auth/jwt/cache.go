@@ -31,9 +31,10 @@ type tokenCache struct {
 	size int
 	ttl  time.Duration
 
-	mu      sync.Mutex
-	order   *list.List // of *cached, most recently used first
-	entries map[string]*list.Element
+	mu         sync.Mutex
+	order      *list.List // of *cached, most recently used first
+	entries    map[string]*list.Element
+	generation uint64 // of the keys the entries verified with
 }
 
 type cached struct {
@@ -72,9 +73,10 @@ func (c *tokenCache) get(token string, now time.Time) (*auth.Claims, bool) {
 }
 
 // put remembers that token, verified at now, has claims; leeway is the
-// clock skew allowed past its expiry, and notAfter, unless zero, when the
-// keys it verified with are due to be fetched again.
-func (c *tokenCache) put(token string, claims *auth.Claims, now time.Time, leeway time.Duration, notAfter time.Time) {
+// clock skew allowed past its expiry, notAfter, unless zero, when the keys
+// it verified with are due to be fetched again, and generation which fetch
+// of them that was: a token verified with keys since replaced is not kept.
+func (c *tokenCache) put(token string, claims *auth.Claims, now time.Time, leeway time.Duration, notAfter time.Time, generation uint64) {
 	if c == nil {
 		return
 	}
@@ -92,6 +94,9 @@ func (c *tokenCache) put(token string, claims *auth.Claims, now time.Time, leewa
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if generation != c.generation {
+		return
+	}
 	if e, ok := c.entries[token]; ok {
 		e.Value = &cached{token: token, claims: claims, deadline: deadline}
 		c.order.MoveToFront(e)
@@ -105,13 +110,15 @@ func (c *tokenCache) put(token string, claims *auth.Claims, now time.Time, leewa
 	c.entries[token] = c.order.PushFront(&cached{token: token, claims: claims, deadline: deadline})
 }
 
-// clear forgets every token, when the keys they verified with change.
-func (c *tokenCache) clear() {
+// clear forgets every token, when the keys they verified with change to
+// those of generation.
+func (c *tokenCache) clear(generation uint64) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.generation = generation
 	c.order.Init()
 	clear(c.entries)
 }

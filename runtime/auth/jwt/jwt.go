@@ -160,6 +160,8 @@ type Verifier struct {
 	keys     keySet
 	fetched  time.Time // when keys were last fetched from the JWKS URL
 	attempts time.Time // when a fetch was last tried
+	// generation counts the fetches that changed keys, for the cache.
+	generation uint64
 }
 
 // New returns a verifier with keys from a file or a JWKS URL; it needs one of
@@ -212,10 +214,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Claims, erro
 	if claims, ok := v.cache.get(token, now); ok {
 		return claims, nil
 	}
+	var used keysUsed
 	var claims gojwt.MapClaims
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *gojwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		key, err := v.key(ctx, kid)
+		key, keys, err := v.key(ctx, kid)
+		used = keys
 		if err != nil {
 			return nil, err
 		}
@@ -236,7 +240,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Claims, erro
 		out.ExpiresAt = exp.Time
 	}
 	out.Scopes = scopes(claims, v.config.scopeClaim)
-	v.cache.put(token, out, now, v.config.leeway, v.keysDeadline())
+	v.cache.put(token, out, now, v.config.leeway, used.due, used.generation)
 	return out, nil
 }
 
@@ -294,23 +298,31 @@ func fits(method gojwt.SigningMethod, key crypto.PublicKey) bool {
 	return false
 }
 
-// keysDeadline returns when the keys from the JWKS URL are next due to be
-// fetched again, so that no token is remembered past it, or the zero time
-// for keys from a file, which do not change.
-func (v *Verifier) keysDeadline() time.Time {
-	if v.config.jwksURL == "" || v.cache == nil {
-		return time.Time{}
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.fetched.Add(v.config.refresh)
+// keysUsed says, for the cache, which keys a token verified with: when
+// those from the JWKS URL are next due to be fetched again, so that no token
+// is remembered past it (the zero time for keys from a file, which do not
+// change), and which fetch of them they are, so that a token verified with
+// keys replaced meanwhile is not remembered.
+type keysUsed struct {
+	due        time.Time
+	generation uint64
 }
 
 // key returns the key of ID kid, fetching the JWKS URL when the keys are
-// stale or lack it.
-func (v *Verifier) key(ctx context.Context, kid string) (crypto.PublicKey, error) {
+// stale or lack it, and which keys it was one of.
+func (v *Verifier) key(ctx context.Context, kid string) (crypto.PublicKey, keysUsed, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	key, err := v.keyLocked(ctx, kid)
+	used := keysUsed{generation: v.generation}
+	if v.config.jwksURL != "" {
+		used.due = v.fetched.Add(v.config.refresh)
+	}
+	return key, used, err
+}
+
+// keyLocked is [Verifier.key] with v.mu held.
+func (v *Verifier) keyLocked(ctx context.Context, kid string) (crypto.PublicKey, error) {
 	now := v.config.now()
 	if v.config.jwksURL != "" {
 		_, known := v.keys[kid]
@@ -321,7 +333,8 @@ func (v *Verifier) key(ctx context.Context, kid string) (crypto.PublicKey, error
 			switch {
 			case err == nil:
 				v.keys, v.fetched = keys, now
-				v.cache.clear() // tokens verified with the old keys are checked again
+				v.generation++
+				v.cache.clear(v.generation) // tokens verified with the old keys are checked again
 			case v.keys == nil:
 				return nil, err
 			}
