@@ -94,7 +94,8 @@ func TestCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mustVerify(t, off, ada) == mustVerify(t, off, ada) {
+	once := mustVerify(t, off, ada)
+	if twice := mustVerify(t, off, ada); once == twice {
 		t.Error("WithCache(0, 0): the same claims twice, want every token verified")
 	}
 }
