@@ -56,14 +56,7 @@ func TestSameAsProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := count.Recv(); err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
+	drain(t, count)
 	sum, err := echoClient.Sum(ctx)
 	if err != nil {
 		t.Fatal(err)
