@@ -65,8 +65,8 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		}
 		if c, ok := ctx.Value(callKey{}).(*call); ok {
 			r.AddAttrs(slog.String(KeyProcedure, c.procedure))
-			if c.peer != "" {
-				r.AddAttrs(slog.String(KeyPeer, c.peer))
+			if peer := c.peerAddr(); peer != "" {
+				r.AddAttrs(slog.String(KeyPeer, peer))
 			}
 		}
 	}
@@ -118,10 +118,36 @@ func FromEnvironment(w io.Writer, getenv func(string) string) (*slog.Logger, err
 // call is what [Interceptor] records of a call for the handler.
 type call struct {
 	procedure, peer string
-	logger          *slog.Logger
+	// from gives the peer when peer is empty: the interceptor asks the
+	// call for it only when a record is logged, since working it out costs
+	// an allocation or two that a call which logs nothing need not pay.
+	from   interface{ Peer() rpc.Peer }
+	logger *slog.Logger
+}
+
+func (c *call) peerAddr() string {
+	if c.peer == "" && c.from != nil {
+		return c.from.Peer().Addr
+	}
+	return c.peer
 }
 
 type callKey struct{}
+
+// callContext is a context carrying a call, as context.WithValue(ctx,
+// callKey{}, &call) would, in one allocation instead of two: the
+// interceptor makes one for every call served.
+type callContext struct {
+	context.Context
+	call call
+}
+
+func (c *callContext) Value(key any) any {
+	if key == (callKey{}) {
+		return &c.call
+	}
+	return c.Context.Value(key)
+}
 
 // FromContext returns the logger of the service serving the call ctx belongs
 // to, as [Interceptor] put it there, and [slog.Default] outside a call.
@@ -136,7 +162,7 @@ func FromContext(ctx context.Context) *slog.Logger {
 // empty), served with logger (nil for [slog.Default]), as [Interceptor]
 // makes it: for handlers run outside a server.
 func NewContext(ctx context.Context, logger *slog.Logger, procedure, peer string) context.Context {
-	return context.WithValue(ctx, callKey{}, &call{procedure: procedure, peer: peer, logger: logger})
+	return &callContext{Context: ctx, call: call{procedure: procedure, peer: peer, logger: logger}}
 }
 
 // Interceptor returns a server interceptor that puts the call (its procedure
@@ -153,7 +179,7 @@ type interceptor struct{ logger *slog.Logger }
 
 func (i interceptor) WrapUnary(next rpc.UnaryFunc) rpc.UnaryFunc {
 	return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
-		return next(NewContext(ctx, i.logger, req.Spec().Procedure, req.Peer().Addr), req)
+		return next(&callContext{Context: ctx, call: call{procedure: req.Spec().Procedure, from: req, logger: i.logger}}, req)
 	}
 }
 
@@ -163,7 +189,7 @@ func (interceptor) WrapStreamingClient(next rpc.StreamingClientFunc) rpc.Streami
 
 func (i interceptor) WrapStreamingHandler(next rpc.StreamingHandlerFunc) rpc.StreamingHandlerFunc {
 	return func(ctx context.Context, conn rpc.HandlerConn) error {
-		ctx = NewContext(ctx, i.logger, conn.Spec().Procedure, conn.Peer().Addr)
+		ctx = &callContext{Context: ctx, call: call{procedure: conn.Spec().Procedure, from: conn, logger: i.logger}}
 		return next(ctx, contextConn{HandlerConn: conn, ctx: ctx})
 	}
 }

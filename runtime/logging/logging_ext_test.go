@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/protomicro/micro/runtime/logging"
+	"github.com/protomicro/micro/runtime/metadata"
+	"github.com/protomicro/micro/runtime/rpc"
 )
 
 func TestFromEnvironment(t *testing.T) {
@@ -98,5 +101,68 @@ func TestHandler(t *testing.T) {
 	}
 	if logging.FromContext(context.Background()) != slog.Default() {
 		t.Error("FromContext outside a call is not slog.Default()")
+	}
+}
+
+// request is a served call's request, counting how often its peer is asked
+// for.
+type request struct{ peers int }
+
+func (r *request) Spec() rpc.Spec            { return rpc.Spec{Procedure: "/orders.v1.Orders/Place"} }
+func (r *request) Peer() rpc.Peer            { r.peers++; return rpc.Peer{Addr: "10.0.0.1:5000"} }
+func (r *request) Header() metadata.Metadata { return nil }
+func (r *request) Any() any                  { return nil }
+
+// TestInterceptor checks that the interceptor gives the handler its logger
+// and the call, that a record the level filters out costs the call no
+// allocation and no look-up of the peer, and that one logged names the peer.
+func TestInterceptor(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(logging.NewHandler(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	req := new(request)
+	var logged bool
+	handle := logging.Interceptor(logger).WrapUnary(func(ctx context.Context, _ rpc.Request) (rpc.Response, error) {
+		l := logging.FromContext(ctx)
+		if l != logger {
+			t.Error("FromContext in the handler is not the interceptor's logger")
+		}
+		l.DebugContext(ctx, "filtered out", "id", 42)
+		if logged {
+			l.InfoContext(ctx, "placed")
+		}
+		return nil, nil
+	})
+	ctx := context.Background()
+	if allocs := testing.AllocsPerRun(100, func() { _, _ = handle(ctx, req) }); allocs > 1 {
+		t.Errorf("a call logging nothing at its level allocates %v times in the interceptor, want at most 1 (its context)", allocs)
+	}
+	if buf.Len() != 0 || req.peers != 0 {
+		t.Errorf("a record below the level wrote %q and looked up the peer %d times, want nothing", buf.String(), req.peers)
+	}
+	logged = true
+	_, _ = handle(ctx, req)
+	var record map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &record); err != nil {
+		t.Fatalf("logged %q: %v", buf.String(), err)
+	}
+	if record[logging.KeyPeer] != "10.0.0.1:5000" || record[logging.KeyProcedure] != "/orders.v1.Orders/Place" {
+		t.Errorf("logged %v, want the call's peer and procedure", record)
+	}
+}
+
+// BenchmarkInterceptor times what the interceptor costs a unary call whose
+// handler logs nothing at the logger's level.
+//
+//	go test -run '^$' -bench Interceptor -benchmem ./runtime/logging
+func BenchmarkInterceptor(b *testing.B) {
+	logger := slog.New(logging.NewHandler(slog.NewJSONHandler(io.Discard, nil)))
+	handle := logging.Interceptor(logger).WrapUnary(func(ctx context.Context, _ rpc.Request) (rpc.Response, error) {
+		logging.FromContext(ctx).DebugContext(ctx, "filtered out")
+		return nil, nil
+	})
+	ctx, req := context.Background(), new(request)
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = handle(ctx, req)
 	}
 }

@@ -216,8 +216,12 @@ func NewService(name string, opts ...Option) (*Service, error) {
 	serverOptions := []server.Option{server.WithLogger(c.logger), server.WithInterceptors(logging.Interceptor(c.logger))}
 	eventInterceptors := append([]rpc.Interceptor{logging.Interceptor(c.logger)}, c.interceptors...)
 	eventBroker := c.broker
-	clientOptions := []client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger),
-		client.WithInterceptors(tracecontext.ClientInterceptor())}
+	clientOptions := []client.Option{client.WithRegistry(c.registry), client.WithLogger(c.logger)}
+	if c.tracer == nil {
+		// Traced, the client's stats handler writes the trace context of
+		// its span on every call, over what this would have written.
+		clientOptions = append(clientOptions, client.WithInterceptors(tracecontext.ClientInterceptor()))
+	}
 	if c.metrics != nil {
 		// First, so that the metrics see what the caller got from every
 		// interceptor given after them.

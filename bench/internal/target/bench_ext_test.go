@@ -15,16 +15,29 @@ import (
 // separate processes.
 //
 //	go test -run '^$' -bench Unary -benchmem ./internal/target
-func BenchmarkUnary(b *testing.B) { benchmarkUnary(b, 0) }
+func BenchmarkUnary(b *testing.B) { benchmarkUnary(b, 0, unaryTargets) }
 
 // BenchmarkUnaryParallel is [BenchmarkUnary] with 8 callers per CPU, all
 // under one context, as make bench's callers at c=16 on two CPUs.
-func BenchmarkUnaryParallel(b *testing.B) { benchmarkUnary(b, 8) }
+func BenchmarkUnaryParallel(b *testing.B) { benchmarkUnary(b, 8, unaryTargets) }
 
-// benchmarkUnary calls from parallelism callers per CPU, or from the
-// benchmark's goroutine when it is 0.
-func benchmarkUnary(b *testing.B, parallelism int) {
-	for _, name := range []string{"micro", "grpc-go", "micro-intercepted", "grpc-go-intercepted"} {
+// BenchmarkObserved is [BenchmarkUnary] on the observed targets (tracing,
+// metrics, logging and auth) beside the bare ones, for their profiles
+// (-cpuprofile) and allocation counts; cpu-µs/op is the process's CPU time,
+// both sides, per call.
+//
+//	go test -run '^$' -bench Observed -benchmem ./internal/target
+func BenchmarkObserved(b *testing.B) { benchmarkUnary(b, 0, observedTargets) }
+
+var (
+	unaryTargets    = []string{"micro", "grpc-go", "micro-intercepted", "grpc-go-intercepted"}
+	observedTargets = []string{"micro", "micro-observed-off", "micro-observed", "grpc-go", "grpc-go-observed-off", "grpc-go-observed"}
+)
+
+// benchmarkUnary calls the targets named from parallelism callers per CPU,
+// or from the benchmark's goroutine when it is 0.
+func benchmarkUnary(b *testing.B, parallelism int, names []string) {
+	for _, name := range names {
 		b.Run(name, func(b *testing.B) {
 			targets, err := target.Select(name)
 			if err != nil {
@@ -49,11 +62,13 @@ func benchmarkUnary(b *testing.B, parallelism int) {
 			}
 			b.ReportAllocs()
 			if parallelism == 0 {
+				start := cpuTime()
 				for b.Loop() {
 					if _, err := c.Echo(ctx, req); err != nil {
 						b.Fatal(err)
 					}
 				}
+				b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
 				return
 			}
 			b.SetParallelism(parallelism)

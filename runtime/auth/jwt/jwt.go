@@ -52,6 +52,8 @@ type config struct {
 	refresh    time.Duration
 	httpClient *http.Client
 	now        func() time.Time
+	cacheSize  int
+	cacheTTL   time.Duration
 }
 
 // WithKeyFile reads the verification keys from path: PEM (PUBLIC KEY, RSA
@@ -106,6 +108,17 @@ func WithHTTPClient(hc *http.Client) Option {
 	return optionFunc(func(c *config) { c.httpClient = hc })
 }
 
+// WithCache sets how many verified tokens the verifier remembers, and for
+// how long at most, so that a token presented again skips the signature
+// check: the default is [DefaultCacheSize] tokens for [DefaultCacheTTL].
+// A remembered token is still refused once it expires (with the leeway),
+// and all are forgotten when keys from a JWKS URL change. A size or ttl of
+// zero turns the cache off: every call then verifies its token's
+// signature.
+func WithCache(size int, ttl time.Duration) Option {
+	return optionFunc(func(c *config) { c.cacheSize, c.cacheTTL = size, ttl })
+}
+
 // withClock sets the verifier's clock, for tests.
 func withClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.now = now })
@@ -141,24 +154,27 @@ func FromEnv(getenv func(string) string) (*Verifier, error) {
 type Verifier struct {
 	config *config
 	parser *gojwt.Parser
+	cache  *tokenCache // nil when off
 
 	mu       sync.Mutex
 	keys     keySet
 	fetched  time.Time // when keys were last fetched from the JWKS URL
 	attempts time.Time // when a fetch was last tried
+	// generation counts the fetches that changed keys, for the cache.
+	generation uint64
 }
 
 // New returns a verifier with keys from a file or a JWKS URL; it needs one of
 // [WithKeyFile] and [WithJWKSURL].
 func New(opts ...Option) (*Verifier, error) {
-	c := &config{leeway: DefaultLeeway, scopeClaim: DefaultScopeClaim, refresh: DefaultRefresh, now: time.Now}
+	c := &config{leeway: DefaultLeeway, scopeClaim: DefaultScopeClaim, refresh: DefaultRefresh, now: time.Now, cacheSize: DefaultCacheSize, cacheTTL: DefaultCacheTTL}
 	for _, opt := range opts {
 		opt.apply(c)
 	}
 	if c.httpClient == nil {
 		c.httpClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	v := &Verifier{config: c}
+	v := &Verifier{config: c, cache: newTokenCache(c.cacheSize, c.cacheTTL)}
 	switch {
 	case c.keyFile != "" && c.jwksURL != "":
 		return nil, errors.New("new JWT verifier: give a key file or a JWKS URL, not both")
@@ -190,12 +206,20 @@ func New(opts ...Option) (*Verifier, error) {
 }
 
 // Verify checks token's signature, expiry (a token must have "exp"),
-// issuer and audience, and returns its claims.
+// issuer and audience, and returns its claims. A token that verified is
+// remembered (see [WithCache]): the claims returned for it again are the
+// same, shared by the calls that present it, and must not be modified.
 func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Claims, error) {
+	now := v.config.now()
+	if claims, ok := v.cache.get(token, now); ok {
+		return claims, nil
+	}
+	var used keysUsed
 	var claims gojwt.MapClaims
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *gojwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		key, err := v.key(ctx, kid)
+		key, keys, err := v.key(ctx, kid)
+		used = keys
 		if err != nil {
 			return nil, err
 		}
@@ -216,6 +240,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Claims, erro
 		out.ExpiresAt = exp.Time
 	}
 	out.Scopes = scopes(claims, v.config.scopeClaim)
+	v.cache.put(token, out, now, v.config.leeway, used.due, used.generation)
 	return out, nil
 }
 
@@ -273,11 +298,31 @@ func fits(method gojwt.SigningMethod, key crypto.PublicKey) bool {
 	return false
 }
 
+// keysUsed says, for the cache, which keys a token verified with: when
+// those from the JWKS URL are next due to be fetched again, so that no token
+// is remembered past it (the zero time for keys from a file, which do not
+// change), and which fetch of them they are, so that a token verified with
+// keys replaced meanwhile is not remembered.
+type keysUsed struct {
+	due        time.Time
+	generation uint64
+}
+
 // key returns the key of ID kid, fetching the JWKS URL when the keys are
-// stale or lack it.
-func (v *Verifier) key(ctx context.Context, kid string) (crypto.PublicKey, error) {
+// stale or lack it, and which keys it was one of.
+func (v *Verifier) key(ctx context.Context, kid string) (crypto.PublicKey, keysUsed, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	key, err := v.keyLocked(ctx, kid)
+	used := keysUsed{generation: v.generation}
+	if v.config.jwksURL != "" {
+		used.due = v.fetched.Add(v.config.refresh)
+	}
+	return key, used, err
+}
+
+// keyLocked is [Verifier.key] with v.mu held.
+func (v *Verifier) keyLocked(ctx context.Context, kid string) (crypto.PublicKey, error) {
 	now := v.config.now()
 	if v.config.jwksURL != "" {
 		_, known := v.keys[kid]
@@ -288,6 +333,8 @@ func (v *Verifier) key(ctx context.Context, kid string) (crypto.PublicKey, error
 			switch {
 			case err == nil:
 				v.keys, v.fetched = keys, now
+				v.generation++
+				v.cache.clear(v.generation) // tokens verified with the old keys are checked again
 			case v.keys == nil:
 				return nil, err
 			}

@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func newKeyFile(t *testing.T) (crypto.Signer, string) {
+func newKeyFile(t testing.TB) (crypto.Signer, string) {
 	t.Helper()
 	pemKey, err := GenerateKey()
 	if err != nil {
