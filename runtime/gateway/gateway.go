@@ -130,7 +130,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		r = r.WithContext(ctx)
 	}
-	var body []byte
+	var body []byte // the body read whole, or nil
 	if !streaming(r) && r.Body != nil && r.Body != http.NoBody {
 		// The transcoder buffers such a body whole anyway: read it here, to
 		// answer 413 the same way whoever sent it.
@@ -148,7 +148,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 			writeTooLarge(w, g.config.bodyLimit)
 			return
 		}
-		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		if body == nil {
+			body = []byte{}
+		}
 	}
 	isREST := rest(r)
 	if isREST {
@@ -156,6 +158,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		if r, served = g.serveDirect(w, r, t, body); served {
 			return
 		}
+	}
+	if body != nil {
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	}
+	if isREST {
 		r = g.restRequest(t, r)
 	}
 	reached := new(atomic.Bool)
