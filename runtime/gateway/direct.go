@@ -21,7 +21,7 @@ import (
 // and serveUnary) costs about a quarter of such a call. The answer is the
 // transcoder's, made with the same codecs: where anything may differ (the
 // body does not decode, the service fails or answers with metadata, the
-// answer does not encode) the request goes to the transcoder, with the
+// answer does not encode, a message is over the body limit) the request goes to the transcoder, with the
 // outcome of the call if it was made, so that the call is made once and
 // answered the way the transcoder answers it.
 
@@ -133,12 +133,14 @@ func (g *Gateway) serveDirect(w http.ResponseWriter, r *http.Request, t *table, 
 	if route.json.Unmarshal(body, in) != nil {
 		return r, false
 	}
+	req, err := route.proto.MarshalAppend(nil, in)
+	if err != nil || int64(len(req)) > g.config.bodyLimit {
+		return r, false // the transcoder's limit on messages is bodyLimit
+	}
 	ctx, cancel := g.defaultTimeout(r.Context())
 	defer cancel()
-	made := g.callUnary(ctx, route.b, route.spec, pairs, func() (grpcwire.Frame, error) {
-		return route.proto.MarshalAppend(nil, in)
-	})
-	if made.err == nil && !answersMetadata(made.header) && !answersMetadata(made.trailer) {
+	made := g.callUnary(ctx, route.b, route.spec, pairs, func() (grpcwire.Frame, error) { return req, nil })
+	if made.err == nil && int64(len(made.res)) <= g.config.bodyLimit && !answersMetadata(made.header) && !answersMetadata(made.trailer) {
 		out := route.out.New().Interface()
 		if route.proto.Unmarshal(made.res, out) == nil {
 			if data, err := route.json.MarshalAppend(nil, out); err == nil {

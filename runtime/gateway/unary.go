@@ -81,6 +81,8 @@ type outcome struct {
 	res             grpcwire.Frame
 	header, trailer metadata.Metadata
 	err             error
+	// opts holds the call's options, saving them an allocation.
+	opts [4]client.CallOption
 }
 
 // outcomeKey is the context key of the outcome of a call made before the
@@ -98,8 +100,7 @@ func (g *Gateway) callUnary(ctx context.Context, b *backend, spec rpc.Spec, pair
 	}
 	if made.err == nil {
 		markReached(ctx)
-		opts := make([]client.CallOption, 0, 4)
-		opts = append(opts, frames, client.WithResponseHeader(&made.header), client.WithResponseTrailer(&made.trailer))
+		opts := append(made.opts[:0], frames, client.WithResponseHeader(&made.header), client.WithResponseTrailer(&made.trailer))
 		if len(pairs) > 0 {
 			opts = append(opts, client.WithHeaders(pairs...))
 		}
