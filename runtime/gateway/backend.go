@@ -192,7 +192,7 @@ func (b *backend) annotated(services []protoreflect.ServiceDescriptor, routes []
 	if err != nil {
 		return nil, err
 	}
-	types := typeResolver{dynamicpb.NewTypes(files)}
+	types := newTypeResolver(files)
 	out := make([]*vanguard.Service, 0, len(services))
 	for _, sd := range services {
 		d, err := files.FindDescriptorByName(sd.FullName())
@@ -279,6 +279,11 @@ func descriptorRules(m protoreflect.MethodDescriptor) []rpc.HTTPRule {
 // (error details, the types inside an Any) among those linked into the
 // program.
 type typeResolver struct{ *dynamicpb.Types }
+
+// newTypeResolver returns the type resolver of a service's files.
+func newTypeResolver(files *protoregistry.Files) typeResolver {
+	return typeResolver{dynamicpb.NewTypes(files)}
+}
 
 func (r typeResolver) FindMessageByName(name protoreflect.FullName) (protoreflect.MessageType, error) {
 	if t, err := r.Types.FindMessageByName(name); err == nil {

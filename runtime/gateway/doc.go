@@ -38,6 +38,13 @@
 // last variable, and a unary Connect POST may leave out
 // Connect-Protocol-Version, as connect-go allows.
 //
+// The plainest REST calls, by a unary method's route that is a literal
+// path and takes the whole body (POST /v1/echo, body "*"), with a JSON
+// body and no query, the gateway serves itself with the transcoder's
+// codecs, as the transcoder would answer them; any call whose answer could
+// differ (a body that does not decode, an error, metadata in the answer)
+// still goes to the transcoder, after the one call to the service.
+//
 // A REST call of a server-streaming method is answered as it streams, as
 // grpc-gateway answers it: newline-delimited JSON, {"result": message} a
 // line (the response_body field's value, if the route names one), and

@@ -175,12 +175,17 @@ func incoming(md metadata.Metadata) grpcmetadata.MD {
 	}
 	out := make(grpcmetadata.MD, len(md))
 	for key, values := range md {
-		if key == "content-type" || strings.HasPrefix(key, ":") || strings.HasPrefix(key, "grpc-") {
-			continue
+		if answered(key) {
+			out[metadataPrefix+key] = values
 		}
-		out[metadataPrefix+key] = values
 	}
 	return out
+}
+
+// answered reports whether a key of a service's headers or trailers is
+// answered, as incoming answers it: not those of HTTP/2 and gRPC.
+func answered(key string) bool {
+	return key != "content-type" && !strings.HasPrefix(key, ":") && !strings.HasPrefix(key, "grpc-")
 }
 
 // statusError returns err as the gRPC status the transcoder answers with, its

@@ -130,6 +130,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		r = r.WithContext(ctx)
 	}
+	var body []byte // the body read whole, or nil
 	if !streaming(r) && r.Body != nil && r.Body != http.NoBody {
 		// The transcoder buffers such a body whole anyway: read it here, to
 		// answer 413 the same way whoever sent it.
@@ -137,7 +138,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 			writeTooLarge(w, g.config.bodyLimit)
 			return
 		}
-		body, err := readBody(r.Body, r.ContentLength, g.config.bodyLimit)
+		var err error
+		body, err = readBody(r.Body, r.ContentLength, g.config.bodyLimit)
 		if err != nil {
 			writeStatus(w, http.StatusBadRequest, errors.Errorf(errors.CodeInvalidArgument, "read the request body: %v", err))
 			return
@@ -146,9 +148,20 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 			writeTooLarge(w, g.config.bodyLimit)
 			return
 		}
-		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		if body == nil {
+			body = []byte{}
+		}
 	}
 	isREST := rest(r)
+	if isREST {
+		var served bool
+		if r, served = g.serveDirect(w, r, t, body); served {
+			return
+		}
+	}
+	if body != nil {
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	}
 	if isREST {
 		r = g.restRequest(t, r)
 	}

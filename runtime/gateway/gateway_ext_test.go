@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -401,5 +402,46 @@ func TestConflict(t *testing.T) {
 	}
 	if r := do(t, "GET", url+"/", ""); r.status != http.StatusOK || !strings.Contains(r.body, `"conflicts"`) {
 		t.Errorf("GET / = %d %s, want the index", r.status, r.body)
+	}
+}
+
+// TestRESTWholeBody checks that a call by a literal route that takes the
+// whole body (POST /v1/books:get), which the gateway serves without the
+// transcoder where it can, is answered as the same call by a route with
+// variables (GET /v1/books/{name}), which the transcoder serves: success
+// with the service's headers and trailers, and failures with their details,
+// each call made once.
+func TestRESTWholeBody(t *testing.T) {
+	t.Parallel()
+	reg := memory.New()
+	startBooks(t, reg, "books")
+	g, url := startGateway(t, reg)
+	calls := func() int {
+		n := 0
+		for _, m := range g.Recent("books", 2) {
+			n += m.Calls
+		}
+		return n
+	}
+	for _, name := range []string{"dune", "metadata", "error-not_found", "error-unauthenticated", "error-invalid_argument"} {
+		before := calls()
+		whole := do(t, "POST", url+"/v1/books:get", `{"name": "`+name+`"}`, "Grpc-Metadata-Tenant", "acme")
+		if n := calls() - before; n != 1 {
+			t.Errorf("%s: %d calls made for one request, want 1", name, n)
+		}
+		byPath := do(t, "GET", url+"/v1/books/"+name, "", "Grpc-Metadata-Tenant", "acme")
+		if whole.status != byPath.status || whole.body != byPath.body {
+			t.Errorf("%s: POST /v1/books:get = %d %s, want %d %s as GET /v1/books/{name}", name, whole.status, whole.body, byPath.status, byPath.body)
+		}
+		if !reflect.DeepEqual(whole.header, byPath.header) {
+			t.Errorf("%s: POST /v1/books:get headers %v, want %v as GET /v1/books/{name}", name, whole.header, byPath.header)
+		}
+	}
+	// Bodies that do not decode are the transcoder's to answer.
+	for _, body := range []string{`{"name": `, `{"title": "x"}`, `{"name": 7}`} {
+		r := do(t, "POST", url+"/v1/books:get", body)
+		if r.status != http.StatusBadRequest || rpcStatus(t, r).GetCode() != int32(errors.CodeInvalidArgument) {
+			t.Errorf("POST /v1/books:get %s = %d %s, want 400 InvalidArgument", body, r.status, r.body)
+		}
 	}
 }

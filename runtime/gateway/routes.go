@@ -65,6 +65,8 @@ type table struct {
 	templates []template
 	// procedures are the procedures served, for route.
 	procedures map[string]bool
+	// direct are the REST routes the gateway serves itself, by path.
+	direct map[string]*directRoute
 }
 
 // unmatched is the route of a request that matches none, as metrics label
@@ -281,7 +283,8 @@ func (g *Gateway) rebuild(old *table) error {
 	for _, p := range index.Procedures {
 		procedures[p.Path] = true
 	}
-	g.table.Store(&table{transcoder: t, index: index, unary: unary, templates: templates, procedures: procedures})
+	direct := directRoutes(g.backends, index.Routes, templates, codecs)
+	g.table.Store(&table{transcoder: t, index: index, unary: unary, templates: templates, procedures: procedures, direct: direct})
 	return nil
 }
 

@@ -36,9 +36,15 @@ import (
 const envelopeSize = 5
 
 // serveUnary serves the transcoder's gRPC request r of spec, a unary
-// method of b.
+// method of b. A call the gateway made already (see serveREST) is answered
+// with its outcome, not made again.
 func (g *Gateway) serveUnary(w http.ResponseWriter, r *http.Request, b *backend, spec rpc.Spec) {
 	ctx := r.Context()
+	if made, ok := ctx.Value(outcomeKey{}).(*outcome); ok {
+		markReached(ctx)
+		made.write(w, r)
+		return
+	}
 	if v := r.Header.Get("Grpc-Timeout"); v != "" {
 		timeout, err := parseGRPCTimeout(v)
 		if err != nil {
@@ -49,46 +55,73 @@ func (g *Gateway) serveUnary(w http.ResponseWriter, r *http.Request, b *backend,
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	if _, ok := ctx.Deadline(); !ok && g.config.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, g.config.timeout)
-		defer cancel()
-	}
+	ctx, cancel := g.defaultTimeout(ctx)
+	defer cancel()
 	pairs, err := outgoingHeaders(r.Header)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var header, trailer metadata.Metadata
-	var req grpcwire.Frame
-	err = g.authorize(ctx, spec, pairs)
-	if err == nil {
-		req, err = readUnaryRequest(r.Body, g.config.bodyLimit)
+	made := g.callUnary(ctx, b, spec, pairs, func() (grpcwire.Frame, error) { return readUnaryRequest(r.Body, g.config.bodyLimit) })
+	made.write(w, r)
+}
+
+// defaultTimeout returns ctx with the gateway's default timeout, unless it
+// has a deadline already or there is no default.
+func (g *Gateway) defaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || g.config.timeout <= 0 {
+		return ctx, func() {}
 	}
-	wrote := false
-	if err == nil {
+	return context.WithTimeout(ctx, g.config.timeout)
+}
+
+// outcome is how a unary call the gateway made ended: the answer's message
+// and metadata, or the error.
+type outcome struct {
+	res             grpcwire.Frame
+	header, trailer metadata.Metadata
+	err             error
+	// opts holds the call's options, saving them an allocation.
+	opts [4]client.CallOption
+}
+
+// outcomeKey is the context key of the outcome of a call made before the
+// transcoder saw the request, for serveUnary to answer with.
+type outcomeKey struct{}
+
+// callUnary calls spec of b, with the outgoing metadata pairs and the
+// message read returns, once the call is authorized.
+func (g *Gateway) callUnary(ctx context.Context, b *backend, spec rpc.Spec, pairs []string, read func() (grpcwire.Frame, error)) *outcome {
+	made := new(outcome)
+	var req grpcwire.Frame
+	made.err = g.authorize(ctx, spec, pairs)
+	if made.err == nil {
+		req, made.err = read()
+	}
+	if made.err == nil {
 		markReached(ctx)
-		opts := make([]client.CallOption, 0, 4)
-		opts = append(opts, frames, client.WithResponseHeader(&header), client.WithResponseTrailer(&trailer))
+		opts := append(made.opts[:0], frames, client.WithResponseHeader(&made.header), client.WithResponseTrailer(&made.trailer))
 		if len(pairs) > 0 {
 			opts = append(opts, client.WithHeaders(pairs...))
 		}
-		var res grpcwire.Frame
-		if err = g.client.Invoke(ctx, b.name, spec, &req, &res, opts...); err == nil {
-			writeGRPCHeaders(w, r, incoming(header))
-			w.WriteHeader(http.StatusOK)
-			var prefix [envelopeSize]byte
-			binary.BigEndian.PutUint32(prefix[1:], uint32(len(res))) //nolint:gosec // at most the client's message limit
-			_, _ = w.Write(prefix[:])
-			_, _ = w.Write(res)
-			wrote = true
-		}
+		made.err = g.client.Invoke(ctx, b.name, spec, &req, &made.res, opts...)
 	}
-	g.stats.add(b.name, err)
-	if !wrote {
-		writeGRPCHeaders(w, r, incoming(header))
+	g.stats.add(b.name, made.err)
+	return made
+}
+
+// write answers the transcoder's gRPC request r with o, as a gRPC
+// response: headers, the message, and the status in trailers.
+func (o *outcome) write(w http.ResponseWriter, r *http.Request) {
+	writeGRPCHeaders(w, r, incoming(o.header))
+	if o.err == nil {
+		w.WriteHeader(http.StatusOK)
+		var prefix [envelopeSize]byte
+		binary.BigEndian.PutUint32(prefix[1:], uint32(len(o.res))) //nolint:gosec // at most the client's message limit
+		_, _ = w.Write(prefix[:])
+		_, _ = w.Write(o.res)
 	}
-	writeGRPCStatus(w, incoming(trailer), status.Convert(statusError(err)))
+	writeGRPCStatus(w, incoming(o.trailer), status.Convert(statusError(o.err)))
 }
 
 // readUnaryRequest reads a unary call's one message from body, which holds
