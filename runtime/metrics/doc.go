@@ -8,15 +8,11 @@
 //	grpc_server_msg_received_total, grpc_server_msg_sent_total
 //	grpc_server_handling_seconds{grpc_type,grpc_service,grpc_method} (a histogram)
 //
-// and the same with grpc_client_ for calls made: the names, labels, help and
-// counting of github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus
-// (a test holds them to it), kept by grpc-go interceptors of this package's
-// own, so that they see every method (health checks and reflection too) and
-// the status code the caller got. Unlike the provider's, which look every
-// series up by its label values on each call, they keep a method's series
-// from its first call (or [Metrics.Initialize]), so that counting a call
-// costs a map read and the additions. A client's figures count attempts:
-// each retry is a call of its own.
+// and the same with grpc_client_ for calls made. They are kept by
+// github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus,
+// installed as grpc-go interceptors, so that they see every method (health
+// checks and reflection too) and the status code the caller got. A client's
+// figures count attempts: each retry is a call of its own.
 //
 // Beside them it counts a service's events ([Metrics.InstrumentBroker]), the
 // same way on every broker backend since they come from the deliveries the

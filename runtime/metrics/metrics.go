@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"net/http"
+	"strings"
 
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,8 +25,8 @@ var DefaultBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 
 // give it to one service, or to one gateway.
 type Metrics struct {
 	registry *prometheus.Registry
-	server   *callMetrics
-	client   *callMetrics
+	server   *grpcprom.ServerMetrics
+	client   *grpcprom.ClientMetrics
 	events   *brokerMetrics
 	lookups  *registryMetrics
 	http     *gatewayMetrics
@@ -74,14 +76,13 @@ func New(opts ...Option) *Metrics {
 	}
 	m := &Metrics{
 		registry: c.registry,
-		server:   newCallMetrics("server", serverHelp, c.buckets),
-		client:   newCallMetrics("client", clientHelp, c.buckets),
+		server:   grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(c.buckets))),
+		client:   grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram(grpcprom.WithHistogramBuckets(c.buckets))),
 		events:   newBrokerMetrics(c.buckets),
 		lookups:  newRegistryMetrics(),
 		http:     newGatewayMetrics(c.buckets),
 	}
-	c.registry.MustRegister(m.server.collectors()...)
-	c.registry.MustRegister(m.client.collectors()...)
+	c.registry.MustRegister(m.server, m.client)
 	c.registry.MustRegister(m.events.collectors()...)
 	c.registry.MustRegister(m.lookups.collectors()...)
 	c.registry.MustRegister(m.http.collectors()...)
@@ -104,8 +105,8 @@ func (m *Metrics) Handler() http.Handler {
 // got.
 func (m *Metrics) ServerOptions() []server.Option {
 	return []server.Option{server.WithGRPCOptions(
-		grpc.ChainUnaryInterceptor(m.server.unaryServer),
-		grpc.ChainStreamInterceptor(m.server.streamServer),
+		grpc.ChainUnaryInterceptor(m.server.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(m.server.StreamServerInterceptor()),
 	)}
 }
 
@@ -114,8 +115,8 @@ func (m *Metrics) ServerOptions() []server.Option {
 // interceptors and retries.
 func (m *Metrics) ClientOptions() []client.Option {
 	return []client.Option{client.WithGRPCOptions(
-		grpc.WithChainUnaryInterceptor(m.client.unaryClient),
-		grpc.WithChainStreamInterceptor(m.client.streamClient),
+		grpc.WithChainUnaryInterceptor(m.client.UnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(m.client.StreamClientInterceptor()),
 	)}
 }
 
@@ -123,9 +124,24 @@ func (m *Metrics) ClientOptions() []client.Option {
 // at zero, before the first call, so that rates and alerts see them from
 // the start.
 func (m *Metrics) Initialize(services []*server.ServiceDesc) {
-	for _, desc := range services {
+	m.server.InitializeMetrics(serviceInfo(services))
+}
+
+// serviceInfo describes micro's services the way grpc-go's reflection does.
+type serviceInfo []*server.ServiceDesc
+
+func (s serviceInfo) GetServiceInfo() map[string]grpc.ServiceInfo {
+	out := make(map[string]grpc.ServiceInfo, len(s))
+	for _, desc := range s {
+		info := grpc.ServiceInfo{}
 		for _, method := range desc.Methods {
-			m.server.initialize(streamType(method.StreamType.IsClientStream(), method.StreamType.IsServerStream()), method.Procedure)
+			info.Methods = append(info.Methods, grpc.MethodInfo{
+				Name:           method.Procedure[strings.LastIndex(method.Procedure, "/")+1:],
+				IsClientStream: method.StreamType.IsClientStream(),
+				IsServerStream: method.StreamType.IsServerStream(),
+			})
 		}
+		out[desc.Name] = info
 	}
+	return out
 }
