@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/protomicro/micro/runtime/auth"
 	"github.com/protomicro/micro/runtime/client"
 	"github.com/protomicro/micro/runtime/gateway"
 	"github.com/protomicro/micro/runtime/mcp"
@@ -193,11 +194,11 @@ lookups and watch events (micro_registry_lookups_total, ...).`,
 				mux.Handle(webPrefix, d)
 			}
 			if serveMCP {
-				mcpExtra := []mcp.Option{mcp.WithClient(c)}
-				if verifier != nil { // the gateway's, from --auth_* or MICRO_AUTH_*
-					mcpExtra = append(mcpExtra, mcp.WithAuth(verifier))
+				var v auth.Verifier // the gateway's, from --auth_* or MICRO_AUTH_*
+				if verifier != nil {
+					v = verifier
 				}
-				s, err := mcpOpts.server(cmd, env, routes, logger, mcpExtra...)
+				s, err := mcpOpts.server(cmd, v, routes, logger, mcp.WithClient(c))
 				if err != nil {
 					return err
 				}

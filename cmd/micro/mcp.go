@@ -31,13 +31,9 @@ func addMCPFlags(cmd *cobra.Command, prefix string) *mcpFlags {
 }
 
 // server starts an MCP server on reg, logging to logger, that judges its
-// callers' tokens with the verifier of the MICRO_AUTH_* environment, if
-// any (see authVerifier), and extra options.
-func (f *mcpFlags) server(cmd *cobra.Command, env lookupEnv, reg registry.Registry, logger *slog.Logger, extra ...mcp.Option) (*mcp.Server, error) {
-	v, err := authVerifier(env)
-	if err != nil {
-		return nil, err
-	}
+// callers' tokens with v (none when nil: see mcp.WithAuth), and extra
+// options.
+func (f *mcpFlags) server(cmd *cobra.Command, v auth.Verifier, reg registry.Registry, logger *slog.Logger, extra ...mcp.Option) (*mcp.Server, error) {
 	ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 	defer cancel()
 	opts := []mcp.Option{mcp.WithLogger(logger), mcp.WithTimeout(f.timeout), mcp.WithResponseLimit(f.responseLimit), mcp.WithAuth(v)}
@@ -106,7 +102,11 @@ micro api --mcp serves the same tools over HTTP at /mcp.`,
 		c := client.New(client.WithRegistry(reg), client.WithInterceptors(auth.NewClientInterceptor(auth.StaticToken(token))))
 		defer func() { _ = c.Close() }()
 		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-		s, err := flags.server(cmd, env, reg, logger, mcp.WithToken(token), mcp.WithClient(c))
+		v, err := authVerifier(env)
+		if err != nil {
+			return err
+		}
+		s, err := flags.server(cmd, v, reg, logger, mcp.WithToken(token), mcp.WithClient(c))
 		if err != nil {
 			return err
 		}
