@@ -72,10 +72,7 @@ func (h *statsHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) conte
 	ctx, _ = h.tracer.Start(ctx, m.name, m.options...)
 	carrier := &outgoingCarrier{ctx: ctx}
 	h.propagator.Inject(ctx, carrier)
-	if carrier.md != nil {
-		ctx = grpcmetadata.NewOutgoingContext(ctx, carrier.md)
-	}
-	return ctx
+	return carrier.context()
 }
 
 // HandleRPC adds the peer's address and the outcome to a recorded span, and
@@ -236,47 +233,62 @@ func (c incomingCarrier) Keys() []string {
 	return keys
 }
 
-// outgoingCarrier writes a client call's outgoing gRPC metadata: a copy of
-// what the call's context already sends, made at the first Set, with each
-// key set replacing what was there (a traceparent written by an
-// interceptor, say).
+// outgoingCarrier collects what a propagator writes for a client call, for
+// [outgoingCarrier.context] to add to the call's outgoing gRPC metadata.
 type outgoingCarrier struct {
-	ctx context.Context
-	md  grpcmetadata.MD
+	ctx     context.Context
+	pairs   []string // key, value, ...
+	storage [6]string
 }
 
 func (c *outgoingCarrier) Get(key string) string {
-	if c.md != nil {
-		if values := c.md.Get(key); len(values) > 0 {
-			return values[0]
+	for i := len(c.pairs) - 2; i >= 0; i -= 2 {
+		if c.pairs[i] == key {
+			return c.pairs[i+1]
 		}
-		return ""
 	}
-	md, _ := grpcmetadata.FromOutgoingContext(c.ctx)
-	if values := md.Get(key); len(values) > 0 {
+	if values := grpcmetadata.ValueFromOutgoingContext(c.ctx, key); len(values) > 0 {
 		return values[0]
 	}
 	return ""
 }
 
 func (c *outgoingCarrier) Set(key, value string) {
-	if c.md == nil {
-		c.md, _ = grpcmetadata.FromOutgoingContext(c.ctx) // a copy
-		if c.md == nil {
-			c.md = make(grpcmetadata.MD, 3)
-		}
+	if c.pairs == nil {
+		c.pairs = c.storage[:0]
 	}
-	c.md.Set(key, value)
+	c.pairs = append(c.pairs, strings.ToLower(key), value)
 }
 
 func (c *outgoingCarrier) Keys() []string {
-	md := c.md
-	if md == nil {
-		md, _ = grpcmetadata.FromOutgoingContext(c.ctx)
-	}
-	keys := make([]string, 0, len(md))
+	md, _ := grpcmetadata.FromOutgoingContext(c.ctx)
+	keys := make([]string, 0, len(md)+len(c.pairs)/2)
 	for key := range md {
 		keys = append(keys, key)
 	}
+	for i := 0; i < len(c.pairs); i += 2 {
+		keys = append(keys, c.pairs[i])
+	}
 	return keys
+}
+
+// context returns the call's context with what was set added to its
+// outgoing metadata, each key replacing the values the context had for it
+// (a traceparent an interceptor wrote, say). When the context has none of
+// the keys, the pairs are appended without copying the metadata already
+// there.
+func (c *outgoingCarrier) context() context.Context {
+	if len(c.pairs) == 0 {
+		return c.ctx
+	}
+	for i := 0; i < len(c.pairs); i += 2 {
+		if grpcmetadata.ValueFromOutgoingContext(c.ctx, c.pairs[i]) != nil {
+			md, _ := grpcmetadata.FromOutgoingContext(c.ctx) // a copy
+			for i := 0; i < len(c.pairs); i += 2 {
+				md.Set(c.pairs[i], c.pairs[i+1])
+			}
+			return grpcmetadata.NewOutgoingContext(c.ctx, md)
+		}
+	}
+	return grpcmetadata.AppendToOutgoingContext(c.ctx, c.pairs...)
 }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 	grpccodes "google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	grpcmetadata "google.golang.org/grpc/metadata"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
@@ -36,7 +37,8 @@ type testService struct {
 
 func (s *testService) see(ctx context.Context) {
 	sc := trace.SpanContextFromContext(ctx)
-	s.seen <- fmt.Sprintf("valid=%t sampled=%t remote-parent-trace=%s baggage=%q", sc.IsValid(), sc.IsSampled(), sc.TraceID(), baggage.FromContext(ctx).Member("tenant").Value())
+	md, _ := grpcmetadata.FromIncomingContext(ctx)
+	s.seen <- fmt.Sprintf("valid=%t sampled=%t remote-parent-trace=%s baggage=%q traceparents=%d x-other=%q", sc.IsValid(), sc.IsSampled(), sc.TraceID(), baggage.FromContext(ctx).Member("tenant").Value(), len(md.Get("traceparent")), md.Get("x-other"))
 }
 
 func (s *testService) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
@@ -103,6 +105,9 @@ func run(t *testing.T, h handlers, sampler sdktrace.Sampler, spans int) ([]sdktr
 	bag, _ := baggage.New(member)
 	ctx = baggage.ContextWithBaggage(ctx, bag)
 	ctx, parent := tp.Tracer("test").Start(ctx, "parent")
+	// A traceparent already in the outgoing metadata, as an interceptor
+	// may have written: the client span's must replace it.
+	ctx = grpcmetadata.AppendToOutgoingContext(ctx, "traceparent", "00-0102030405060708090a0b0c0d0e0f10-0102030405060708-01", "x-other", "kept")
 	if _, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
 		t.Fatalf("UnaryCall ok: %v", err)
 	}
@@ -199,7 +204,7 @@ func TestStatsHandlerMatchesOtelgrpc(t *testing.T) {
 			if normalize(gotSeen) != normalize(wantSeen) {
 				t.Errorf("handlers saw\n%s\nwant (as with otelgrpc)\n%s", normalize(gotSeen), normalize(wantSeen))
 			}
-			if len(wantSeen) != 4 || !strings.Contains(wantSeen[0], `baggage="acme"`) || !strings.Contains(wantSeen[0], "valid=true") {
+			if len(wantSeen) != 4 || !strings.Contains(wantSeen[0], `baggage="acme" traceparents=1 x-other=["kept"]`) || !strings.Contains(wantSeen[0], "valid=true") || strings.Contains(wantSeen[0], "0102030405060708090a0b0c0d0e0f10") {
 				t.Errorf("otelgrpc's handler saw %q, want the caller's trace and baggage", wantSeen)
 			}
 		})
