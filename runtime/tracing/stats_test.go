@@ -21,8 +21,8 @@ import (
 	"google.golang.org/grpc"
 	grpccodes "google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	grpcmetadata "google.golang.org/grpc/metadata"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	grpcmetadata "google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 )
@@ -158,7 +158,7 @@ func describe(spans []sdktrace.ReadOnlySpan) []string {
 	for _, s := range spans {
 		var attrs []string
 		for _, kv := range s.Attributes() {
-			value := kv.Value.Emit()
+			value := kv.Value.String()
 			if kv.Key == "server.port" {
 				value = "PORT"
 			}

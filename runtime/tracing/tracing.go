@@ -10,8 +10,10 @@
 // rpc.response.status_code, server.address, server.port), statuses and
 // parents; only the instrumentation scope differs ([ScopeName]). They cost
 // much less when the sampler drops the span: the handlers extract or inject
-// the trace context and start the span, and build attributes only for a
-// span that records. Where micro's handlers do not cover what otelgrpc does,
+// the trace context and start the span with options built once per
+// procedure (the sampler sees rpc.method and rpc.system.name, as with
+// otelgrpc), and add the peer's address and the outcome only to a span that
+// records. Where micro's handlers do not cover what otelgrpc does,
 // otelgrpc's are installed instead: with [WithMeterProvider] (the
 // OpenTelemetry RPC metrics), or when OTEL_SEMCONV_STABILITY_OPT_IN asks for
 // the older RPC conventions (rpc/old, rpc/dup).
