@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/protomicro/micro/runtime/errors"
+	"github.com/protomicro/micro/runtime/metadata"
 	"github.com/protomicro/micro/runtime/rpc"
 )
 
@@ -85,7 +86,7 @@ type serverInterceptor struct {
 
 func (s *serverInterceptor) WrapUnary(next rpc.UnaryFunc) rpc.UnaryFunc {
 	return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
-		ctx, err := s.policy.Check(ctx, req.Spec(), req.Header().Get("authorization"))
+		ctx, err := s.policy.Check(ctx, req.Spec(), authorization(ctx, req.Header))
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +102,7 @@ func (s *serverInterceptor) WrapStreamingClient(next rpc.StreamingClientFunc) rp
 
 func (s *serverInterceptor) WrapStreamingHandler(next rpc.StreamingHandlerFunc) rpc.StreamingHandlerFunc {
 	return func(ctx context.Context, conn rpc.HandlerConn) error {
-		checked, err := s.policy.Check(ctx, conn.Spec(), conn.Header().Get("authorization"))
+		checked, err := s.policy.Check(ctx, conn.Spec(), authorization(ctx, conn.Header))
 		if err != nil {
 			return err
 		}
@@ -110,6 +111,21 @@ func (s *serverInterceptor) WrapStreamingHandler(next rpc.StreamingHandlerFunc) 
 		}
 		return next(checked, conn)
 	}
+}
+
+// authorization returns the "authorization" header of a call served with
+// ctx: looked up alone in the call's incoming metadata, which on a server
+// is what header returns, without converting the rest of it; from header
+// when ctx carries none.
+func authorization(ctx context.Context, header func() metadata.Metadata) string {
+	values, ok := metadata.ValuesFromIncomingContext(ctx, "authorization")
+	if !ok {
+		return header().Get("authorization")
+	}
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
 }
 
 // contextConn is a stream whose context carries the caller's claims.

@@ -21,6 +21,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Metadata maps lower-case keys to their values. The zero value is an empty,
@@ -102,27 +103,71 @@ func NewIncomingContextFunc(ctx context.Context, load func(context.Context) Meta
 	return &incomingContext{Context: ctx, load: load}
 }
 
+// NewIncomingContextLookup is [NewIncomingContextFunc] with lookup, which
+// returns the values of one lower-case key of the metadata load would
+// return, for [ValuesFromIncomingContext] to read one header without
+// loading them all. Used by transports.
+func NewIncomingContextLookup(ctx context.Context, load func(context.Context) Metadata, lookup func(ctx context.Context, key string) []string) context.Context {
+	return &incomingContext{Context: ctx, load: load, lookup: lookup}
+}
+
 type incomingContext struct {
 	context.Context
-	load func(context.Context) Metadata
-	once sync.Once
-	md   Metadata
+	load   func(context.Context) Metadata
+	lookup func(context.Context, string) []string
+	once   sync.Once
+	loaded atomic.Bool
+	md     Metadata
 }
 
 func (c *incomingContext) Value(key any) any {
 	if key == (incomingKey{}) {
-		c.once.Do(func() { c.md = c.load(c.Context) })
-		return c.md
+		return c
 	}
 	return c.Context.Value(key)
+}
+
+func (c *incomingContext) metadata() Metadata {
+	c.once.Do(func() {
+		c.md = c.load(c.Context)
+		c.loaded.Store(true)
+	})
+	return c.md
+}
+
+func (c *incomingContext) values(key string) []string {
+	if c.lookup == nil || c.loaded.Load() {
+		return c.metadata().Values(key)
+	}
+	return c.lookup(c.Context, strings.ToLower(key))
 }
 
 // FromIncomingContext returns what the caller of a handler sent, or nil
 // outside a handler. The result is shared: [Metadata.Clone] it before
 // changing it.
 func FromIncomingContext(ctx context.Context) Metadata {
-	md, _ := ctx.Value(incomingKey{}).(Metadata)
-	return md
+	switch v := ctx.Value(incomingKey{}).(type) {
+	case Metadata:
+		return v
+	case *incomingContext:
+		return v.metadata()
+	}
+	return nil
+}
+
+// ValuesFromIncomingContext returns the values of key in what the caller
+// of a handler sent, as FromIncomingContext(ctx).Values(key) does, but
+// without copying the rest of the metadata out of the transport when it can
+// look one key up. ok is false outside a handler, where ctx carries no
+// incoming metadata at all. The slice must not be changed.
+func ValuesFromIncomingContext(ctx context.Context, key string) (values []string, ok bool) {
+	switch v := ctx.Value(incomingKey{}).(type) {
+	case Metadata:
+		return v.Values(key), true
+	case *incomingContext:
+		return v.values(key), true
+	}
+	return nil, false
 }
 
 // NewOutgoingContext returns a context whose calls send md, in place of any

@@ -90,3 +90,29 @@ func TestOddPairsPanic(t *testing.T) {
 	}()
 	New("lonely") //nolint:staticcheck // the odd count is what this test is about
 }
+
+func TestValuesFromIncomingContext(t *testing.T) {
+	t.Parallel()
+	if _, ok := ValuesFromIncomingContext(context.Background(), "authorization"); ok {
+		t.Error("ValuesFromIncomingContext outside a handler: ok = true, want false")
+	}
+	ctx := NewIncomingContext(context.Background(), New("authorization", "Bearer a"))
+	if got, ok := ValuesFromIncomingContext(ctx, "Authorization"); !ok || !cmp.Equal(got, []string{"Bearer a"}) {
+		t.Errorf("ValuesFromIncomingContext = %q, %t, want [Bearer a], true", got, ok)
+	}
+
+	sent := New("authorization", "Bearer b", "x-other", "1")
+	loads, lookups := 0, 0
+	ctx = NewIncomingContextLookup(context.Background(),
+		func(context.Context) Metadata { loads++; return sent.Clone() },
+		func(_ context.Context, key string) []string { lookups++; return sent[key] })
+	if got, _ := ValuesFromIncomingContext(ctx, "AUTHORIZATION"); !cmp.Equal(got, []string{"Bearer b"}) || loads != 0 || lookups != 1 {
+		t.Errorf("before loading: values %q, %d loads, %d lookups; want [Bearer b] looked up alone", got, loads, lookups)
+	}
+	if got := FromIncomingContext(ctx); !cmp.Equal(got, sent) || loads != 1 {
+		t.Errorf("FromIncomingContext = %v after %d loads, want %v loaded once", got, loads, sent)
+	}
+	if got, _ := ValuesFromIncomingContext(ctx, "x-other"); !cmp.Equal(got, []string{"1"}) || lookups != 1 {
+		t.Errorf("after loading: values %q, %d lookups; want [1] from the loaded metadata", got, lookups)
+	}
+}

@@ -144,7 +144,16 @@ func (m *message) Unwrap() error { return m.is }
 // sent as gRPC metadata, less the transport's own headers. The metadata is
 // copied out of grpc-go only if someone asks for it.
 func IncomingContext(ctx context.Context) context.Context {
-	return metadata.NewIncomingContextFunc(ctx, incoming)
+	return metadata.NewIncomingContextLookup(ctx, incoming, incomingValues)
+}
+
+// incomingValues returns the values of one key of what incoming returns,
+// copying only them out of grpc-go.
+func incomingValues(ctx context.Context, key string) []string {
+	if reserved(key) {
+		return nil
+	}
+	return grpcmetadata.ValueFromIncomingContext(ctx, key)
 }
 
 func incoming(ctx context.Context) metadata.Metadata {
