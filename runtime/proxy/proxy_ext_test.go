@@ -371,14 +371,16 @@ func TestProxyRetriesOnlyIdempotentMethods(t *testing.T) {
 	// the endpoints in the registry.
 	c := client.New(client.WithAddress(address), client.WithLogger(quiet), client.WithRetryPolicy(client.RetryPolicy{MaxAttempts: 1}))
 	defer c.Close()
-	call := func(procedure string) error {
-		_, err := client.NewMethod[streaming.EchoRequest, streaming.EchoResponse](c, "flaky", procedure).CallUnary(testutil.Context(t), &streaming.EchoRequest{Message: "x"})
-		return err
+	// Large enough that grpc-go holds it in pooled buffers, which the proxy
+	// sends from: the retry must send it whole again.
+	message := strings.Repeat("x", 8<<10)
+	call := func(procedure string) (*streaming.EchoResponse, error) {
+		return client.NewMethod[streaming.EchoRequest, streaming.EchoResponse](c, "flaky", procedure).CallUnary(testutil.Context(t), &streaming.EchoRequest{Message: message})
 	}
-	if err := call(get); err != nil {
-		t.Errorf("calling %s (no side effects), which fails once = %v, want it retried", get, err)
+	if res, err := call(get); err != nil || res.GetMessage() != message {
+		t.Errorf("calling %s (no side effects), which fails once = %d bytes, %v, want it retried with the request whole (%d bytes)", get, len(res.GetMessage()), err, len(message))
 	}
-	if err := call(post); errors.CodeOf(err) != errors.CodeUnavailable {
+	if _, err := call(post); errors.CodeOf(err) != errors.CodeUnavailable {
 		t.Errorf("calling %s (idempotency unknown), which fails once = %v, want unavailable, not retried", post, err)
 	}
 	mu.Lock()
