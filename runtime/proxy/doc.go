@@ -27,7 +27,8 @@
 // the client picks a node, balances, and retries failed calls of the methods
 // whose endpoints say they are idempotent (never those of others, and never
 // streams). Messages pass through still encoded: the proxy neither decodes
-// nor re-encodes them, so it needs no schema to forward. The caller's
+// nor re-encodes them, so it needs no schema to forward, and it sends each
+// on in the buffers grpc-go read it into, uncopied. The caller's
 // metadata reaches the service, less gRPC's own headers, and the service's
 // response headers and trailers come back the same way. The caller's
 // deadline is the call's, and the proxy sets none of its own; a caller that

@@ -27,53 +27,66 @@ func (p *Proxy) forward(_ any, ss grpc.ServerStream) error {
 	if !ok {
 		return status.Errorf(codes.Unimplemented, "no registered service serves %s", procedure)
 	}
+	md := outgoing(ctx)
 	if p.config.auth != nil {
 		var authorization string
-		if values := grpcmetadata.ValueFromIncomingContext(ctx, "authorization"); len(values) > 0 {
+		if values := md["authorization"]; len(values) > 0 {
 			authorization = values[0] // the one the service reads
 		}
 		if _, err := p.config.auth.Check(ctx, r.spec, authorization); err != nil {
 			return statusError(err)
 		}
 	}
-	opts := make([]client.CallOption, 1, 4)
-	opts[0] = frames
-	if pairs := outgoing(ctx); len(pairs) > 0 {
-		opts = append(opts, client.WithHeaders(pairs...))
+	// The caller's metadata is the call's own outgoing metadata, sent as it
+	// is: neither the client nor grpc-go copies it again.
+	if len(md) > 0 {
+		ctx = metadata.NewOutgoingContext(ctx, md)
 	}
 	var err error
 	if r.spec.StreamType == rpc.Unary {
-		err = p.forwardUnary(ctx, ss, r, opts)
+		err = p.forwardUnary(ctx, ss, r)
 	} else {
-		err = p.forwardStream(ctx, ss, r, opts)
+		err = p.forwardStream(ctx, ss, r)
 	}
 	return statusError(err)
 }
 
-func (p *Proxy) forwardUnary(ctx context.Context, ss grpc.ServerStream, r route, opts []client.CallOption) error {
-	var req, res grpcwire.Frame
-	if err := ss.RecvMsg(&req); err != nil {
+// forwardUnary passes the request on in the buffers it was read into, and
+// the response back in those of the service's answer: neither is copied.
+func (p *Proxy) forwardUnary(ctx context.Context, ss grpc.ServerStream, r route) error {
+	c := new(unaryCall) // one allocation for what the call's options point to
+	defer c.req.Free()
+	defer c.res.Free()
+	if err := ss.RecvMsg(&c.req); err != nil {
 		return err
 	}
-	var header, trailer metadata.Metadata
-	opts = append(opts, client.WithResponseHeader(&header), client.WithResponseTrailer(&trailer))
-	err := p.client.Invoke(ctx, r.service, r.spec, &req, &res, opts...)
-	if md := incoming(header); md != nil {
-		_ = ss.SetHeader(md)
+	c.opts = [...]client.CallOption{frames, client.WithResponseHeader(&c.header), client.WithResponseTrailer(&c.trailer)}
+	err := p.client.Invoke(ctx, r.service, r.spec, &c.req, &c.res, c.opts[:]...)
+	c.req.Free() // sent: the service has answered
+	// header and trailer are grpc-go's copies, the proxy's to change.
+	if md := unreserved(c.header); len(md) > 0 {
+		_ = ss.SetHeader(grpcmetadata.MD(md))
 	}
-	if md := incoming(trailer); md != nil {
-		ss.SetTrailer(md)
+	if md := unreserved(c.trailer); len(md) > 0 {
+		ss.SetTrailer(grpcmetadata.MD(md))
 	}
 	if err != nil {
 		return err
 	}
-	return ss.SendMsg(&res)
+	return ss.SendMsg(&c.res)
 }
 
-func (p *Proxy) forwardStream(ctx context.Context, ss grpc.ServerStream, r route, opts []client.CallOption) error {
+// unaryCall is what a unary call forwarded holds.
+type unaryCall struct {
+	req, res        grpcwire.Buffers
+	header, trailer metadata.Metadata
+	opts            [3]client.CallOption
+}
+
+func (p *Proxy) forwardStream(ctx context.Context, ss grpc.ServerStream, r route) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cs, err := p.client.NewStream(ctx, r.service, r.spec, opts...)
+	cs, err := p.client.NewStream(ctx, r.service, r.spec, frames)
 	if err != nil {
 		return err
 	}
@@ -83,20 +96,22 @@ func (p *Proxy) forwardStream(ctx context.Context, ss grpc.ServerStream, r route
 // frames is the call option that passes messages on as they are encoded.
 var frames = client.WithCodec(grpcwire.FrameCodec{})
 
-// outgoing returns, as key/value pairs, the metadata the caller sent, less
-// the headers of HTTP/2 and gRPC themselves, to send on to the service.
-func outgoing(ctx context.Context) []string {
-	md, _ := grpcmetadata.FromIncomingContext(ctx)
-	var pairs []string
+// outgoing returns the metadata the caller sent, less the headers of HTTP/2
+// and gRPC themselves, to send on to the service. It is a copy of its own.
+func outgoing(ctx context.Context) metadata.Metadata {
+	md, _ := grpcmetadata.FromIncomingContext(ctx) // a private copy
+	return unreserved(metadata.Metadata(md))
+}
+
+// unreserved deletes from md the headers of HTTP/2 and gRPC themselves, and
+// returns it.
+func unreserved(md metadata.Metadata) metadata.Metadata {
 	for key := range md {
 		if reserved(key) {
-			continue
-		}
-		for _, v := range md[key] {
-			pairs = append(pairs, key, v)
+			delete(md, key)
 		}
 	}
-	return pairs
+	return md
 }
 
 // incoming returns the headers or trailers a service answered with, less

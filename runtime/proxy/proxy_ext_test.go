@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bytes"
 	"context"
 	stderrors "errors"
 	"io"
@@ -109,6 +110,20 @@ func TestProxyForwardsEveryKindOfCall(t *testing.T) {
 			t.Errorf("Echo's metadata x-request-id = %q, want r1", got)
 		}
 	})
+	t.Run("large", func(t *testing.T) {
+		// Messages of several HTTP/2 frames, which grpc-go holds in pooled
+		// buffers that the proxy passes on and gives back.
+		payload := bytes.Repeat([]byte("0123456789abcdef"), 8<<10)
+		for range 3 {
+			res, err := echoes.Echo(ctx, &streaming.EchoRequest{Message: "hi", Payload: payload})
+			if err != nil {
+				t.Fatalf("Echo = %v", err)
+			}
+			if !bytes.Equal(res.GetPayload(), payload) {
+				t.Fatalf("Echo of a %d-byte payload = %d bytes back, not the same", len(payload), len(res.GetPayload()))
+			}
+		}
+	})
 	t.Run("deadline", func(t *testing.T) {
 		res, err := echoes.Echo(ctx, &streaming.EchoRequest{Message: "hi"}, client.WithTimeout(3*time.Second))
 		if err != nil {
@@ -180,13 +195,13 @@ func TestProxyForwardsEveryKindOfCall(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Chat = %v", err)
 		}
-		for _, text := range []string{"a", "b"} {
+		for _, text := range []string{"a", strings.Repeat("b", 40<<10), strings.Repeat("c", 20<<10), "d"} {
 			if err := stream.Send(&streaming.ChatRequest{Text: text}); err != nil {
 				t.Fatalf("Send = %v", err)
 			}
 			res, err := stream.Recv()
 			if err != nil || res.GetText() != "echo: "+text {
-				t.Fatalf("Recv = %v, %v, want echo: %s", res, err, text)
+				t.Fatalf("Recv = %d bytes, %v, want echo: and the %d sent", len(res.GetText()), err, len(text))
 			}
 		}
 		if err := stream.CloseSend(); err != nil {
@@ -371,14 +386,16 @@ func TestProxyRetriesOnlyIdempotentMethods(t *testing.T) {
 	// the endpoints in the registry.
 	c := client.New(client.WithAddress(address), client.WithLogger(quiet), client.WithRetryPolicy(client.RetryPolicy{MaxAttempts: 1}))
 	defer c.Close()
-	call := func(procedure string) error {
-		_, err := client.NewMethod[streaming.EchoRequest, streaming.EchoResponse](c, "flaky", procedure).CallUnary(testutil.Context(t), &streaming.EchoRequest{Message: "x"})
-		return err
+	// Large enough that grpc-go holds it in pooled buffers, which the proxy
+	// sends from: the retry must send it whole again.
+	message := strings.Repeat("x", 8<<10)
+	call := func(procedure string) (*streaming.EchoResponse, error) {
+		return client.NewMethod[streaming.EchoRequest, streaming.EchoResponse](c, "flaky", procedure).CallUnary(testutil.Context(t), &streaming.EchoRequest{Message: message})
 	}
-	if err := call(get); err != nil {
-		t.Errorf("calling %s (no side effects), which fails once = %v, want it retried", get, err)
+	if res, err := call(get); err != nil || res.GetMessage() != message {
+		t.Errorf("calling %s (no side effects), which fails once = %d bytes, %v, want it retried with the request whole (%d bytes)", get, len(res.GetMessage()), err, len(message))
 	}
-	if err := call(post); errors.CodeOf(err) != errors.CodeUnavailable {
+	if _, err := call(post); errors.CodeOf(err) != errors.CodeUnavailable {
 		t.Errorf("calling %s (idempotency unknown), which fails once = %v, want unavailable, not retried", post, err)
 	}
 	mu.Lock()

@@ -33,7 +33,8 @@ func init() {
 	encoding.RegisterCodecV2(codecV2{codec.JSON{}})
 }
 
-// CodecV2 adapts c to grpc-go's codec interface.
+// CodecV2 adapts c to grpc-go's codec interface. Whatever c is, the codec
+// receives into and sends a [*Buffers] as it is, without copying it.
 func CodecV2(c codec.Codec) encoding.CodecV2 { return codecV2{c} }
 
 type codecV2 struct{ codec codec.Codec }
@@ -41,6 +42,12 @@ type codecV2 struct{ codec codec.Codec }
 func (c codecV2) Name() string { return c.codec.Name() }
 
 func (c codecV2) Marshal(v any) (mem.BufferSlice, error) {
+	if b, ok := v.(*Buffers); ok {
+		// grpc-go frees what Marshal returns once it is written: give it a
+		// reference of its own, as b may be sent again.
+		b.data.Ref()
+		return b.data, nil
+	}
 	data, err := c.codec.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -49,6 +56,13 @@ func (c codecV2) Marshal(v any) (mem.BufferSlice, error) {
 }
 
 func (c codecV2) Unmarshal(data mem.BufferSlice, v any) error {
+	if b, ok := v.(*Buffers); ok {
+		// grpc-go frees data once Unmarshal returns: keep a reference.
+		b.Free()
+		data.Ref()
+		b.data = data
+		return nil
+	}
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	defer buf.Free()
 	return c.codec.Unmarshal(buf.ReadOnlyData(), v)

@@ -16,14 +16,16 @@ import (
 // stream it opened to a service (cs), frames undecoded, until either ends.
 // Requests flow on their own, since a stream's two directions are
 // independent; a failure to read one cancels the call, which cancel does
-// (cs must have been opened with a context cancel ends). The service's
+// (cs must have been opened with a context cancel ends). Each message is
+// passed on in the buffers grpc-go read it into, uncopied (see [Buffers]). The service's
 // headers and trailers reach the caller through respond, which turns them
 // into what the caller is sent. It returns nil when the service ended the
 // stream successfully.
 func PipeFrames(cancel context.CancelFunc, ss grpc.ServerStream, cs rpc.ClientConn, respond func(metadata.Metadata) grpcmetadata.MD) error {
 	go func() {
+		var f Buffers // each message in the buffers grpc-go read it into
+		defer f.Free()
 		for {
-			var f Frame
 			if err := ss.RecvMsg(&f); err != nil {
 				if stderrors.Is(err, io.EOF) {
 					_ = cs.CloseSend()
@@ -32,7 +34,9 @@ func PipeFrames(cancel context.CancelFunc, ss grpc.ServerStream, cs rpc.ClientCo
 				}
 				return
 			}
-			if cs.SendMsg(&f) != nil {
+			err := cs.SendMsg(&f)
+			f.Free()
+			if err != nil {
 				return // RecvMsg below reports why
 			}
 		}
@@ -41,10 +45,11 @@ func PipeFrames(cancel context.CancelFunc, ss grpc.ServerStream, cs rpc.ClientCo
 	if err == nil {
 		err = ss.SendHeader(respond(header))
 	}
+	var f Buffers
 	for err == nil {
-		var f Frame
 		if err = cs.RecvMsg(&f); err == nil {
 			err = ss.SendMsg(&f)
+			f.Free()
 		}
 	}
 	ss.SetTrailer(respond(cs.Trailer()))
