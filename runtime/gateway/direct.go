@@ -40,7 +40,7 @@ type directRoute struct {
 	// codecs the transcoder uses for them.
 	in, out protoreflect.MessageType
 	json    vanguard.Codec
-	proto   vanguard.Codec
+	proto   protoCodec
 	// whole is set when the rule takes the whole body ("*"); else it
 	// takes none.
 	whole bool
@@ -106,23 +106,27 @@ func directRoutes(backends map[string]*backend, routes []Route, templates []temp
 		if err != nil {
 			continue
 		}
-		d2 := &directRoute{
+		pc, ok := c.newProto(resolver).(protoCodec)
+		if !ok {
+			continue
+		}
+		direct := &directRoute{
 			method: route.Method, b: b, spec: b.specs[route.Procedure],
-			in: in, out: out, json: c.newJSON(resolver), proto: c.newProto(resolver),
+			in: in, out: out, json: c.newJSON(resolver), proto: pc,
 			whole: route.Body == "*",
 		}
 		if vars == nil {
-			literal[route.Path] = d2
+			literal[route.Path] = direct
 			continue
 		}
-		d2.vars = vars
-		d2.segments = make([]string, len(segments))
+		direct.vars = vars
+		direct.segments = make([]string, len(segments))
 		for i, s := range segments {
 			if vars[i] == nil {
-				d2.segments[i] = s
+				direct.segments[i] = s
 			}
 		}
-		variable = append(variable, d2)
+		variable = append(variable, direct)
 	}
 	return literal, variable
 }
@@ -334,7 +338,7 @@ func (g *Gateway) serveDirect(w http.ResponseWriter, r *http.Request, t *table, 
 	made := g.callUnary(ctx, route.b, route.spec, pairs, func() (grpcwire.Frame, error) { return req, nil })
 	if made.err == nil && int64(len(made.res)) <= g.config.bodyLimit && !answersMetadata(made.header) && !answersMetadata(made.trailer) {
 		out := route.out.New().Interface()
-		if route.proto.Unmarshal(made.res, out) == nil {
+		if route.proto.unmarshalNew(made.res, out) == nil {
 			if data, err := route.json.MarshalAppend(nil, out); err == nil {
 				wh := w.Header()
 				wh["Content-Type"] = jsonType
