@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/protomicro/micro/runtime/gateway"
 	"github.com/protomicro/micro/runtime/registry/memory"
@@ -37,7 +38,8 @@ func FuzzGateway(f *testing.F) {
 	}
 	reg := memory.New()
 	startPlainBooks(f, reg, "books") // whose answers the gateway may serve without the transcoder
-	g, err := gateway.New(testutil.Context(f), reg, gateway.WithLogger(quiet), gateway.WithBodyLimit(1<<10))
+	g, err := gateway.New(testutil.Context(f), reg, gateway.WithLogger(quiet), gateway.WithBodyLimit(1<<10),
+		gateway.WithTimeout(time.Second)) // GET /v1/books/slow waits for it
 	if err != nil {
 		f.Fatal(err)
 	}
