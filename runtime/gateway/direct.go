@@ -299,6 +299,12 @@ func httpBody(md protoreflect.MessageDescriptor) bool {
 // written.
 var jsonType = []string{"application/json"}
 
+// smallAnswer is the size under which net/http buffers an answer written
+// in one go whole, and sets its Content-Length itself without allocating
+// (its buffer before it chunks is 2 KiB): the gateway sets it only on
+// larger answers, which would be chunked otherwise.
+const smallAnswer = 2 << 10
+
 // serveDirect serves the REST request r, whose body is body, if it is one
 // the gateway serves itself (see directRoute), and reports whether it did.
 // If not, r is returned to be served by the transcoder: with the outcome of
@@ -342,7 +348,9 @@ func (g *Gateway) serveDirect(w http.ResponseWriter, r *http.Request, t *table, 
 			if data, err := route.json.MarshalAppend(nil, out); err == nil {
 				wh := w.Header()
 				wh["Content-Type"] = jsonType
-				wh["Content-Length"] = []string{strconv.Itoa(len(data))}
+				if len(data) >= smallAnswer {
+					wh["Content-Length"] = []string{strconv.Itoa(len(data))}
+				}
 				wh["Date"] = nil
 				w.WriteHeader(http.StatusOK)
 				_, _ = w.Write(data)
