@@ -113,7 +113,7 @@ lookups and watch events (micro_registry_lookups_total, ...).`,
 	flags := cmd.Flags()
 	flags.StringVar(&address, "address", "127.0.0.1:8080", "the host:port to listen on")
 	flags.Int64Var(&bodyLimit, "body_limit", 4<<20, "the largest request body, in bytes (413 past it)")
-	flags.DurationVar(&timeout, "timeout", 30*time.Second, "the deadline of a call whose request names none (0 for none)")
+	flags.DurationVar(&timeout, "timeout", 30*time.Second, "how long a call whose request names no deadline may take; the gateway enforces it without sending it (0 for none)")
 	flags.StringSliceVar(&origins, "cors_origin", nil, "a web origin allowed to call from a browser, or * for any (repeatable; default none)")
 	flags.BoolVar(&withWeb, "web", false, "serve the dashboard (as micro web does) at /_web/")
 	flags.BoolVar(&serveMCP, "mcp", false, "also serve the methods as MCP tools, over streamable HTTP at /mcp")

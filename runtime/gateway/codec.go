@@ -157,3 +157,13 @@ func (p protoCodec) Unmarshal(data []byte, m proto.Message) error {
 	}
 	return p.unmarshal.Unmarshal(data, m)
 }
+
+// unmarshalNew is Unmarshal for m, a message just made: it leaves out the
+// Unmarshal's clearing of m first, which finds nothing to clear and, for a
+// dynamic message, allocates its fields anew.
+func (p protoCodec) unmarshalNew(data []byte, m proto.Message) error {
+	opts := p.unmarshal
+	opts.AllowPartial = !p.codecs.check(m)
+	opts.Merge = true
+	return opts.Unmarshal(data, m)
+}

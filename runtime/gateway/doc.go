@@ -39,11 +39,15 @@
 // Connect-Protocol-Version, as connect-go allows.
 //
 // The plainest REST calls, by a unary method's route that is a literal
-// path and takes the whole body (POST /v1/echo, body "*"), with a JSON
-// body and no query, the gateway serves itself with the transcoder's
+// path or has only simple variables (a whole segment, {id}, binding a
+// top-level string or integer field) and takes the whole body or none
+// (POST /v1/echo with body "*", GET /v1/things/{id}), with a JSON body
+// (or none) and no query, the gateway serves itself with the transcoder's
 // codecs, as the transcoder would answer them; any call whose answer could
-// differ (a body that does not decode, an error, metadata in the answer)
-// still goes to the transcoder, after the one call to the service.
+// differ (a body that does not decode, a variable's value with anything
+// but unreserved URL characters or that is no plain decimal for an
+// integer, another route matching the path too, an error, metadata in the
+// answer) still goes to the transcoder, after the one call to the service.
 //
 // A REST call of a server-streaming method is answered as it streams, as
 // grpc-gateway answers it: newline-delimited JSON, {"result": message} a
@@ -83,8 +87,10 @@
 // the prefix) become the call's metadata; the service's response headers
 // come back as Grpc-Metadata-* (and, in Connect, its trailers as
 // Trailer-Grpc-Metadata-*). A call's deadline is what the request asks for
-// in grpc-timeout or Connect-Timeout-Ms, else the gateway's default
-// ([WithTimeout], 30 seconds). Cross-origin requests are refused unless a
+// in grpc-timeout or Connect-Timeout-Ms, and is sent to the service; else
+// the gateway's default ([WithTimeout], 30 seconds) bounds the call
+// without being sent, as grpc-gateway sends no deadline either (see
+// [WithTimeout] for streams and a client of the caller's). Cross-origin requests are refused unless a
 // [CORS] policy is given ([WithCORS]).
 //
 // # Auth

@@ -40,7 +40,12 @@ func (g *Gateway) forward(_ any, ss grpc.ServerStream) error {
 	if !ok {
 		return status.Errorf(codes.Unimplemented, "service %q does not serve %s", b.name, procedure)
 	}
-	if _, ok := ctx.Deadline(); !ok && g.config.timeout > 0 {
+	if spec.StreamType == rpc.Unary {
+		var cancel context.CancelFunc
+		ctx, cancel = g.defaultTimeout(ctx)
+		defer cancel()
+	} else if _, ok := ctx.Deadline(); !ok && g.config.timeout > 0 {
+		// The client's safety net bounds no stream.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, g.config.timeout)
 		defer cancel()

@@ -60,7 +60,11 @@ func New(ctx context.Context, reg registry.Registry, opts ...Option) (*Gateway, 
 	g.stats.now = time.Now
 	g.client = g.config.client
 	if g.client == nil {
-		opts := append([]client.Option{client.WithRegistry(reg), client.WithInterceptors(tracecontext.ClientInterceptor())}, g.config.clientOptions...)
+		// The default timeout is the client's safety net (see
+		// client.WithDefaultTimeout), which bounds a call without putting a
+		// deadline on the wire: a timer at both ends of every call, for a
+		// deadline the caller never asked for. grpc-gateway sends none.
+		opts := append([]client.Option{client.WithRegistry(reg), client.WithDefaultTimeout(max(g.config.timeout, 0)), client.WithInterceptors(tracecontext.ClientInterceptor())}, g.config.clientOptions...)
 		g.client, g.ownClient = client.New(opts...), true
 	}
 	g.grpc = grpc.NewServer(

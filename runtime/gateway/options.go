@@ -26,6 +26,11 @@ type config struct {
 	cors          *CORS
 	tracer        trace.TracerProvider
 	auth          *auth.Policy
+	// transcodeAll and served are for tests (export_test.go): the one
+	// sends every REST call through the transcoder, the other is called
+	// for each the gateway serves itself.
+	transcodeAll bool
+	served       func()
 }
 
 func newConfig(opts []Option) *config {
@@ -77,7 +82,12 @@ func WithBodyLimit(n int64) Option {
 
 // WithTimeout sets the deadline of a call whose request names none (with
 // grpc-timeout, Connect-Timeout-Ms or X-Server-Timeout). The default is 30
-// seconds; zero or less means none.
+// seconds; zero or less means none. A request's own deadline is sent to the
+// service (grpc-timeout); the default is not, for a unary call through the
+// client the gateway makes: that client enforces it, as its safety net
+// (client.WithDefaultTimeout, which a WithClientOptions replaces), and
+// answers 504 when it passes. A client given with [WithClient] is sent the
+// default as the call's deadline, and so is every stream.
 func WithTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.timeout = d })
 }

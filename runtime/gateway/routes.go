@@ -65,8 +65,10 @@ type table struct {
 	templates []template
 	// procedures are the procedures served, for route.
 	procedures map[string]bool
-	// direct are the REST routes the gateway serves itself, by path.
-	direct map[string]*directRoute
+	// direct are the REST routes with literal templates the gateway
+	// serves itself, by path, and directVariable those with variables.
+	direct         map[string]*directRoute
+	directVariable []*directRoute
 }
 
 // unmatched is the route of a request that matches none, as metrics label
@@ -283,8 +285,8 @@ func (g *Gateway) rebuild(old *table) error {
 	for _, p := range index.Procedures {
 		procedures[p.Path] = true
 	}
-	direct := directRoutes(g.backends, index.Routes, templates, codecs)
-	g.table.Store(&table{transcoder: t, index: index, unary: unary, templates: templates, procedures: procedures, direct: direct})
+	direct, directVariable := directRoutes(g.backends, index.Routes, templates, codecs)
+	g.table.Store(&table{transcoder: t, index: index, unary: unary, templates: templates, procedures: procedures, direct: direct, directVariable: directVariable})
 	return nil
 }
 

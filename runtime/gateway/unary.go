@@ -66,10 +66,12 @@ func (g *Gateway) serveUnary(w http.ResponseWriter, r *http.Request, b *backend,
 	made.write(w, r)
 }
 
-// defaultTimeout returns ctx with the gateway's default timeout, unless it
-// has a deadline already or there is no default.
+// defaultTimeout returns ctx with the gateway's default timeout for a
+// unary call, unless it has a deadline already or there is no default. The
+// client the gateway made enforces the default itself, as its safety net,
+// without sending it; a client given with WithClient is sent the deadline.
 func (g *Gateway) defaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok || g.config.timeout <= 0 {
+	if _, ok := ctx.Deadline(); ok || g.config.timeout <= 0 || g.ownClient {
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, g.config.timeout)
