@@ -60,11 +60,6 @@ func (r *request) Header() metadata.Metadata {
 }
 
 func (r *request) Peer() rpc.Peer {
-	if r.peer.Addr == nil && r.response.stream != nil {
-		if p, ok := peer.FromContext(r.response.stream.Context()); ok {
-			r.peer = *p
-		}
-	}
 	if r.peer.Addr == nil {
 		return rpc.Peer{}
 	}
@@ -75,47 +70,11 @@ func (r *request) Peer() rpc.Peer {
 type response struct {
 	message         any
 	header, trailer metadata.Metadata
-	// stream is the call's, when it was made through a stream of its own
-	// (see grpcClient.unaryStreams): header and trailer are read from it
-	// on first use, and so is the request's peer.
-	stream                  grpc.ClientStream
-	headerRead, trailerRead bool
 }
 
-// unaryDesc describes a unary call to grpc-go, as its Invoke does.
-var unaryDesc = grpc.StreamDesc{}
-
-// call makes a unary call as grpc-go's ClientConn.Invoke does, decoding the
-// reply into r.message, and keeps its stream for Header and Trailer.
-func (r *response) call(ctx context.Context, conn *grpc.ClientConn, procedure string, req any, opts []grpc.CallOption) error {
-	r.stream, r.header, r.trailer, r.headerRead, r.trailerRead = nil, nil, nil, false, false
-	cs, err := conn.NewStream(ctx, &unaryDesc, procedure, opts...)
-	if err != nil {
-		return err
-	}
-	r.stream = cs
-	if err := cs.SendMsg(req); err != nil {
-		return err
-	}
-	return cs.RecvMsg(r.message)
-}
-
-func (r *response) Header() metadata.Metadata {
-	if r.stream != nil && !r.headerRead {
-		md, _ := r.stream.Header() // the call has ended: this does not wait
-		r.header, r.headerRead = metadata.Metadata(md), true
-	}
-	return r.header
-}
-
-func (r *response) Trailer() metadata.Metadata {
-	if r.stream != nil && !r.trailerRead {
-		r.trailer, r.trailerRead = metadata.Metadata(r.stream.Trailer()), true
-	}
-	return r.trailer
-}
-
-func (r *response) Any() any { return r.message }
+func (r *response) Header() metadata.Metadata  { return r.header }
+func (r *response) Trailer() metadata.Metadata { return r.trailer }
+func (r *response) Any() any                   { return r.message }
 
 // headers returns what a call made with ctx sends: the outgoing metadata of
 // ctx, the incoming headers the client propagates, and the call's own.

@@ -61,11 +61,6 @@ func New(opts ...Option) Client {
 	if c.config.timeout > 0 {
 		c.net = newSafetyNet(c.config.timeout)
 	}
-	// Interceptors may read a unary response's header and trailer, and the
-	// peer, which grpc-go's Invoke would copy on every call; a call made
-	// through a stream of its own reads them only when asked. Options for
-	// grpc-go may install its unary interceptors, which only Invoke runs.
-	c.unaryStreams = len(c.config.interceptors) > 0 && len(c.config.grpcOptions) == 0
 	c.unary = rpc.ChainUnary(c.invoke, c.config.interceptors)
 	c.streamer = rpc.ChainStreamingClient(c.newStream, c.config.interceptors)
 	return c
@@ -73,14 +68,11 @@ func New(opts ...Option) Client {
 
 type grpcClient struct {
 	config   *config
-	registry *cache.Cache // the configured registry behind a cache, or nil
-	ownCache bool         // the cache was made here, and is closed with the client
-	net      *safetyNet   // the default timeout, or nil
-	// unaryStreams says unary calls are made through conn.NewStream, not
-	// conn.Invoke, so that what interceptors may read is read lazily.
-	unaryStreams bool
-	unary        rpc.UnaryFunc           // invoke inside the interceptors
-	streamer     rpc.StreamingClientFunc // newStream inside the interceptors
+	registry *cache.Cache            // the configured registry behind a cache, or nil
+	ownCache bool                    // the cache was made here, and is closed with the client
+	net      *safetyNet              // the default timeout, or nil
+	unary    rpc.UnaryFunc           // invoke inside the interceptors
+	streamer rpc.StreamingClientFunc // newStream inside the interceptors
 
 	mu     sync.RWMutex
 	closed bool
@@ -156,15 +148,15 @@ func (c *grpcClient) invoke(ctx context.Context, req rpc.Request) (rpc.Response,
 	ctx = grpcwire.OutgoingContext(ctx, r.header)
 	opts := c.callOptions(r)
 	for attempt := 1; ; attempt++ {
-		var err error
-		if c.unaryStreams {
-			err = r.response.call(ctx, conn, r.spec.Procedure, r.message, opts)
-		} else {
-			err = conn.Invoke(ctx, r.spec.Procedure, r.message, r.response.message, opts...)
-		}
-		err = grpcwire.Error(ctx, err)
-		if cause, ok := stderrors.AsType[defaultTimeout](context.Cause(ctx)); ok && err != nil {
-			return nil, errors.New(errors.CodeDeadlineExceeded, cause)
+		// Always through grpc-go's Invoke: a stream of the call's own would
+		// read header, trailer and peer only when asked, but grpc-go watches
+		// every stream that is not one of its own unary calls with a
+		// goroutine, which costs a call more than the copies do.
+		err := grpcwire.Error(ctx, conn.Invoke(ctx, r.spec.Procedure, r.message, r.response.message, opts...))
+		if err != nil { // the cause is looked up under the context's lock: not on success
+			if cause, ok := stderrors.AsType[defaultTimeout](context.Cause(ctx)); ok {
+				return nil, errors.New(errors.CodeDeadlineExceeded, cause)
+			}
 		}
 		if err == nil || attempt >= r.retry.MaxAttempts || !retryable(&r.call, err) || !r.retry.backoff(ctx, attempt) {
 			if r.responseHeader != nil {
@@ -227,14 +219,11 @@ func codecOptions(cc codec.Codec) []grpc.CallOption {
 
 // callOptions returns grpc-go's options for a unary call: the codec, and
 // where to put the response's header, trailer and peer when interceptors or
-// the caller may want them and the call is made through conn.Invoke.
+// the caller may want them.
 func (c *grpcClient) callOptions(r *request) []grpc.CallOption {
 	opts := r.callOptions[:0] // no allocation: r is on the heap already
 	if _, isProto := r.codec.(codec.Proto); r.codec != nil && !isProto {
 		opts = append(opts, grpc.ForceCodecV2(grpcwire.CodecV2(r.codec)))
-	}
-	if c.unaryStreams { // the response reads them from its stream when asked
-		return opts
 	}
 	intercepted := len(c.config.interceptors) > 0
 	if intercepted || r.responseHeader != nil {

@@ -108,7 +108,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		r.Cells = summarize(r.Measurements)
-		r.Verdicts = verdicts(r.Cells)
+		r.Verdicts = verdicts(r.Cells, r.Measurements)
 	}
 	if cfg.GeneratorFiles > 0 {
 		cfg.progress("bench: timing the generators on %d proto files, %d runs each", cfg.GeneratorFiles, cfg.GeneratorRuns)

@@ -19,7 +19,7 @@ func (r *Report) Markdown() string {
 	p("Measured %s UTC on %d CPUs (%s), %s, %s; %s.\n",
 		env.Date.Format("2006-01-02 15:04"), env.CPUs, env.CPU, env.Kernel, env.Go, env.Pinning)
 	if len(r.Measurements) > 0 {
-		p("Every cell is the median of %d rounds; in each round the targets take turns, and each measures for %s after a %s warm-up, in a fresh load-generator process against a long-running server process.\n",
+		p("Every cell is the median of %d rounds; in each round the targets take turns, and each measures for %s after a %s warm-up, in a fresh load-generator process against a long-running server process. Every ratio (the \"vs\" columns and the goals) is the median of the rounds' own ratios, each between two targets measured in the same round, so it may differ a little from the ratio of the two medians shown.\n",
 			set.Rounds, duration(set.Duration), duration(set.Warmup))
 	}
 	p("\nVersions: %s.\n", strings.Join(env.Modules, ", "))

@@ -94,8 +94,9 @@ type Cell struct {
 	ClientBytes  float64 `json:"client_bytes"`
 	ServerBytes  float64 `json:"server_bytes"`
 	// CPURatio and OpsRatio compare CPU per operation and operations per
-	// second with the baseline's (grpc-go's) on the same workload; zero
-	// when the baseline was not measured.
+	// second with the baseline's (grpc-go's) on the same workload: the
+	// median of the rounds' own ratios ([pairedRatio]), so not always the
+	// ratio of the two cells' medians; zero when no round measured both.
 	CPURatio float64 `json:"cpu_ratio"`
 	OpsRatio float64 `json:"ops_ratio"`
 }
@@ -156,12 +157,51 @@ func summarize(runs []Measurement) []Cell {
 		})
 	}
 	for i, c := range cells {
-		if base, ok := find(cells, target.Baseline, c.Workload); ok && c.measured() && base.measured() {
-			cells[i].CPURatio = c.CPU / base.CPU
-			cells[i].OpsRatio = c.OpsPerSec / base.OpsPerSec
-		}
+		cells[i].CPURatio, _ = pairedRatio(runs, c.Target, target.Baseline, c.Workload, cpuPerOp)
+		cells[i].OpsRatio, _ = pairedRatio(runs, c.Target, target.Baseline, c.Workload, opsPerSec)
 	}
 	return cells
+}
+
+// cpuPerOp and opsPerSec are the figures of a measurement that ratios
+// compare: CPU time per operation, client and server, in microseconds, and
+// operations per second.
+func cpuPerOp(r Measurement) float64  { return micros(r.Client.CPU+r.Server.CPU) / float64(r.Ops) }
+func opsPerSec(r Measurement) float64 { return float64(r.Ops) / r.Seconds }
+
+// pairedRatio compares target name with target other on workload w: the
+// median, over the rounds in which both were measured, of f of name's
+// measurement over f of other's in the same round. Within a round the
+// targets take their turns at a workload one right after another, seconds
+// apart, so a ratio within a round cancels the shared machine's slower drift
+// (other load coming and going), which the ratio of the two targets' own
+// medians, each possibly from a different round, does not. ok is false when
+// no round measured both.
+func pairedRatio(runs []Measurement, name, other string, w measure.Workload, f func(Measurement) float64) (ratio float64, ok bool) {
+	type key struct {
+		target string
+		round  int
+	}
+	measured := make(map[key]Measurement)
+	for _, r := range runs {
+		if r.Workload == w && (r.Target == name || r.Target == other) && r.Error == "" && r.NotMeasured == "" && r.Ops > 0 {
+			measured[key{r.Target, r.Round}] = r
+		}
+	}
+	var ratios []float64
+	for k, a := range measured {
+		if k.target != name {
+			continue
+		}
+		if b, ok := measured[key{other, k.round}]; ok && f(b) > 0 {
+			ratios = append(ratios, f(a)/f(b))
+		}
+	}
+	if len(ratios) == 0 {
+		return 0, false
+	}
+	slices.Sort(ratios)
+	return ratios[len(ratios)/2], true // the upper one of an even count, as median
 }
 
 // measured reports whether the cell has figures.
@@ -239,33 +279,28 @@ const (
 )
 
 // verdicts checks the goals on the cells, goal by goal, on each workload a
-// goal covers where both of its targets ran.
-func verdicts(cells []Cell) []Verdict {
+// goal covers where both of its targets ran. Each goal's value is the
+// [pairedRatio] of the runs of its two targets.
+func verdicts(cells []Cell, runs []Measurement) []Verdict {
 	var out []Verdict
-	// check adds a verdict for each workload covers accepts: value of the
-	// cells of target name and target other, against limit.
-	check := func(goal, name, other string, covers func(measure.Workload) bool, value func(c, o Cell) float64, limit float64, atMost bool) {
+	// check adds a verdict for each workload covers accepts: the paired
+	// ratio of figure f of target name to target other, against limit.
+	check := func(goal, name, other string, covers func(measure.Workload) bool, f func(Measurement) float64, limit float64, atMost bool) {
 		for _, c := range cells {
 			if c.Target != name || !covers(c.Workload) {
 				continue
 			}
-			o, ok := find(cells, other, c.Workload)
-			if !ok {
+			if _, ok := find(cells, other, c.Workload); !ok {
 				continue
 			}
-			measured := c.measured() && o.measured()
-			v := 0.0
-			if measured {
-				v = value(c, o)
-			}
+			v, measured := pairedRatio(runs, name, other, c.Workload, f)
 			out = append(out, newVerdict(goal, c.String(), v, limit, atMost, measured))
 		}
 	}
 	unary := func(w measure.Workload) bool { return w.Kind == measure.Unary && w.Concurrency >= 16 }
 	stream := func(w measure.Workload) bool { return w.Kind == measure.Stream }
 	every := func(measure.Workload) bool { return true }
-	cpu := func(c, o Cell) float64 { return c.CPU / o.CPU }
-	ops := func(c, o Cell) float64 { return c.OpsPerSec / o.OpsPerSec }
+	cpu, ops := cpuPerOp, opsPerSec
 	check(goalCPU, microName, target.Baseline, unary, cpu, maxCPURatio, true)
 	check(goalInterceptedCPU, microIntercepted, grpcIntercepted, unary, cpu, maxCPURatio, true)
 	// Observability against the same framework without it; grpc-go's

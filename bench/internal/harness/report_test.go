@@ -2,9 +2,12 @@ package harness
 
 import (
 	"fmt"
+	"math"
 	"slices"
-	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/protomicro/micro/bench/internal/measure"
 )
@@ -30,26 +33,58 @@ func TestVerdicts(t *testing.T) {
 	t.Parallel()
 	unary := measure.Workload{Kind: measure.Unary, Concurrency: 16, Payload: 64}
 	oneCaller := measure.Workload{Kind: measure.Unary, Concurrency: 1, Payload: 64}
-	cell := func(name string, w measure.Workload, cpu float64) Cell {
-		return Cell{Target: name, Workload: w, Rounds: 1, CPU: cpu, OpsPerSec: 1}
+	runs := []Measurement{
+		run(1, "micro", unary, 10.5),
+		run(1, "grpc-go", unary, 10),
+		run(1, "micro-intercepted", unary, 12),
+		run(1, "grpc-go-intercepted", unary, 10),
+		run(1, "micro-intercepted", oneCaller, 30),
+		run(1, "grpc-go-intercepted", oneCaller, 10),
 	}
-	cells := []Cell{
-		cell("micro", unary, 10.5),
-		cell("grpc-go", unary, 10),
-		cell("micro-intercepted", unary, 12),
-		cell("grpc-go-intercepted", unary, 10),
-		cell("micro-intercepted", oneCaller, 30),
-		cell("grpc-go-intercepted", oneCaller, 10),
-	}
-	var got []string
-	for _, v := range verdicts(cells) {
-		got = append(got, fmt.Sprintf("%s, %s: %s %s", v.Goal, v.Workload, v.value(), v.Status))
-	}
-	want := []string{
+	if diff := cmp.Diff([]string{
 		"micro CPU per call / grpc-go's, unary 64 B c=16: 1.05x met",
 		"micro-intercepted CPU per call / grpc-go-intercepted's, unary 64 B c=16: 1.20x MISSED",
+	}, verdictLines(runs)); diff != "" {
+		t.Errorf("verdicts mismatch (-want +got):\n%s", diff)
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("verdicts() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+}
+
+// TestVerdictsPaired checks that a goal compares its two targets round by
+// round: a round in which the machine slowed down between the two targets'
+// turns, or in which one of them failed, does not decide the verdict, where
+// the ratio of the two medians would have.
+func TestVerdictsPaired(t *testing.T) {
+	t.Parallel()
+	w := measure.Workload{Kind: measure.Unary, Concurrency: 16, Payload: 64}
+	failed := run(4, "grpc-go", w, 1)
+	failed.Error = "connection refused"
+	runs := []Measurement{
+		run(1, "micro", w, 10.6), run(1, "grpc-go", w, 10),
+		run(2, "micro", w, 21.2), run(2, "grpc-go", w, 20), // the machine twice as slow, for both
+		run(3, "micro", w, 15), run(3, "grpc-go", w, 30), // slowed down between the turns
+		run(4, "micro", w, 1), failed,
 	}
+	// The medians, 15 and 20, would say 0.75x.
+	if diff := cmp.Diff([]string{"micro CPU per call / grpc-go's, unary 64 B c=16: 1.06x met"}, verdictLines(runs)); diff != "" {
+		t.Errorf("verdicts mismatch (-want +got):\n%s", diff)
+	}
+	cells := summarize(runs)
+	if i := slices.IndexFunc(cells, func(c Cell) bool { return c.Target == "micro" }); math.Abs(cells[i].CPURatio-1.06) > 1e-9 {
+		t.Errorf("micro's CPU vs grpc-go = %v, want the paired 1.06", cells[i].CPURatio)
+	}
+}
+
+// run is a measurement of cpu microseconds per call, client and server
+// together, in one call of one second.
+func run(round int, name string, w measure.Workload, cpu float64) Measurement {
+	return Measurement{Round: round, Target: name, Workload: w, Ops: 1, Seconds: 1,
+		Client: measure.Usage{CPU: time.Duration(cpu * float64(time.Microsecond))}}
+}
+
+func verdictLines(runs []Measurement) []string {
+	var got []string
+	for _, v := range verdicts(summarize(runs), runs) {
+		got = append(got, fmt.Sprintf("%s, %s: %s %s", v.Goal, v.Workload, v.value(), v.Status))
+	}
+	return got
 }
