@@ -228,7 +228,7 @@ func (b *Broker) Publish(ctx context.Context, topic string, e *broker.Event) err
 	if b.isClosed() {
 		return broker.ErrClosed
 	}
-	if err := b.append(topic, e.Header(), e.Data); err != nil {
+	if err := b.append(topic, e, nil, nil); err != nil {
 		return fmt.Errorf("publish event %q: %w", e.ID, err)
 	}
 	return nil
@@ -245,9 +245,10 @@ func (b *Broker) topicDir(topic string) string { return filepath.Join(b.dir, top
 
 func (b *Broker) logPath(topic string) string { return filepath.Join(b.topicDir(topic), "log") }
 
-// append writes one record at the end of topic's log, and wakes the
+// append writes one record at the end of topic's log, of e or else of
+// header and data, and wakes the
 // subscriptions of this broker that wait for it.
-func (b *Broker) append(topic string, header map[string][]string, data []byte) error {
+func (b *Broker) append(topic string, e *broker.Event, header map[string][]string, data []byte) error {
 	b.mu.Lock()
 	if b.logs == nil {
 		b.mu.Unlock()
@@ -259,7 +260,7 @@ func (b *Broker) append(topic string, header map[string][]string, data []byte) e
 		b.logs[topic] = l
 	}
 	b.mu.Unlock()
-	if err := l.append(header, data); err != nil {
+	if err := l.append(e, header, data); err != nil {
 		if errors.Is(err, errClosedLog) {
 			return broker.ErrClosed
 		}
@@ -449,6 +450,8 @@ func (b *Broker) run(s *broker.Subscription, c *cursor, r *logReader) {
 		}()
 	}
 	var recs []rawRecord
+	timer := time.NewTimer(b.poll) // reset for each wait
+	timer.Stop()
 	for {
 		changed := b.nextChange(s.Topic)
 		end, err := r.end()
@@ -461,7 +464,7 @@ func (b *Broker) run(s *broker.Subscription, c *cursor, r *logReader) {
 				// delivery count does it.
 				_ = c.save()
 			}
-			ok, idle := b.waitChange(changed)
+			ok, idle := b.waitChange(changed, timer)
 			if !ok {
 				return
 			}
@@ -510,14 +513,15 @@ func (b *Broker) takeLease(c *cursor) bool {
 
 // waitChange waits for changed to be closed, or for the poll interval, and
 // reports true, or false if the broker closes first, and whether the poll
-// interval passed without a change.
-func (b *Broker) waitChange(changed <-chan struct{}) (ok, idle bool) {
+// interval passed without a change; timer is stopped, and stopped again
+// after.
+func (b *Broker) waitChange(changed <-chan struct{}, timer *time.Timer) (ok, idle bool) {
 	select {
 	case <-changed:
 		return true, false
 	default:
 	}
-	timer := time.NewTimer(b.poll)
+	timer.Reset(b.poll)
 	defer timer.Stop()
 	select {
 	case <-changed:
@@ -587,7 +591,7 @@ func (b *Broker) handle(s *broker.Subscription, c *cursor, rec *rawRecord) bool 
 			return false
 		case broker.DeadLetter:
 			header := broker.DeadLetterHeader(rec.header, s.Topic, v.Reason, c.deliveries)
-			if err := b.append(s.DeadLetterTopic, header, rec.data); err != nil {
+			if err := b.append(s.DeadLetterTopic, nil, header, rec.data); err != nil {
 				// Not dead-lettered, so not acknowledged: try again later.
 				c.deliveries--
 				if !b.sleep(b.poll) {

@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
+	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/internal/flock"
 )
 
@@ -49,8 +51,7 @@ var (
 
 // readEnd returns the committed end of the log f: logHeaderSize for an
 // empty file.
-func readEnd(f *os.File) (int64, error) {
-	var h [logHeaderSize]byte
+func readEnd(f *os.File, h *[logHeaderSize]byte) (int64, error) {
 	n, err := f.ReadAt(h[:], 0)
 	if n < logHeaderSize {
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -75,9 +76,9 @@ func readEnd(f *os.File) (int64, error) {
 }
 
 // committedEnd is readEnd, read again while it races a publisher's write.
-func committedEnd(f *os.File) (int64, error) {
+func committedEnd(f *os.File, h *[logHeaderSize]byte) (int64, error) {
 	for range 100 {
-		end, err := readEnd(f)
+		end, err := readEnd(f, h)
 		if !errors.Is(err, errTorn) {
 			return end, err
 		}
@@ -86,8 +87,8 @@ func committedEnd(f *os.File) (int64, error) {
 }
 
 // writeEnd writes the file header of f with the committed end.
-func writeEnd(f *os.File, end int64) error {
-	var h [logHeaderSize]byte
+func writeEnd(f *os.File, h *[logHeaderSize]byte, end int64) error {
+	*h = [logHeaderSize]byte{}
 	copy(h[:], logMagic[:])
 	binary.LittleEndian.PutUint64(h[8:16], uint64(end))
 	binary.LittleEndian.PutUint32(h[16:20], crc32.Checksum(h[8:16], castagnoli))
@@ -111,6 +112,57 @@ func appendRecord(buf []byte, header map[string][]string, data []byte) ([]byte, 
 		}
 	}
 	buf = append(buf, data...)
+	return finishRecord(buf, start)
+}
+
+// appendEventRecord appends to buf the record of e, with the header
+// e.Header() holds, written without building it.
+func appendEventRecord(buf []byte, e *broker.Event) ([]byte, error) {
+	start := len(buf)
+	buf = append(buf, make([]byte, recordHeaderSize)...)
+	count := 5 + len(e.Extensions)
+	if !e.Time.IsZero() {
+		count++
+	}
+	buf = binary.AppendUvarint(buf, uint64(count))
+	buf = appendHeader(buf, "ce-specversion", "1.0")
+	buf = appendHeader(buf, "ce-id", e.ID)
+	buf = appendHeader(buf, "ce-source", e.Source)
+	buf = appendHeader(buf, "ce-type", e.Type)
+	if !e.Time.IsZero() {
+		buf = appendString(buf, "ce-time")
+		buf = append(buf, 1)
+		var t [64]byte
+		stamp := e.Time.UTC().AppendFormat(t[:0], time.RFC3339Nano)
+		buf = binary.AppendUvarint(buf, uint64(len(stamp)))
+		buf = append(buf, stamp...)
+	}
+	contentType := e.DataContentType
+	if contentType == "" {
+		contentType = broker.ContentTypeProto
+	}
+	buf = appendHeader(buf, "content-type", contentType)
+	for name, value := range e.Extensions {
+		buf = binary.AppendUvarint(buf, uint64(len("ce-")+len(name)))
+		buf = append(buf, "ce-"...)
+		buf = append(buf, name...)
+		buf = append(buf, 1)
+		buf = appendString(buf, value)
+	}
+	buf = append(buf, e.Data...)
+	return finishRecord(buf, start)
+}
+
+// appendHeader appends a header key of one value.
+func appendHeader(buf []byte, key, value string) []byte {
+	buf = appendString(buf, key)
+	buf = append(buf, 1)
+	return appendString(buf, value)
+}
+
+// finishRecord fills in the length and checksum of the record begun at
+// start.
+func finishRecord(buf []byte, start int) ([]byte, error) {
 	body := buf[start+recordHeaderSize:]
 	if len(body) > maxRecordBody {
 		return buf[:start], fmt.Errorf("record of %d bytes exceeds the log's limit of %d", len(body), maxRecordBody)
@@ -147,6 +199,7 @@ func decodeBody(body []byte) (map[string][]string, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: bad header count", errCorrupt)
 	}
 	headerStart := pos
+	total := 0
 	for range count {
 		n, ok := uvarint()
 		if !ok {
@@ -157,6 +210,7 @@ func decodeBody(body []byte) (map[string][]string, []byte, error) {
 		if !ok {
 			return nil, nil, fmt.Errorf("%w: bad header value count", errCorrupt)
 		}
+		total += values
 		for range values {
 			n, ok := uvarint()
 			if !ok {
@@ -169,6 +223,7 @@ func decodeBody(body []byte) (map[string][]string, []byte, error) {
 	// Second pass: the strings, all in one allocation.
 	s := string(body[headerStart:headerEnd])
 	header := make(map[string][]string, count)
+	all := make([]string, total)
 	pos = headerStart
 	str := func() string {
 		n, _ := uvarint()
@@ -179,7 +234,8 @@ func decodeBody(body []byte) (map[string][]string, []byte, error) {
 	for range count {
 		key := str()
 		values, _ := uvarint()
-		vs := make([]string, values)
+		vs := all[:values:values]
+		all = all[values:]
 		for i := range vs {
 			vs[i] = str()
 		}
@@ -198,6 +254,7 @@ type topicLog struct {
 
 	wmu    sync.Mutex // held to write a batch
 	f      *os.File   // opened at the first write
+	header [logHeaderSize]byte
 	closed bool
 }
 
@@ -208,10 +265,10 @@ type batch struct {
 	err     error
 }
 
-// append has the record in rec appended to the log, with the records of the
+// append has the record of e, or else of header and data, appended to the log, with the records of the
 // publishers of this broker writing at the same time: the first of them to
 // take the log writes them all, under one flock, in one write.
-func (l *topicLog) append(header map[string][]string, data []byte) error {
+func (l *topicLog) append(e *broker.Event, header map[string][]string, data []byte) error {
 	l.mu.Lock()
 	if l.cur == nil {
 		l.cur = &batch{buf: l.spare[:0]}
@@ -219,7 +276,11 @@ func (l *topicLog) append(header map[string][]string, data []byte) error {
 	}
 	bt := l.cur
 	var err error
-	bt.buf, err = appendRecord(bt.buf, header, data)
+	if e != nil {
+		bt.buf, err = appendEventRecord(bt.buf, e)
+	} else {
+		bt.buf, err = appendRecord(bt.buf, header, data)
+	}
 	l.mu.Unlock()
 	if err != nil {
 		return err
@@ -264,21 +325,21 @@ func (l *topicLog) write(buf []byte) error {
 	}
 	defer func() { _ = flock.Unlock(l.f) }()
 	// Under the lock no one else writes, so the header cannot be torn.
-	end, err := readEnd(l.f)
+	end, err := readEnd(l.f, &l.header)
 	if err != nil {
 		return err
 	}
 	if end == logHeaderSize {
 		// Begun by this write, or by one that died before its records were
 		// committed: a header first, so that the file is never without one.
-		if err := writeEnd(l.f, end); err != nil {
+		if err := writeEnd(l.f, &l.header, end); err != nil {
 			return err
 		}
 	}
 	if _, err := l.f.WriteAt(buf, end); err != nil {
 		return err
 	}
-	return writeEnd(l.f, end+int64(len(buf)))
+	return writeEnd(l.f, &l.header, end+int64(len(buf)))
 }
 
 var errClosedLog = errors.New("log closed")
@@ -298,8 +359,9 @@ func (l *topicLog) close() {
 type logReader struct {
 	path string
 	f    *os.File // nil until the log exists
-	info os.FileInfo
-	buf  []byte
+	info   os.FileInfo
+	buf    []byte
+	header [logHeaderSize]byte
 }
 
 // end returns the committed end of the log, logHeaderSize if there is none
@@ -320,7 +382,7 @@ func (r *logReader) end() (int64, error) {
 		}
 		r.f, r.info = f, info
 	}
-	return committedEnd(r.f)
+	return committedEnd(r.f, &r.header)
 }
 
 // checkReplaced has the log opened again at the next end if its file was
