@@ -357,8 +357,8 @@ func (l *topicLog) close() {
 
 // logReader reads a topic's log for a subscription.
 type logReader struct {
-	path string
-	f    *os.File // nil until the log exists
+	path   string
+	f      *os.File // nil until the log exists
 	info   os.FileInfo
 	buf    []byte
 	header [logHeaderSize]byte
