@@ -109,7 +109,7 @@ type Broker struct {
 	// one, and then they poll.
 	watcher *fsnotify.Watcher
 	wmu     sync.Mutex
-	changed map[string]chan struct{} // by topic: closed at the next write to its log
+	changed map[string]*change // by topic
 }
 
 var _ broker.Broker = (*Broker)(nil)
@@ -140,7 +140,7 @@ func New(opts ...Option) (*Broker, error) {
 		ctx:          ctx,
 		cancel:       cancel,
 		stop:         make(chan struct{}),
-		changed:      make(map[string]chan struct{}),
+		changed:      make(map[string]*change),
 		logs:         make(map[string]*topicLog),
 	}
 	if w, err := fsnotify.NewWatcher(); err == nil {
@@ -170,37 +170,55 @@ func (b *Broker) watch() {
 			}
 			// Events may have been missed: wake everyone to look.
 			b.wmu.Lock()
-			for topic, c := range b.changed {
-				close(c)
-				delete(b.changed, topic)
+			for _, ch := range b.changed {
+				ch.wake()
 			}
 			b.wmu.Unlock()
 		}
 	}
 }
 
-// wake closes the channel of topic's next change.
+// change is how a topic's subscriptions in this broker learn of writes to
+// its log: by this broker's publishers, or by others through the watcher.
+type change struct {
+	c   chan struct{} // closed at the next write; nil if no one waits
+	gen uint64        // counts the writes told of
+}
+
+func (ch *change) wake() {
+	ch.gen++
+	if ch.c != nil {
+		close(ch.c)
+		ch.c = nil
+	}
+}
+
+// wake tells topic's subscriptions of a write to its log.
 func (b *Broker) wake(topic string) {
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
-	if c, ok := b.changed[topic]; ok {
-		close(c)
-		delete(b.changed, topic)
+	if ch, ok := b.changed[topic]; ok {
+		ch.wake()
 	}
 }
 
 // nextChange returns a channel closed at the next write to topic's log that
-// the watcher sees; taken before looking at the log, so that a write just
-// after is not missed.
-func (b *Broker) nextChange(topic string) <-chan struct{} {
+// this broker or the watcher sees, and the count of writes seen so far;
+// taken before looking at the log, so that a write just after is not
+// missed, and so that a subscription that has looked since the count last
+// moved need not look again.
+func (b *Broker) nextChange(topic string) (<-chan struct{}, uint64) {
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
-	c, ok := b.changed[topic]
+	ch, ok := b.changed[topic]
 	if !ok {
-		c = make(chan struct{})
-		b.changed[topic] = c
+		ch = &change{}
+		b.changed[topic] = ch
 	}
-	return c
+	if ch.c == nil {
+		ch.c = make(chan struct{})
+	}
+	return ch.c, ch.gen
 }
 
 // String returns "local".
@@ -452,9 +470,17 @@ func (b *Broker) run(s *broker.Subscription, c *cursor, r *logReader) {
 	var recs []rawRecord
 	timer := time.NewTimer(b.poll) // reset for each wait
 	timer.Stop()
+	const unknown = ^uint64(0)
+	var end int64
+	known := unknown // the count of writes when end was read
 	for {
-		changed := b.nextChange(s.Topic)
-		end, err := r.end()
+		changed, gen := b.nextChange(s.Topic)
+		var err error
+		if gen != known {
+			// Written since end was read (or a poll is due): read it again.
+			known = gen
+			end, err = r.end()
+		}
 		if err == nil && end < c.offset {
 			c.offset, c.deliveries = logHeaderSize, 0 // the log was removed and begun again
 		}
@@ -469,13 +495,16 @@ func (b *Broker) run(s *broker.Subscription, c *cursor, r *logReader) {
 				return
 			}
 			if idle || err != nil {
+				// A write may have gone untold: look at the log itself.
 				r.checkReplaced()
+				known = unknown
 			}
 			continue
 		}
 		recs, err = r.read(c.offset, end, recs)
 		if err != nil {
 			r.close()
+			known = unknown
 			if !b.sleep(b.poll) {
 				return
 			}

@@ -248,9 +248,9 @@ func decodeBody(body []byte) (map[string][]string, []byte, error) {
 type topicLog struct {
 	path string
 
-	mu    sync.Mutex // guards cur and spare
-	cur   *batch     // the records waiting to be written, nil if none
-	spare []byte     // a written batch's buffer, for the next
+	mu     sync.Mutex // guards cur and spares
+	cur    *batch     // the records waiting to be written, nil if none
+	spares [][]byte   // written batches' buffers, for the next
 
 	wmu    sync.Mutex // held to write a batch
 	f      *os.File   // opened at the first write
@@ -271,8 +271,10 @@ type batch struct {
 func (l *topicLog) append(e *broker.Event, header map[string][]string, data []byte) error {
 	l.mu.Lock()
 	if l.cur == nil {
-		l.cur = &batch{buf: l.spare[:0]}
-		l.spare = nil
+		l.cur = &batch{}
+		if n := len(l.spares); n > 0 {
+			l.cur.buf, l.spares = l.spares[n-1][:0], l.spares[:n-1]
+		}
 	}
 	bt := l.cur
 	var err error
@@ -297,8 +299,8 @@ func (l *topicLog) append(e *broker.Event, header map[string][]string, data []by
 	bt.err = l.write(bt.buf)
 	bt.written = true
 	l.mu.Lock()
-	if cap(bt.buf) <= 4<<20 {
-		l.spare = bt.buf
+	if cap(bt.buf) <= 4<<20 && len(l.spares) < 4 {
+		l.spares = append(l.spares, bt.buf)
 	}
 	l.mu.Unlock()
 	bt.buf = nil
