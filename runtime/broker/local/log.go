@@ -252,10 +252,12 @@ type topicLog struct {
 	cur    *batch     // the records waiting to be written, nil if none
 	spares [][]byte   // written batches' buffers, for the next
 
-	wmu    sync.Mutex // held to write a batch
-	f      *os.File   // opened at the first write
-	header [logHeaderSize]byte
-	closed bool
+	wmu     sync.Mutex // held to write a batch
+	f       *os.File   // opened at the first write
+	info    os.FileInfo
+	checked time.Time // when f was last checked to be the file at path
+	header  [logHeaderSize]byte
+	closed  bool
 }
 
 // batch is the records of publishers that are written together.
@@ -312,6 +314,15 @@ func (l *topicLog) write(buf []byte) error {
 	if l.closed {
 		return errClosedLog
 	}
+	if l.f != nil && time.Since(l.checked) > replacedCheck {
+		// Removed (with its directory, to reclaim the space) and begun again
+		// by another process: write to the new file.
+		if info, err := os.Stat(l.path); err != nil || !os.SameFile(info, l.info) {
+			_ = l.f.Close()
+			l.f = nil
+		}
+		l.checked = time.Now()
+	}
 	if l.f == nil {
 		if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
 			return err
@@ -320,7 +331,12 @@ func (l *topicLog) write(buf []byte) error {
 		if err != nil {
 			return err
 		}
-		l.f = f
+		info, err := f.Stat()
+		if err != nil {
+			_ = f.Close()
+			return err
+		}
+		l.f, l.info, l.checked = f, info, time.Now()
 	}
 	if err := flock.Lock(l.f); err != nil {
 		return fmt.Errorf("lock %s: %w", l.path, err)
@@ -343,6 +359,10 @@ func (l *topicLog) write(buf []byte) error {
 	}
 	return writeEnd(l.f, &l.header, end+int64(len(buf)))
 }
+
+// replacedCheck is how often a publisher checks that its open log is
+// still the file at the log's path.
+const replacedCheck = time.Second
 
 var errClosedLog = errors.New("log closed")
 

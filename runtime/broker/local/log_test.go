@@ -243,3 +243,30 @@ func publishFromChild(dir string, n int) {
 	}
 	os.Exit(0)
 }
+
+// TestLogRemoved checks that a publisher whose topic's files were removed
+// (to reclaim their space) writes to the log begun again after them, where
+// the subscribers that came since read, not to the file it had open.
+func TestLogRemoved(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := testutil.Context(t)
+	pub := newBroker(t, dir)
+	t.Cleanup(func() { _ = pub.Close(context.Background()) })
+	if err := broker.Publish(ctx, pub, "orders", wrapperspb.String("one")); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "orders")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // a publisher looks again after a second
+	sub := newBroker(t, dir)
+	t.Cleanup(func() { _ = sub.Close(context.Background()) })
+	got := collect(t, sub, "orders", broker.WithGroup("shipping"))
+	if err := broker.Publish(ctx, pub, "orders", wrapperspb.String("two")); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	if v := next(t, ctx, got, "the event published after the removal"); v != "two" {
+		t.Errorf("got %q, want %q", v, "two")
+	}
+}
