@@ -37,8 +37,10 @@
 // closes or its process dies. The group is shared for failover, not for load.
 //
 // What this means for an event:
-//   - Publish returns once the event is written to the topic's log. After
-//     that the publisher may exit or crash: the event is in the file.
+//   - Publish returns once the event is written to the topic's log and the
+//     log's committed end moved past it. After that the publisher may exit
+//     or crash: the event is in the file (in the page cache: see below for
+//     fsync). A publisher that crashes before that leaves no event.
 //   - A group that has subscribed once keeps its place while no subscriber
 //     of it is up, and handles the events published meanwhile when one comes
 //     back. A group that has never subscribed starts with the events
@@ -385,7 +387,7 @@ func (c *cursor) writeTemp() (string, error) {
 // each save overwrites the whole of the last one.
 func (c *cursor) record() []byte {
 	b := c.buf[:0]
-	b = appendPadded(b, int64(c.offset), 20)
+	b = appendPadded(b, c.offset, 20)
 	b = append(b, ' ')
 	b = appendPadded(b, int64(c.deliveries), 10)
 	return append(b, '\n')

@@ -38,7 +38,7 @@ func collect(t *testing.T, b *local.Broker, topic string, opts ...broker.Subscri
 	return got
 }
 
-func next(t *testing.T, ctx context.Context, c <-chan string, what string) string {
+func next(ctx context.Context, t *testing.T, c <-chan string, what string) string {
 	t.Helper()
 	select {
 	case v := <-c:
@@ -64,7 +64,7 @@ func TestTornTail(t *testing.T) {
 	if err := broker.Publish(ctx, b, "orders", wrapperspb.String("before")); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
-	if v := next(t, ctx, got, "the first event"); v != "before" {
+	if v := next(ctx, t, got, "the first event"); v != "before" {
 		t.Fatalf("got %q, want %q", v, "before")
 	}
 	// A record begun and never finished: its header says 1000 bytes, 12 follow.
@@ -88,7 +88,7 @@ func TestTornTail(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"after", "and after"} {
-		if v := next(t, ctx, got, "the events after the torn record"); v != want {
+		if v := next(ctx, t, got, "the events after the torn record"); v != want {
 			t.Fatalf("got %q, want %q", v, want)
 		}
 	}
@@ -153,12 +153,12 @@ func TestCorruptRecord(t *testing.T) {
 		t.Fatalf("Subscribe: %v", err)
 	}
 	got := collect(t, s, "orders", broker.WithGroup("shipping"))
-	for v := next(t, ctx, got, "the event after the corrupt one"); v != "fourth-event"; v = next(t, ctx, got, "the event after the corrupt one") {
+	for v := next(ctx, t, got, "the event after the corrupt one"); v != "fourth-event"; v = next(ctx, t, got, "the event after the corrupt one") {
 		if v != "first-event" && v != "second-event" {
 			t.Fatalf("got %q, want fourth-event (or the events before the corrupt one)", v)
 		}
 	}
-	if r := next(t, ctx, reasons, "the corrupt record's dead letter"); !strings.Contains(r, "checksum") {
+	if r := next(ctx, t, reasons, "the corrupt record's dead letter"); !strings.Contains(r, "checksum") {
 		t.Errorf("dead letter reason = %q, want the checksum mismatch", r)
 	}
 }
@@ -209,7 +209,7 @@ func TestPublishersAcrossProcesses(t *testing.T) {
 	}
 	seen := make(map[string]bool)
 	for len(seen) < 2*perPublisher {
-		v := next(t, ctx, got, fmt.Sprintf("event %d of %d", len(seen)+1, 2*perPublisher))
+		v := next(ctx, t, got, fmt.Sprintf("event %d of %d", len(seen)+1, 2*perPublisher))
 		v, _, _ = strings.Cut(v, "-x")
 		if seen[v] {
 			t.Fatalf("%s handled twice", v)
@@ -266,7 +266,7 @@ func TestLogRemoved(t *testing.T) {
 	if err := broker.Publish(ctx, pub, "orders", wrapperspb.String("two")); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
-	if v := next(t, ctx, got, "the event published after the removal"); v != "two" {
+	if v := next(ctx, t, got, "the event published after the removal"); v != "two" {
 		t.Errorf("got %q, want %q", v, "two")
 	}
 }
