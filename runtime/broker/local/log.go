@@ -57,10 +57,9 @@ func readEnd(f *os.File, h *[logHeaderSize]byte) (int64, error) {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return 0, err
 		}
-		if n == 0 {
-			return logHeaderSize, nil // not yet begun
-		}
-		return 0, fmt.Errorf("%s: short file header of %d bytes", f.Name(), n)
+		// Not yet begun, or begun by a publisher that died writing the file
+		// header, before any record was committed.
+		return logHeaderSize, nil
 	}
 	if [8]byte(h[:8]) != logMagic {
 		return 0, fmt.Errorf("%s: not a micro event log (format 2)", f.Name())
@@ -349,7 +348,8 @@ func (l *topicLog) write(buf []byte) error {
 	}
 	if end == logHeaderSize {
 		// Begun by this write, or by one that died before its records were
-		// committed: a header first, so that the file is never without one.
+		// committed: a whole header first, so that the file is never without
+		// one.
 		if err := writeEnd(l.f, &l.header, end); err != nil {
 			return err
 		}

@@ -270,3 +270,26 @@ func TestLogRemoved(t *testing.T) {
 		t.Errorf("got %q, want %q", v, "two")
 	}
 }
+
+// TestTornFileHeader checks that a log whose first publisher died writing
+// its file header, before any event was in it, is taken up by the next.
+func TestTornFileHeader(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := testutil.Context(t)
+	if err := os.MkdirAll(filepath.Dir(logPath(dir, "orders")), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(logPath(dir, "orders"), []byte("microev2\x20\x00"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := newBroker(t, dir)
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	got := collect(t, b, "orders", broker.WithGroup("shipping"))
+	if err := broker.Publish(ctx, b, "orders", wrapperspb.String("first")); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	if v := next(ctx, t, got, "the first event"); v != "first" {
+		t.Errorf("got %q, want %q", v, "first")
+	}
+}
