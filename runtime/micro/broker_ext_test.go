@@ -96,7 +96,7 @@ func TestBroker(t *testing.T) {
 		t.Fatal("timed out waiting for the event")
 	}
 	calls.WaitStarted(t, "event:google.protobuf.StringValue", 1)
-	if _, err := os.Stat(filepath.Join(dir, "google.protobuf.StringValue", "groups", "shipping.offset")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "google.protobuf.StringValue", "v2", "groups", "shipping.offset")); err != nil {
 		t.Errorf("the subscription is not in the service's queue group: %v", err)
 	}
 

@@ -3,17 +3,32 @@
 // private directory, $TMPDIR/micro-<uid>/broker unless [WithDir] says
 // otherwise. It is the default broker of a service.
 //
-// Each topic is an append-only log, <dir>/<topic>/log, one event a line
-// (its CloudEvents headers and its data), appended under flock(2). Each
+// Each topic is an append-only log, <dir>/<topic>/v2/log: a file header
+// holding the committed end of the log, then binary records, each its
+// length, a CRC-32C checksum and the event's CloudEvents headers and data.
+// A publisher appends under flock(2) of the log: it writes its records past
+// the committed end, then moves the committed end past them, and readers
+// read only up to the committed end, so a publisher that dies mid-write
+// leaves nothing that a subscriber sees, and the next publisher writes over
+// what it left. The publishers of one broker that publish on a topic at
+// the same time are written together, in one write under one lock. Each
 // queue group keeps its place in the log in a file of its own,
-// <dir>/<topic>/groups/<group>.offset: the byte offset of the next event to
-// handle and how many times that event has been delivered. The offset moves
-// only after the handler has returned nil (or the event has been
+// <dir>/<topic>/v2/groups/<group>.offset: the byte offset of the next event
+// to handle and how many times that event has been delivered. The offset
+// moves only after the handler has returned nil (or the event has been
 // dead-lettered), and the delivery count is written before the handler
-// runs. Subscriptions learn of new events from the operating system's file
-// notifications (inotify, kqueue), and poll the log too (every 20ms by
+// runs (in the same write that saves the move past the event before it).
+// A subscription learns of the events published through its own broker at
+// once, of those of other processes from the operating system's file
+// notifications (inotify, kqueue), and polls the log too (every 20ms by
 // default, [WithPollInterval]) in case a notification is missed or the
 // system has none.
+//
+// This is the second format of the directory. The first, JSON lines in
+// <dir>/<topic>/log (micro before the binary log), is neither read nor
+// written: a process of an older micro and one of this version on the same
+// directory do not see each other's events, and events an older version
+// left unhandled in its log are not delivered by this one.
 //
 // One subscription of a group at a time, in whatever process, holds the
 // group's lease (a flock on <group>.lease) and handles all of its events, in
@@ -22,8 +37,10 @@
 // closes or its process dies. The group is shared for failover, not for load.
 //
 // What this means for an event:
-//   - Publish returns once the event is written to the topic's log. After
-//     that the publisher may exit or crash: the event is in the file.
+//   - Publish returns once the event is written to the topic's log and the
+//     log's committed end moved past it. After that the publisher may exit
+//     or crash: the event is in the file (in the page cache: see below for
+//     fsync). A publisher that crashes before that leaves no event.
 //   - A group that has subscribed once keeps its place while no subscriber
 //     of it is up, and handles the events published meanwhile when one comes
 //     back. A group that has never subscribed starts with the events
@@ -43,19 +60,19 @@
 //   - Delivery is at least once: a handler may see an event again after a
 //     crash. Events are not deduplicated by ID.
 //
-// Nothing is fsynced, and $TMPDIR may be cleared at boot: events survive the
-// processes, not the host. Logs are never truncated; remove the directory
-// (with no service running) to reclaim the space. flock exists on Linux,
-// macOS and the BSDs; elsewhere [New] fails.
+// Nothing is fsynced (neither the logs nor the offsets), and $TMPDIR may be
+// cleared at boot: events survive the processes, not the host. After a crash
+// of the host a log may hold records that were never written whole; a
+// subscriber dead-letters such a record, with the checksum or length error as
+// the reason, and goes on with the next. Logs are never truncated; remove the
+// directory (with no service running) to reclaim the space. flock exists on
+// Linux, macOS and the BSDs; elsewhere [New] fails.
 package local
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -87,22 +104,17 @@ type Broker struct {
 
 	mu     sync.Mutex
 	closed bool
+	logs   map[string]*topicLog // by topic: the logs this broker has published on; nil once closed
 
 	// watcher tells of writes to the topics' logs, so that subscriptions
 	// need not wait for their next poll; nil if the system could not make
 	// one, and then they poll.
 	watcher *fsnotify.Watcher
 	wmu     sync.Mutex
-	changed map[string]chan struct{} // by topic: closed at the next write to its log
+	changed map[string]*change // by topic
 }
 
 var _ broker.Broker = (*Broker)(nil)
-
-// record is one line of a topic's log.
-type record struct {
-	Header map[string][]string `json:"header"`
-	Data   []byte              `json:"data"`
-}
 
 // New opens the broker's directory, creating it if need be.
 func New(opts ...Option) (*Broker, error) {
@@ -130,7 +142,8 @@ func New(opts ...Option) (*Broker, error) {
 		ctx:          ctx,
 		cancel:       cancel,
 		stop:         make(chan struct{}),
-		changed:      make(map[string]chan struct{}),
+		changed:      make(map[string]*change),
+		logs:         make(map[string]*topicLog),
 	}
 	if w, err := fsnotify.NewWatcher(); err == nil {
 		b.watcher = w
@@ -151,7 +164,7 @@ func (b *Broker) watch() {
 				return
 			}
 			if filepath.Base(ev.Name) == "log" {
-				b.wake(filepath.Base(filepath.Dir(ev.Name)))
+				b.wake(filepath.Base(filepath.Dir(filepath.Dir(ev.Name))))
 			}
 		case _, ok := <-b.watcher.Errors:
 			if !ok {
@@ -159,37 +172,55 @@ func (b *Broker) watch() {
 			}
 			// Events may have been missed: wake everyone to look.
 			b.wmu.Lock()
-			for topic, c := range b.changed {
-				close(c)
-				delete(b.changed, topic)
+			for _, ch := range b.changed {
+				ch.wake()
 			}
 			b.wmu.Unlock()
 		}
 	}
 }
 
-// wake closes the channel of topic's next change.
+// change is how a topic's subscriptions in this broker learn of writes to
+// its log: by this broker's publishers, or by others through the watcher.
+type change struct {
+	c   chan struct{} // closed at the next write; nil if no one waits
+	gen uint64        // counts the writes told of
+}
+
+func (ch *change) wake() {
+	ch.gen++
+	if ch.c != nil {
+		close(ch.c)
+		ch.c = nil
+	}
+}
+
+// wake tells topic's subscriptions of a write to its log.
 func (b *Broker) wake(topic string) {
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
-	if c, ok := b.changed[topic]; ok {
-		close(c)
-		delete(b.changed, topic)
+	if ch, ok := b.changed[topic]; ok {
+		ch.wake()
 	}
 }
 
 // nextChange returns a channel closed at the next write to topic's log that
-// the watcher sees; taken before looking at the log, so that a write just
-// after is not missed.
-func (b *Broker) nextChange(topic string) <-chan struct{} {
+// this broker or the watcher sees, and the count of writes seen so far;
+// taken before looking at the log, so that a write just after is not
+// missed, and so that a subscription that has looked since the count last
+// moved need not look again.
+func (b *Broker) nextChange(topic string) (<-chan struct{}, uint64) {
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
-	c, ok := b.changed[topic]
+	ch, ok := b.changed[topic]
 	if !ok {
-		c = make(chan struct{})
-		b.changed[topic] = c
+		ch = &change{}
+		b.changed[topic] = ch
 	}
-	return c
+	if ch.c == nil {
+		ch.c = make(chan struct{})
+	}
+	return ch.c, ch.gen
 }
 
 // String returns "local".
@@ -217,7 +248,7 @@ func (b *Broker) Publish(ctx context.Context, topic string, e *broker.Event) err
 	if b.isClosed() {
 		return broker.ErrClosed
 	}
-	if err := b.append(topic, e.Header(), e.Data); err != nil {
+	if err := b.append(topic, e, nil, nil); err != nil {
 		return fmt.Errorf("publish event %q: %w", e.ID, err)
 	}
 	return nil
@@ -229,55 +260,34 @@ func (b *Broker) isClosed() bool {
 	return b.closed
 }
 
-func (b *Broker) logPath(topic string) string { return filepath.Join(b.dir, topic, "log") }
+// topicDir is the directory of topic's files in this format.
+func (b *Broker) topicDir(topic string) string { return filepath.Join(b.dir, topic, formatDir) }
 
-// append writes one record at the end of topic's log, under the log's lock.
-func (b *Broker) append(topic string, header map[string][]string, data []byte) error {
-	line, err := json.Marshal(record{Header: header, Data: data})
-	if err != nil {
-		return err
-	}
-	line = append(line, '\n')
-	if err := os.MkdirAll(filepath.Join(b.dir, topic), 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(b.logPath(topic), os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = f.Close() }() // releases the lock
-	if err := flock.Lock(f); err != nil {
-		return fmt.Errorf("lock %s: %w", f.Name(), err)
-	}
-	info, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if size := info.Size(); size > 0 {
-		// A record torn by a crash mid-write must not swallow this one: end it,
-		// and subscribers dead-letter it as undecodable.
-		var last [1]byte
-		if _, err := f.ReadAt(last[:], size-1); err != nil {
-			return err
-		}
-		if last[0] != '\n' {
-			line = append([]byte{'\n'}, line...)
-		}
-	}
-	_, err = f.Write(line)
-	return err
-}
+func (b *Broker) logPath(topic string) string { return filepath.Join(b.topicDir(topic), "log") }
 
-// size returns the size of the log at path, 0 if there is none yet.
-func size(path string) (int64, error) {
-	info, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+// append writes one record at the end of topic's log, of e or else of
+// header and data, and wakes the
+// subscriptions of this broker that wait for it.
+func (b *Broker) append(topic string, e *broker.Event, header map[string][]string, data []byte) error {
+	b.mu.Lock()
+	if b.logs == nil {
+		b.mu.Unlock()
+		return broker.ErrClosed
 	}
-	if err != nil {
-		return 0, err
+	l, ok := b.logs[topic]
+	if !ok {
+		l = &topicLog{path: b.logPath(topic)}
+		b.logs[topic] = l
 	}
-	return info.Size(), nil
+	b.mu.Unlock()
+	if err := l.append(e, header, data); err != nil {
+		if errors.Is(err, errClosedLog) {
+			return broker.ErrClosed
+		}
+		return err
+	}
+	b.wake(topic)
+	return nil
 }
 
 // Subscribe implements [broker.Broker]. A group that has never subscribed
@@ -293,20 +303,22 @@ func (b *Broker) Subscribe(topic string, h broker.Handler, opts ...broker.Subscr
 	if b.closed {
 		return broker.ErrClosed
 	}
-	if err := os.MkdirAll(filepath.Join(b.dir, topic), 0o700); err != nil {
+	if err := os.MkdirAll(b.topicDir(topic), 0o700); err != nil {
 		return fmt.Errorf("subscribe to %q: %w", topic, err)
 	}
 	if b.watcher != nil {
 		// A failure only means polling.
-		_ = b.watcher.Add(filepath.Join(b.dir, topic))
+		_ = b.watcher.Add(b.topicDir(topic))
 	}
-	end, err := size(b.logPath(topic))
+	r := &logReader{path: b.logPath(topic)}
+	end, err := r.end()
 	if err != nil {
+		r.close()
 		return fmt.Errorf("subscribe to %q: %w", topic, err)
 	}
 	c := &cursor{offset: end}
 	if s.Group != "" {
-		groups := filepath.Join(b.dir, topic, "groups")
+		groups := filepath.Join(b.topicDir(topic), "groups")
 		if err := os.MkdirAll(groups, 0o700); err != nil {
 			return fmt.Errorf("subscribe to %q: %w", topic, err)
 		}
@@ -314,11 +326,12 @@ func (b *Broker) Subscribe(topic string, h broker.Handler, opts ...broker.Subscr
 		c.offsetPath = filepath.Join(groups, name+".offset")
 		c.leasePath = filepath.Join(groups, name+".lease")
 		if err := c.create(); err != nil {
+			r.close()
 			return fmt.Errorf("subscribe to %q in group %q: %w", topic, s.Group, err)
 		}
 	}
 	b.wg.Add(1)
-	go b.run(s, c)
+	go b.run(s, c, r)
 	return nil
 }
 
@@ -332,7 +345,12 @@ type cursor struct {
 
 	offset     int64 // of the next event to handle
 	deliveries int   // of that event so far
+	unsaved    bool  // offset has moved since the last save
+	buf        [offsetRecordSize]byte
 }
+
+// offsetRecordSize is the size of a group's offset file.
+const offsetRecordSize = 32
 
 // create writes the group's offset file with c's offset unless it exists:
 // the first subscription of a group sets where it starts.
@@ -368,7 +386,21 @@ func (c *cursor) writeTemp() (string, error) {
 // record is c's place as the offset file holds it: fixed-width, so that
 // each save overwrites the whole of the last one.
 func (c *cursor) record() []byte {
-	return fmt.Appendf(nil, "%020d %010d\n", c.offset, c.deliveries)
+	b := c.buf[:0]
+	b = appendPadded(b, c.offset, 20)
+	b = append(b, ' ')
+	b = appendPadded(b, int64(c.deliveries), 10)
+	return append(b, '\n')
+}
+
+// appendPadded appends n in decimal, at least width digits, zeros first.
+func appendPadded(b []byte, n int64, width int) []byte {
+	var digits [20]byte
+	d := strconv.AppendInt(digits[:0], n, 10)
+	for i := len(d); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, d...)
 }
 
 // load reads the group's place; the lease is held.
@@ -398,6 +430,7 @@ func (c *cursor) load() error {
 // file of an older version, written with variable widths, is replaced
 // whole). A broadcast subscription's place is in memory only.
 func (c *cursor) save() error {
+	c.unsaved = false
 	if c.offsetPath == "" {
 		return nil
 	}
@@ -418,13 +451,17 @@ func (c *cursor) save() error {
 
 // run delivers the events of s's topic to it until the broker closes: for a
 // group, once it holds the group's lease.
-func (b *Broker) run(s *broker.Subscription, c *cursor) {
+func (b *Broker) run(s *broker.Subscription, c *cursor, r *logReader) {
 	defer b.wg.Done()
+	defer r.close()
 	if c.leasePath != "" {
 		if !b.takeLease(c) {
 			return
 		}
 		defer func() {
+			if c.unsaved {
+				_ = c.save()
+			}
 			if c.file != nil {
 				_ = c.file.Close()
 				c.file = nil
@@ -432,21 +469,53 @@ func (b *Broker) run(s *broker.Subscription, c *cursor) {
 			_ = c.lease.Close() // releases the lease
 		}()
 	}
-	path := b.logPath(s.Topic)
+	var recs []rawRecord
+	timer := time.NewTimer(b.poll) // reset for each wait
+	timer.Stop()
+	const unknown = ^uint64(0)
+	var end int64
+	known := unknown // the count of writes when end was read
 	for {
-		changed := b.nextChange(s.Topic)
-		end, err := size(path)
+		changed, gen := b.nextChange(s.Topic)
+		var err error
+		if gen != known {
+			// Written since end was read (or a poll is due): read it again.
+			known = gen
+			end, err = r.end()
+		}
 		if err == nil && end < c.offset {
-			c.offset, c.deliveries = 0, 0 // the log was removed and begun again
+			c.offset, c.deliveries = logHeaderSize, 0 // the log was removed and begun again
 		}
 		if err != nil || end == c.offset {
-			if !b.waitChange(changed) {
+			if c.unsaved {
+				// The last event handled, acknowledged now that no other's
+				// delivery count does it.
+				_ = c.save()
+			}
+			ok, idle := b.waitChange(changed, timer)
+			if !ok {
+				return
+			}
+			if idle || err != nil {
+				// A write may have gone untold: look at the log itself.
+				r.checkReplaced()
+				known = unknown
+			}
+			continue
+		}
+		recs, err = r.read(c.offset, end, recs)
+		if err != nil {
+			r.close()
+			known = unknown
+			if !b.sleep(b.poll) {
 				return
 			}
 			continue
 		}
-		if !b.consume(s, c, path, end) {
-			return
+		for i := range recs {
+			if !b.handle(s, c, &recs[i]) {
+				return
+			}
 		}
 	}
 }
@@ -474,17 +543,24 @@ func (b *Broker) takeLease(c *cursor) bool {
 }
 
 // waitChange waits for changed to be closed, or for the poll interval, and
-// reports true, or false if the broker closes first.
-func (b *Broker) waitChange(changed <-chan struct{}) bool {
-	timer := time.NewTimer(b.poll)
+// reports true, or false if the broker closes first, and whether the poll
+// interval passed without a change; timer is stopped, and stopped again
+// after.
+func (b *Broker) waitChange(changed <-chan struct{}, timer *time.Timer) (ok, idle bool) {
+	select {
+	case <-changed:
+		return true, false
+	default:
+	}
+	timer.Reset(b.poll)
 	defer timer.Stop()
 	select {
 	case <-changed:
-		return true
+		return true, false
 	case <-timer.C:
-		return true
+		return true, true
 	case <-b.stop:
-		return false
+		return false, false
 	}
 }
 
@@ -509,33 +585,12 @@ func (b *Broker) stopping() bool {
 	}
 }
 
-// consume handles the complete records of the log at path from c's offset
-// up to end; it reports false if the broker closes meanwhile.
-func (b *Broker) consume(s *broker.Subscription, c *cursor, path string, end int64) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return b.sleep(b.poll)
-	}
-	defer func() { _ = f.Close() }()
-	r := bufio.NewReaderSize(io.NewSectionReader(f, c.offset, end-c.offset), 64<<10)
-	for {
-		line, err := r.ReadBytes('\n')
-		if err != nil {
-			// The end of what was there, or a record still being written.
-			return !b.stopping()
-		}
-		if !b.handle(s, c, line) {
-			return false
-		}
-	}
-}
-
-// handle delivers the record line until it is acknowledged or
+// handle delivers the record rec until it is acknowledged or
 // dead-lettered, then moves c past it; it reports false if the broker closes
-// first, leaving the record where it is.
-func (b *Broker) handle(s *broker.Subscription, c *cursor, line []byte) bool {
-	var rec record
-	decodeErr := json.Unmarshal(line, &rec)
+// first, leaving the record where it is. The move is saved with the next
+// delivery count, or when the log has nothing more.
+func (b *Broker) handle(s *broker.Subscription, c *cursor, rec *rawRecord) bool {
+	decodeErr := rec.err
 	for {
 		if b.stopping() {
 			return false
@@ -548,7 +603,7 @@ func (b *Broker) handle(s *broker.Subscription, c *cursor, line []byte) bool {
 		var e *broker.Event
 		err := decodeErr
 		if err == nil {
-			e, err = broker.ParseEvent(rec.Header, append([]byte(nil), rec.Data...))
+			e, err = broker.ParseEvent(rec.header, append([]byte(nil), rec.data...))
 		}
 		if err != nil {
 			v = s.Reject(err, c.deliveries)
@@ -566,8 +621,8 @@ func (b *Broker) handle(s *broker.Subscription, c *cursor, line []byte) bool {
 			_ = c.save()
 			return false
 		case broker.DeadLetter:
-			header := broker.DeadLetterHeader(rec.Header, s.Topic, v.Reason, c.deliveries)
-			if err := b.append(s.DeadLetterTopic, header, rec.Data); err != nil {
+			header := broker.DeadLetterHeader(rec.header, s.Topic, v.Reason, c.deliveries)
+			if err := b.append(s.DeadLetterTopic, nil, header, rec.data); err != nil {
 				// Not dead-lettered, so not acknowledged: try again later.
 				c.deliveries--
 				if !b.sleep(b.poll) {
@@ -577,9 +632,9 @@ func (b *Broker) handle(s *broker.Subscription, c *cursor, line []byte) bool {
 			}
 		case broker.Ack:
 		}
-		c.offset += int64(len(line))
+		c.offset += rec.size
 		c.deliveries = 0
-		_ = c.save() // if lost, the event is delivered again: at least once
+		c.unsaved = true // if lost, the event is delivered again: at least once
 		return true
 	}
 }
@@ -599,6 +654,14 @@ func (b *Broker) Close(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		b.wg.Wait()
+		// No subscription dead-letters any more: the logs can close.
+		b.mu.Lock()
+		logs := b.logs
+		b.logs = nil
+		b.mu.Unlock()
+		for _, l := range logs {
+			l.close()
+		}
 		close(done)
 	}()
 	select {

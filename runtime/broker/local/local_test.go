@@ -18,7 +18,7 @@ import (
 	"github.com/protomicro/micro/testdata/testutil"
 )
 
-func newBroker(t *testing.T, dir string, opts ...local.Option) *local.Broker {
+func newBroker(t testing.TB, dir string, opts ...local.Option) *local.Broker {
 	t.Helper()
 	b, err := local.New(append([]local.Option{local.WithDir(dir), local.WithPollInterval(5 * time.Millisecond)}, opts...)...)
 	if err != nil {

@@ -18,3 +18,6 @@ func Lock(*os.File) error { return errors.ErrUnsupported }
 
 // TryLock fails: this system has no flock.
 func TryLock(*os.File, bool) (bool, error) { return false, errors.ErrUnsupported }
+
+// Unlock fails: this system has no flock.
+func Unlock(*os.File) error { return errors.ErrUnsupported }

@@ -44,3 +44,13 @@ func TryLock(f *os.File, shared bool) (bool, error) {
 		}
 	}
 }
+
+// Unlock releases the lock f holds, which closing f also does.
+func Unlock(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
