@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/protomicro/micro/runtime/metadata"
@@ -212,23 +213,35 @@ func (s *Subscription) call(ctx context.Context, e *Event) (err error) {
 			err = fmt.Errorf("handler of %q panicked: %v", s.Topic, r)
 		}
 	}()
-	md := e.incomingMetadata()
-	ctx = metadata.NewIncomingContext(ctx, md)
-	_, err = s.handler(ctx, &eventRequest{spec: s.spec, header: md, event: e})
+	// The metadata is built when first read, by an interceptor or the
+	// handler: a handler that reads none pays nothing for it.
+	req := &eventRequest{spec: s.spec, event: e}
+	ctx = metadata.NewIncomingContextFunc(ctx, req.load)
+	_, err = s.handler(ctx, req)
 	return err
 }
 
-// eventRequest is a delivery as interceptors see it.
+// eventRequest is a delivery as interceptors see it. Its header, the same
+// map as the handler's incoming metadata, is made from the event when first
+// asked for.
 type eventRequest struct {
 	spec   rpc.Spec
-	header metadata.Metadata
 	event  *Event
+	once   sync.Once
+	header metadata.Metadata
 }
 
-func (r *eventRequest) Spec() rpc.Spec            { return r.spec }
-func (r *eventRequest) Peer() rpc.Peer            { return rpc.Peer{} }
-func (r *eventRequest) Header() metadata.Metadata { return r.header }
-func (r *eventRequest) Any() any                  { return r.event }
+func (r *eventRequest) Spec() rpc.Spec { return r.spec }
+func (r *eventRequest) Peer() rpc.Peer { return rpc.Peer{} }
+func (r *eventRequest) Any() any       { return r.event }
+
+func (r *eventRequest) Header() metadata.Metadata {
+	r.once.Do(func() { r.header = r.event.incomingMetadata() })
+	return r.header
+}
+
+// load is Header, as the handler's context loads it.
+func (r *eventRequest) load(context.Context) metadata.Metadata { return r.Header() }
 
 type emptyResponse struct{}
 

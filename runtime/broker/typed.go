@@ -2,8 +2,8 @@ package broker
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -53,7 +53,7 @@ func NewEvent(ctx context.Context, msg proto.Message, opts ...PublishOption) (*E
 		DataContentType: ContentTypeProto,
 	}
 	if e.ID == "" {
-		e.ID = rand.Text()
+		e.ID = newID()
 	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
@@ -92,6 +92,23 @@ func NewEvent(ctx context.Context, msg proto.Message, opts ...PublishOption) (*E
 		return nil, err
 	}
 	return e, nil
+}
+
+// newID returns a new event ID: 26 characters of the base32 alphabet, as
+// crypto/rand.Text writes them, holding 128 random bits. They come from the
+// runtime's generator (ChaCha8, per thread, seeded by the system), which is
+// unique enough for IDs, and deduplication keys, at a fraction of the cost
+// of reading the system's: a publish makes one for every event.
+func newID() string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	var id [26]byte
+	for half, bits := range [2]uint64{rand.Uint64(), rand.Uint64()} {
+		for i := range 13 { // 65 bits of 64: the last character has 4
+			id[half*13+i] = alphabet[bits&31]
+			bits >>= 5
+		}
+	}
+	return string(id[:])
 }
 
 // Subscribe subscribes handle to the events of type T on topic through b. An
