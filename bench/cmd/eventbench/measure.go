@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -84,12 +85,7 @@ func measureComparison(ctx context.Context, cfg config, e *env, c comparison, si
 			slices.Reverse(rates)
 		}
 		for i, t := range targets {
-			topic := fmt.Sprintf("bench.s%d.r%d.t%d.%s", size, round, i, strings.ReplaceAll(mode, " ", "-"))
-			measure := measureOnce
-			if mode == flood {
-				measure = measureFlood
-			}
-			got, err := measure(ctx, cfg, e, t, topic, size)
+			got, err := measureAttempts(ctx, cfg, e, t, fmt.Sprintf("bench.s%d.r%d.t%d.%s", size, round, i, strings.ReplaceAll(mode, " ", "-")), size, mode)
 			if err != nil {
 				return r, fmt.Errorf("%s: %w", t.name, err)
 			}
@@ -110,6 +106,35 @@ func measureComparison(ctx context.Context, cfg config, e *env, c comparison, si
 	return r, nil
 }
 
+// attempts is how many times a measurement that fails is made before the
+// run fails: go-micro's HTTP broker sometimes fails a publish with "service
+// not found" when its subscriber's registration is briefly missing, which
+// says nothing about its speed.
+const attempts = 3
+
+// measureAttempts measures t once on a topic of its own, and again, on a
+// new topic, when the measurement fails, up to [attempts] times in all,
+// saying so on stderr; it returns the last error if none succeeds.
+func measureAttempts(ctx context.Context, cfg config, e *env, t target, topic string, size int, mode string) (sample, error) {
+	measure := measureOnce
+	if mode == flood {
+		measure = measureFlood
+	}
+	var err error
+	for attempt := 1; attempt <= attempts; attempt++ {
+		var got sample
+		got, err = measure(ctx, cfg, e, t, fmt.Sprintf("%s.a%d", topic, attempt), size)
+		if err == nil || ctx.Err() != nil {
+			return got, err
+		}
+		if attempt < attempts {
+			fmt.Fprintf(os.Stderr, "eventbench: %s failed (%v); measuring it again\n", t.name, err)
+		}
+	}
+	return sample{}, err
+}
+
+// median returns the median of v, the upper one of an even count.
 func median(v []float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
