@@ -62,6 +62,7 @@ func New(opts ...Option) Client {
 		c.net = newSafetyNet(c.config.timeout)
 	}
 	c.unary = rpc.ChainUnary(c.invoke, c.config.interceptors)
+	c.readsResponse = rpc.ReadsResponseMetadata(c.config.interceptors)
 	c.streamer = rpc.ChainStreamingClient(c.newStream, c.config.interceptors)
 	return c
 }
@@ -73,6 +74,9 @@ type grpcClient struct {
 	net      *safetyNet              // the default timeout, or nil
 	unary    rpc.UnaryFunc           // invoke inside the interceptors
 	streamer rpc.StreamingClientFunc // newStream inside the interceptors
+	// readsResponse says an interceptor reads unary responses' metadata,
+	// which every unary call then copies out of grpc-go.
+	readsResponse bool
 
 	mu     sync.RWMutex
 	closed bool
@@ -218,21 +222,22 @@ func codecOptions(cc codec.Codec) []grpc.CallOption {
 }
 
 // callOptions returns grpc-go's options for a unary call: the codec, and
-// where to put the response's header, trailer and peer when interceptors or
-// the caller may want them.
+// where to put the response's header and trailer when the caller or an
+// interceptor reads them (grpc-go copies them: see
+// rpc.ResponseMetadataReader), and the peer when interceptors may want it
+// (a copy of a struct, free).
 func (c *grpcClient) callOptions(r *request) []grpc.CallOption {
 	opts := r.callOptions[:0] // no allocation: r is on the heap already
 	if _, isProto := r.codec.(codec.Proto); r.codec != nil && !isProto {
 		opts = append(opts, grpc.ForceCodecV2(grpcwire.CodecV2(r.codec)))
 	}
-	intercepted := len(c.config.interceptors) > 0
-	if intercepted || r.responseHeader != nil {
+	if c.readsResponse || r.responseHeader != nil {
 		opts = append(opts, grpc.Header((*grpcmetadata.MD)(&r.response.header)))
 	}
-	if intercepted || r.responseTrailer != nil {
+	if c.readsResponse || r.responseTrailer != nil {
 		opts = append(opts, grpc.Trailer((*grpcmetadata.MD)(&r.response.trailer)))
 	}
-	if intercepted {
+	if len(c.config.interceptors) > 0 {
 		opts = append(opts, grpc.Peer(&r.peer))
 	}
 	return opts

@@ -414,10 +414,11 @@ func TestInterceptors(t *testing.T) {
 	}, server.WithInterceptors(node))
 	// Options for grpc-go may install grpc-go's own interceptors, which run
 	// inside micro's: with them or without, interceptors and the caller read
-	// the same.
+	// the same. The outer interceptor says it reads the response's
+	// metadata, so both see it whether the caller asks for it or not.
 	for _, grpcOptions := range [][]grpc.DialOption{nil, {grpc.WithUserAgent("test")}} {
 		calls = nil
-		c := newClient(t, client.WithAddress(addr), client.WithInterceptors(record("outer"), record("inner")), client.WithGRPCOptions(grpcOptions...))
+		c := newClient(t, client.WithAddress(addr), client.WithInterceptors(rpc.ReadingResponseMetadata(record("outer")), record("inner")), client.WithGRPCOptions(grpcOptions...))
 		ctx := testutil.Context(t)
 		echoClient := streaming.NewEchoClient("echo", c)
 		var header, trailer metadata.Metadata
@@ -431,11 +432,16 @@ func TestInterceptors(t *testing.T) {
 		if header.Get("x-node") != "n1" || trailer.Get("x-took") != "1ms" {
 			t.Errorf("the caller read header %v, trailer %v; want x-node and x-took", header, trailer)
 		}
+		if _, err := echoClient.Echo(ctx, &streaming.EchoRequest{}, client.WithIdempotency(rpc.Idempotent)); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := echoClient.Chat(ctx); err != nil {
 			t.Fatal(err)
 		}
 		mu.Lock()
 		want := []string{
+			"inner /streaming.v1.Echo/Echo idempotent peer=true header=n1 trailer=1ms",
+			"outer /streaming.v1.Echo/Echo idempotent peer=true header=n1 trailer=1ms",
 			"inner /streaming.v1.Echo/Echo idempotent peer=true header=n1 trailer=1ms",
 			"outer /streaming.v1.Echo/Echo idempotent peer=true header=n1 trailer=1ms",
 			"outer /streaming.v1.Echo/Chat bidi_stream",
@@ -445,6 +451,61 @@ func TestInterceptors(t *testing.T) {
 			t.Errorf("with grpc-go options %v: interceptor calls mismatch (-want +got):\n%s", grpcOptions, diff)
 		}
 		mu.Unlock()
+	}
+}
+
+// TestResponseMetadataOnlyWhenRead checks that a client copies a unary
+// response's header and trailer out of grpc-go only for the calls that read
+// them: for an interceptor that says it does, or a caller that asks, and not
+// for an interceptor that only looks at the request.
+//
+// Not parallel: testing.AllocsPerRun counts the whole process's allocations.
+func TestResponseMetadataOnlyWhenRead(t *testing.T) {
+	handler := func(ctx context.Context, req *streaming.EchoRequest) (*streaming.EchoResponse, error) {
+		if err := server.SetHeader(ctx, metadata.New("x-header", "h")); err != nil {
+			return nil, err
+		}
+		return &streaming.EchoResponse{}, nil
+	}
+	_, addr := testserver.Start(t, func(s server.Server) error {
+		return s.Register(server.NewServiceDesc(streaming.EchoName, server.NewUnaryMethod(streaming.EchoEchoProcedure, handler)))
+	})
+	var seen atomic.Value
+	look := rpc.UnaryInterceptorFunc(func(next rpc.UnaryFunc) rpc.UnaryFunc {
+		return func(ctx context.Context, req rpc.Request) (rpc.Response, error) {
+			res, err := next(ctx, req)
+			if err == nil {
+				seen.Store(res.Header().Get("x-header"))
+			}
+			return res, err
+		}
+	})
+	allocs := func(c client.Client, opts ...client.CallOption) float64 {
+		echoClient := streaming.NewEchoClient("echo", c)
+		ctx := testutil.Context(t)
+		call := func() {
+			if _, err := echoClient.Echo(ctx, &streaming.EchoRequest{}, opts...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		call() // connect
+		return testing.AllocsPerRun(50, call)
+	}
+	plain := allocs(newClient(t, client.WithAddress(addr), client.WithInterceptors(look)))
+	if got := seen.Load(); got != "" {
+		t.Errorf("an interceptor that does not read response metadata saw header x-header: %q, want none copied", got)
+	}
+	var header metadata.Metadata
+	asked := allocs(newClient(t, client.WithAddress(addr), client.WithInterceptors(look)), client.WithResponseHeader(&header))
+	if got := seen.Load(); got != "h" || header.Get("x-header") != "h" {
+		t.Errorf("with client.WithResponseHeader: the interceptor saw x-header: %q, the caller %v; want h for both", got, header)
+	}
+	reading := allocs(newClient(t, client.WithAddress(addr), client.WithInterceptors(rpc.ReadingResponseMetadata(look))))
+	if got := seen.Load(); got != "h" {
+		t.Errorf("a reading interceptor saw x-header: %q, want h", got)
+	}
+	if plain >= asked || plain >= reading {
+		t.Errorf("allocations per call: %.0f without reading the response's metadata, %.0f when the caller asks, %.0f for a reading interceptor; want fewer without", plain, asked, reading)
 	}
 }
 

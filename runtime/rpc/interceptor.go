@@ -59,8 +59,10 @@ type Request interface {
 
 // Response is the response of a unary call as interceptors see it.
 //
-// On a client, Header and Trailer are what the server sent. On a server they
-// are headers and trailers that interceptors add (they are sent with the
+// On a client, Header and Trailer are what the server sent, when the call
+// or one of the client's interceptors asked for them (see
+// [ResponseMetadataReader]); otherwise they are empty. On a server they are
+// headers and trailers that interceptors add (they are sent with the
 // response); what a handler sets with server.SetHeader is sent as well, but
 // does not show here.
 type Response interface {
@@ -70,6 +72,43 @@ type Response interface {
 	Trailer() metadata.Metadata
 	// Any is the response message, a pointer.
 	Any() any
+}
+
+// ResponseMetadataReader is an [Interceptor] that says whether it reads the
+// Header or Trailer of unary responses on a client. grpc-go gives a client a
+// unary response's metadata only as copies made during the call, which cost
+// a small call five allocations and several percent of its CPU, so a client
+// makes them only for the calls whose caller asked (client.WithResponseHeader,
+// client.WithResponseTrailer), or for every call when one of its
+// interceptors is a ResponseMetadataReader that answers true. Streams always
+// have them.
+//
+// Servers do not ask: there, a Response's Header and Trailer are what the
+// interceptors set themselves. [ReadingResponseMetadata] makes any
+// interceptor, an [UnaryInterceptorFunc] among them, one that reads.
+type ResponseMetadataReader interface {
+	Interceptor
+	ReadsResponseMetadata() bool
+}
+
+// ReadingResponseMetadata returns i as a [ResponseMetadataReader] that
+// answers true: on a client, it sees the Header and Trailer of every unary
+// response.
+func ReadingResponseMetadata(i Interceptor) Interceptor { return metadataReader{i} }
+
+type metadataReader struct{ Interceptor }
+
+func (metadataReader) ReadsResponseMetadata() bool { return true }
+
+// ReadsResponseMetadata reports whether any of interceptors is a
+// [ResponseMetadataReader] that answers true.
+func ReadsResponseMetadata(interceptors []Interceptor) bool {
+	for _, i := range interceptors {
+		if r, ok := i.(ResponseMetadataReader); ok && r.ReadsResponseMetadata() {
+			return true
+		}
+	}
+	return false
 }
 
 // Peer describes the other end of a call.
