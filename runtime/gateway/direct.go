@@ -49,6 +49,11 @@ type directRoute struct {
 	// template.
 	segments []string
 	vars     []protoreflect.FieldDescriptor
+	// own is the template of a route with variables, and rivals the other
+	// routes' templates that may match a path it matches: a request it
+	// matches is the gateway's only if its own does and no rival does.
+	own    template
+	rivals []template
 }
 
 // directRoutes returns the routes of the table the gateway may serve
@@ -126,6 +131,8 @@ func directRoutes(backends map[string]*backend, routes []Route, templates []temp
 				direct.segments[i] = s
 			}
 		}
+		direct.own, _ = compileTemplate(route) // it has simple variables only: it compiles
+		direct.rivals = rivals(direct.own, templates)
 		variable = append(variable, direct)
 	}
 	return literal, variable
@@ -195,18 +202,58 @@ func (t *table) directRoute(method, path string) (*directRoute, []string) {
 		if !route.match(method, segments) {
 			continue
 		}
-		matches := 0
-		for _, tmpl := range t.templates {
-			if tmpl.match(method, segments) {
-				matches++
-			}
+		if !route.own.match(method, segments) {
+			return nil, nil // an empty segment: the transcoder answers
 		}
-		if matches != 1 {
-			return nil, nil // the transcoder picks which
+		for _, rival := range route.rivals {
+			if rival.match(method, segments) {
+				return nil, nil // the transcoder picks which
+			}
 		}
 		return route, segments
 	}
 	return nil, nil
+}
+
+// rivals returns the templates, other than own itself, that may match a
+// path own matches, so that a request need be checked against those only.
+// own has no verb, and its segments are literals or "*". A template that
+// appears twice keeps one copy among the rivals.
+func rivals(own template, templates []template) []template {
+	var out []template
+	skipped := false
+	for _, t := range templates {
+		if !skipped && t.method == own.method && t.path == own.path {
+			skipped = true
+			continue
+		}
+		if t.method == own.method && mayOverlap(own.segments, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// mayOverlap reports whether t may match a path of segments that a template
+// of segments (literals, or "*" for any one) matches: false only when the
+// two cannot, because their lengths differ with no "**" in t, or a literal
+// of one differs from the other's at the same place.
+func mayOverlap(segments []string, t template) bool {
+	if t.verb != "" {
+		return true // rare; the transcoder is left to decide
+	}
+	for i, s := range t.segments {
+		if s == "**" {
+			return true
+		}
+		if i >= len(segments) {
+			return false
+		}
+		if s != "*" && segments[i] != "*" && s != segments[i] {
+			return false
+		}
+	}
+	return len(segments) == len(t.segments)
 }
 
 // match reports whether a route with variables matches a request by

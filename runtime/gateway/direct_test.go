@@ -58,3 +58,69 @@ func decodeAs[T any](s string) (any, error) {
 	err := json.Unmarshal([]byte(s), &v)
 	return v, err
 }
+
+// TestRivals checks that the templates a route with variables is checked
+// against on each request include every template that matches a path it
+// matches (tried on every path of up to five segments from a small
+// vocabulary), and leave out those that cannot.
+func TestRivals(t *testing.T) {
+	t.Parallel()
+	compile := func(method, path string) template {
+		tmpl, ok := compileTemplate(Route{Method: method, Path: path})
+		if !ok {
+			t.Fatalf("compileTemplate(%s %s) failed", method, path)
+		}
+		return tmpl
+	}
+	own := compile("GET", "/v1/books/{name}")
+	templates := []template{
+		compile("GET", "/v1/shelves/{shelf}"),
+		own,
+		compile("GET", "/v1/books/{name}"), // the same again: ambiguous
+		compile("GET", "/v1/{name=books/*}"),
+		compile("GET", "/v1/books/special"),
+		compile("GET", "/v1/books/{name}/pages"),
+		compile("GET", "/v1/{path=**}"),
+		compile("GET", "/v1/books/{name}:read"),
+		compile("POST", "/v1/books/{name}"),
+		compile("GET", "/v2/books/{name}"),
+	}
+	got := rivals(own, templates)
+	vocabulary := []string{"v1", "v2", "books", "shelves", "special", "pages", "x", "x:read"}
+	var paths [][]string
+	var grow func(prefix []string)
+	grow = func(prefix []string) {
+		if len(prefix) > 0 {
+			paths = append(paths, prefix)
+		}
+		if len(prefix) == 5 {
+			return
+		}
+		for _, s := range vocabulary {
+			grow(append(prefix[:len(prefix):len(prefix)], s))
+		}
+	}
+	grow(nil)
+	for i, tmpl := range templates {
+		if i == 1 {
+			continue // own
+		}
+		overlaps := false
+		for _, p := range paths {
+			if own.match("GET", p) && tmpl.match("GET", p) {
+				overlaps = true
+				break
+			}
+		}
+		kept := slices.ContainsFunc(got, func(r template) bool { return r.method == tmpl.method && r.path == tmpl.path })
+		if overlaps && !kept {
+			t.Errorf("rivals left out %s %s, which matches a path %s %s matches", tmpl.method, tmpl.path, own.method, own.path)
+		}
+		if !overlaps && kept && tmpl.verb == "" {
+			t.Errorf("rivals kept %s %s, which matches no path %s %s matches", tmpl.method, tmpl.path, own.method, own.path)
+		}
+	}
+	if n := len(got); n != 5 {
+		t.Errorf("rivals = %d templates, want 5: the same template again, {name=books/*}, books/special, ** and the verb", n)
+	}
+}
