@@ -96,6 +96,11 @@ func run(ctx context.Context, args []string) error {
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flags.Args())
 	}
+	if *out != "" {
+		if _, _, _, err := readEventsBlock(filepath.Join(*out, "BENCHMARKS.md")); err != nil {
+			return fmt.Errorf("-out: %w", err)
+		}
+	}
 	cfg := config{rounds: 3, duration: 2 * time.Second, warmup: 300 * time.Millisecond}
 	if *quick {
 		cfg = config{rounds: 1, duration: 500 * time.Millisecond, warmup: 100 * time.Millisecond}

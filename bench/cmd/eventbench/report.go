@@ -92,14 +92,9 @@ func (r *report) summary() string {
 // writeFile replaces the events block of the markdown file at path with
 // the report, keeping what is outside it.
 func (r *report) writeFile(path string) error {
-	data, err := os.ReadFile(path)
+	data, begin, end, err := readEventsBlock(path)
 	if err != nil {
 		return err
-	}
-	begin := bytes.Index(data, []byte(beginEvents))
-	end := bytes.Index(data, []byte(endEvents))
-	if begin < 0 || end < begin {
-		return fmt.Errorf("%s has no events block (%s ... %s)", path, beginEvents, endEvents)
 	}
 	var out bytes.Buffer
 	out.Write(data[:begin+len(beginEvents)])
@@ -110,4 +105,20 @@ func (r *report) writeFile(path string) error {
 	out.WriteString("\n")
 	out.Write(data[end:])
 	return os.WriteFile(path, out.Bytes(), 0o644)
+}
+
+// readEventsBlock reads the markdown file at path, and finds where its
+// events block begins and ends; checked before a run as well as after, so
+// that a wrong -out fails at once rather than after the measurements.
+func readEventsBlock(path string) (data []byte, begin, end int, err error) {
+	data, err = os.ReadFile(path)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	begin = bytes.Index(data, []byte(beginEvents))
+	end = bytes.Index(data, []byte(endEvents))
+	if begin < 0 || end < begin {
+		return nil, 0, 0, fmt.Errorf("%s has no events block (%s ... %s)", path, beginEvents, endEvents)
+	}
+	return data, begin, end, nil
 }

@@ -87,6 +87,11 @@ func run(ctx context.Context, args []string) error {
 	if *out == "" && !*quick {
 		*out = cfg.ModuleDir
 	}
+	if *out != "" { // before the run, not after it
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return fmt.Errorf("-out: %w", err)
+		}
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
