@@ -7,6 +7,7 @@ import (
 
 	echov1 "github.com/protomicro/micro/bench/gen/echo/v1"
 	"github.com/protomicro/micro/bench/internal/target"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // BenchmarkUnary makes one 64-byte unary call at a time through micro and
@@ -62,13 +63,13 @@ func benchmarkUnary(b *testing.B, parallelism int, names []string) {
 			}
 			b.ReportAllocs()
 			if parallelism == 0 {
-				start := cpuTime()
+				start := testutil.CPUTime(b)
 				for b.Loop() {
 					if _, err := c.Echo(ctx, req); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
+				b.ReportMetric(float64((testutil.CPUTime(b)-start).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
 				return
 			}
 			b.SetParallelism(parallelism)

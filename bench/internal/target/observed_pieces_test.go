@@ -3,9 +3,7 @@ package target
 import (
 	"context"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
@@ -16,6 +14,7 @@ import (
 	"github.com/protomicro/micro/runtime/metrics"
 	microserver "github.com/protomicro/micro/runtime/server"
 	"github.com/protomicro/micro/runtime/tracing"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // BenchmarkObservedPiece is [MicroObserved] taken apart: micro with one
@@ -131,7 +130,7 @@ func benchmarkObservedPiece(b *testing.B, parallelism int) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			start := processCPU()
+			start := testutil.CPUTime(b)
 			if parallelism == 0 {
 				for b.Loop() {
 					if _, err := c.Echo(ctx, req); err != nil {
@@ -149,7 +148,7 @@ func benchmarkObservedPiece(b *testing.B, parallelism int) {
 					}
 				})
 			}
-			b.ReportMetric(float64((processCPU()-start).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((testutil.CPUTime(b)-start).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
 		})
 	}
 }
@@ -165,10 +164,3 @@ func (emptyStatsHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) cont
 	return ctx
 }
 func (emptyStatsHandler) HandleConn(context.Context, stats.ConnStats) {}
-
-// processCPU is the CPU time the process has used, user and system.
-func processCPU() time.Duration {
-	var u syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &u)
-	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
-}

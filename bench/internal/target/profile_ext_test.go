@@ -4,12 +4,11 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	echov1 "github.com/protomicro/micro/bench/gen/echo/v1"
 	"github.com/protomicro/micro/bench/internal/target"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // BenchmarkEdgeUnary makes unary calls to the gateway and proxy targets, and to
@@ -37,7 +36,7 @@ func BenchmarkEdgeUnary(b *testing.B) {
 				}
 				b.ReportAllocs()
 				b.SetParallelism(16)
-				start := cpuTime()
+				start := testutil.CPUTime(b)
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
@@ -47,17 +46,10 @@ func BenchmarkEdgeUnary(b *testing.B) {
 						}
 					}
 				})
-				b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N), "cpu-µs/op")
+				b.ReportMetric(float64((testutil.CPUTime(b)-start).Microseconds())/float64(b.N), "cpu-µs/op")
 			})
 		}
 	}
-}
-
-// cpuTime returns the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var u syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &u)
-	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 func sizeName(n int) string {

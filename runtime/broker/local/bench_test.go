@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/binary"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/protomicro/micro/runtime/broker"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // BenchmarkRoundTrip publishes events of 64 B and 16 KiB from 16
@@ -41,7 +40,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			}
 			close(work)
 			b.ReportAllocs()
-			before := cpuTime(b)
+			before := testutil.CPUTime(b)
 			b.ResetTimer()
 			for w := range publishers {
 				next.Go(func() {
@@ -57,17 +56,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 				})
 			}
 			next.Wait()
-			b.ReportMetric(float64(cpuTime(b)-before)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testutil.CPUTime(b)-before)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// cpuTime is the CPU time this process has used: the cost of an event on
-// a loaded machine, where ns/op is mostly waiting.
-func cpuTime(b *testing.B) time.Duration {
-	var u syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }

@@ -2,7 +2,6 @@ package nats_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/protomicro/micro/runtime/broker"
 	"github.com/protomicro/micro/runtime/broker/nats"
+	"github.com/protomicro/micro/testdata/testutil"
 )
 
 // benchmarkServer runs a nats-server without JetStream for b.
@@ -35,20 +35,12 @@ func benchmarkServer(b *testing.B) string {
 // the time per operation.
 func reportCPU(b *testing.B) {
 	b.Helper()
-	start := processCPU(b)
+	start := testutil.CPUTime(b)
 	b.Cleanup(func() {
 		if b.N > 0 {
-			b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testutil.CPUTime(b)-start)/float64(b.N), "cpu-ns/op")
 		}
 	})
-}
-
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkCorePublish publishes 64 B events on core NATS through the typed
