@@ -57,7 +57,9 @@ func NewContext(ctx context.Context, claims *Claims) context.Context {
 
 // FromContext returns the claims of the caller whose call ctx belongs to, or
 // nil when the call carried no verified token (a public method called
-// without one, or a server without auth).
+// without one, or a server without auth). The claims may be shared with
+// the other calls that presented the same token (verifiers remember the
+// tokens they checked): read them, and copy what is to be changed.
 func FromContext(ctx context.Context) *Claims {
 	claims, _ := ctx.Value(claimsKey{}).(*Claims)
 	return claims

@@ -7,10 +7,13 @@ import (
 	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	gojwt "github.com/golang-jwt/jwt/v5"
 
 	"github.com/protomicro/micro/runtime/auth"
 )
@@ -164,5 +167,30 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestCacheSharedScopes checks that a call appending to the scopes of
+// remembered claims, which the calls presenting the same token share, does
+// not grant the scope it appended to the others.
+func TestCacheSharedScopes(t *testing.T) {
+	t.Parallel()
+	key, path := newKeyFile(t)
+	v, err := New(WithKeyFile(path), WithCache(2, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An array of scopes with a member that is not one leaves room in the
+	// list made of it.
+	claims := gojwt.MapClaims{"sub": "ada", "exp": time.Now().Add(time.Hour).Unix(), "scp": []any{"read", 7, "list"}}
+	token, err := gojwt.NewWithClaims(gojwt.SigningMethodEdDSA, claims).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := mustVerify(t, v, token)
+	_ = append(first.Scopes, "admin") // a handler's own list, it thinks
+	again := mustVerify(t, v, token)
+	if shared := again.Scopes[:cap(again.Scopes)]; slices.Contains(shared, "admin") || len(again.Scopes) != 2 {
+		t.Errorf("scopes after a caller appended to its own = %v (up to capacity %v), want read and list only", again.Scopes, shared)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -240,6 +241,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Claims, erro
 		out.ExpiresAt = exp.Time
 	}
 	out.Scopes = scopes(claims, v.config.scopeClaim)
+	// Clipped: the claims are shared by the calls that present the token,
+	// and an append by one of them must not write into the others'.
+	out.Audience, out.Scopes = slices.Clip(out.Audience), slices.Clip(out.Scopes)
 	v.cache.put(token, out, now, v.config.leeway, used.due, used.generation)
 	return out, nil
 }
