@@ -309,6 +309,12 @@ func TestReconnect(t *testing.T) {
 		return broker.Publish(short, b, "reconnect", wrapperspb.String("again")) == nil
 	})
 	testutil.WaitFor(t, "the event published after the restart", func() bool { return got.Load() == "again" })
+	// Closed here, while the restarted server runs: its cleanup, registered
+	// after the broker's, would shut it down first, and a drain that starts
+	// before the client notices waits for a server that is gone.
+	if err := b.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 }
 
 // Events published twice with one ID, as a publisher retrying after a
