@@ -45,7 +45,7 @@ type Config struct {
 
 // Full is the configuration of make bench: every workload of the issue on
 // every target (the intercepted ones on unary calls only), five rounds, in
-// about 15 minutes on two CPUs.
+// about 25 minutes on two CPUs (make bench adds its other benchmarks).
 func Full() Config {
 	var workloads []measure.Workload
 	for _, payload := range []int{64, 16 << 10} {
