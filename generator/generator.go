@@ -95,9 +95,10 @@ func (o *Options) Generate(gen *protogen.Plugin) error {
 	gen.SupportedFeatures = SupportedFeatures
 	gen.SupportedEditionsMinimum = SupportedEditionsMinimum
 	gen.SupportedEditionsMaximum = SupportedEditionsMaximum
+	topics := topicIndex{} // each file's checks read every other file's topics
 	for _, file := range gen.Files {
 		if file.Generate {
-			o.GenerateFile(gen, file)
+			o.generateFile(gen, file, topics)
 		}
 	}
 	return nil
@@ -110,7 +111,13 @@ func (o *Options) Generate(gen *protogen.Plugin) error {
 // topic, a topic two messages declare) are reported through gen.Error,
 // naming the proto element.
 func (o *Options) GenerateFile(gen *protogen.Plugin, file *protogen.File) *protogen.GeneratedFile {
-	topics, err := topicMessages(file)
+	return o.generateFile(gen, file, topicIndex{})
+}
+
+// generateFile is GenerateFile, reading the topics of the request's files
+// through index, which the files of one run share.
+func (o *Options) generateFile(gen *protogen.Plugin, file *protogen.File, index topicIndex) *protogen.GeneratedFile {
+	topics, err := index.of(file)
 	if err != nil {
 		gen.Error(err)
 		return nil
@@ -118,12 +125,12 @@ func (o *Options) GenerateFile(gen *protogen.Plugin, file *protogen.File) *proto
 	if len(file.Services) == 0 && len(topics) == 0 {
 		return nil
 	}
-	if err := checkTopics(gen, file, topics); err != nil {
+	if err := checkTopics(gen, file, topics, index); err != nil {
 		gen.Error(err)
 		return nil
 	}
 	out := o.output(file)
-	if err := checkNames(gen, file, topics, out, o.PackageSuffix != ""); err != nil {
+	if err := checkNames(gen, file, topics, index, out, o.PackageSuffix != ""); err != nil {
 		gen.Error(err)
 		return nil
 	}

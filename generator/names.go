@@ -118,7 +118,7 @@ type declared struct {
 // another in the Go package the code goes to: with a type or constant that
 // protoc-gen-go generates there, or with another generated identifier. It
 // also rejects two methods of one service whose Go names are the same.
-func checkNames(gen *protogen.Plugin, file *protogen.File, topics []topicMessage, out output, ownPackage bool) error {
+func checkNames(gen *protogen.Plugin, file *protogen.File, topics []topicMessage, index topicIndex, out output, ownPackage bool) error {
 	scope := make(map[string]string)
 	ours := make(map[string]bool) // identifiers generated here, not by protoc-gen-go
 	if !ownPackage {
@@ -133,7 +133,7 @@ func checkNames(gen *protogen.Plugin, file *protogen.File, topics []topicMessage
 		if f == file || !f.Generate || f.GoImportPath != file.GoImportPath {
 			continue
 		}
-		others, _ := topicMessages(f) // a bad topic is reported with its own file
+		others, _ := index.of(f) // a bad topic is reported with its own file
 		for _, d := range generated(f, others) {
 			scope[d.ident], ours[d.ident] = d.element, true
 		}

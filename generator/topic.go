@@ -44,6 +44,27 @@ func topicMessages(file *protogen.File) ([]topicMessage, error) {
 	return out, walk(file.Messages)
 }
 
+// topicIndex remembers the topics each file of a request declares, as
+// topicMessages returns them: the checks of every generated file read those
+// of all the others, and reading a message's options is most of the cost of
+// a run when done again for each file.
+type topicIndex map[*protogen.File]fileTopics
+
+type fileTopics struct {
+	topics []topicMessage
+	err    error
+}
+
+// of returns topicMessages(file), read once.
+func (index topicIndex) of(file *protogen.File) ([]topicMessage, error) {
+	if t, ok := index[file]; ok {
+		return t.topics, t.err
+	}
+	topics, err := topicMessages(file)
+	index[file] = fileTopics{topics, err}
+	return topics, err
+}
+
 // topicOption reads the topic option of message and validates it.
 func topicOption(message *protogen.Message) (string, bool, error) {
 	topic, ok := stringExtension(message.Desc.Options(), microv1.E_Topic)
@@ -59,13 +80,13 @@ func topicOption(message *protogen.Message) (string, bool, error) {
 
 // checkTopics rejects two messages of the request that declare the same
 // topic: a topic carries one message type, which subscribers decode.
-func checkTopics(gen *protogen.Plugin, file *protogen.File, topics []topicMessage) error {
+func checkTopics(gen *protogen.Plugin, file *protogen.File, topics []topicMessage, index topicIndex) error {
 	declared := make(map[string]*protogen.Message)
 	for _, f := range gen.Files {
 		if f == file {
 			continue
 		}
-		others, err := topicMessages(f)
+		others, err := index.of(f)
 		if err != nil {
 			continue // reported with that file, when it is generated
 		}
