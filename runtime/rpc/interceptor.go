@@ -85,7 +85,7 @@ type Response interface {
 //
 // Servers do not ask: there, a Response's Header and Trailer are what the
 // interceptors set themselves. [ReadingResponseMetadata] makes any
-// interceptor, an [UnaryInterceptorFunc] among them, one that reads.
+// interceptor, a [UnaryInterceptorFunc] among them, one that reads.
 type ResponseMetadataReader interface {
 	Interceptor
 	ReadsResponseMetadata() bool
