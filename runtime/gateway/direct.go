@@ -44,14 +44,13 @@ type directRoute struct {
 	// whole is set when the rule takes the whole body ("*"); else it
 	// takes none.
 	whole bool
-	// segments are the template's, for one with variables: a literal, or
-	// "" where a variable binds vars[i]. Both are nil for a literal
-	// template.
-	segments []string
-	vars     []protoreflect.FieldDescriptor
-	// own is the template of a route with variables, and rivals the other
-	// routes' templates that may match a path it matches: a request it
-	// matches is the gateway's only if its own does and no rival does.
+	// For a template with variables (all three are zero for a literal
+	// one): vars are the fields its segments bind, by segment (nil for a
+	// literal segment); own is the template itself; rivals are the other
+	// routes' templates that may match a path it matches. A request it
+	// matches is the gateway's only if own matches it too and no rival
+	// does.
+	vars   []protoreflect.FieldDescriptor
 	own    template
 	rivals []template
 }
@@ -125,12 +124,6 @@ func directRoutes(backends map[string]*backend, routes []Route, templates []temp
 			continue
 		}
 		direct.vars = vars
-		direct.segments = make([]string, len(segments))
-		for i, s := range segments {
-			if vars[i] == nil {
-				direct.segments[i] = s
-			}
-		}
 		direct.own, _ = compileTemplate(route) // it has simple variables only: it compiles
 		direct.rivals = rivals(direct.own, templates)
 		variable = append(variable, direct)
@@ -259,11 +252,11 @@ func mayOverlap(segments []string, t template) bool {
 // match reports whether a route with variables matches a request by
 // method to a path of segments.
 func (d *directRoute) match(method string, segments []string) bool {
-	if d.method != method || len(segments) != len(d.segments) {
+	if d.method != method || len(segments) != len(d.own.segments) {
 		return false
 	}
 	for i, s := range segments {
-		if d.vars[i] == nil && s != d.segments[i] {
+		if d.vars[i] == nil && s != d.own.segments[i] {
 			return false
 		}
 	}
