@@ -4,7 +4,7 @@
 // with the server and the load generator in separate processes pinned to one
 // CPU each:
 //
-//	cd bench && go run ./cmd/microbench            # make bench: about 25 minutes
+//	cd bench && go run ./cmd/microbench            # about 25 minutes; make bench, with its other benchmarks, about 30
 //	BENCH_QUICK=1 go run ./cmd/microbench          # under 3 minutes
 //
 // It prints which measurement it is running to stderr, and the results as
